@@ -1,0 +1,162 @@
+"""The one interface every model family obeys.
+
+The trainer, the sampler, the evaluator and the diagnostics only ever talk to a
+``CharModel``:
+
+- ``forward(idx[B, T]) -> logits[B, T, V]``: position t predicts token t+1 from
+  tokens <= t. The loss is computed outside (``charloom.train.loss``).
+- ``context_size``: how many past tokens the model can see (``None``: unbounded).
+- ``init_state(B)`` and ``step(tokens[B], state) -> (logits[B, V], state)``:
+  incremental generation. Every state is a nest (tuple/list/dict) of tensors whose
+  first dimension is the batch, plus plain Python values shared by all rows, so that
+  ``select_state`` can keep, drop or reorder rows (finished samples, beams) for any
+  family without knowing which one it holds.
+- ``training_layout``: how training batches are laid out for this family:
+  ``"sequence"`` (padded items or text windows, all positions predicted at once),
+  ``"window"`` (one example per target, the fixed context before it, as in the MLP
+  lectures: exact for BatchNorm, no padding in its statistics) or ``"counts"``
+  (fitted by counting with ``fit``; no optimiser).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+State = Any
+
+
+class CharModel(nn.Module):
+    """Base class: a character model built from a config dataclass and a vocabulary size."""
+
+    family: ClassVar[str] = ""
+    config_class: ClassVar[type] = object
+    training_layout: ClassVar[str] = "sequence"
+
+    def __init__(self, config: Any, vocab_size: int):
+        super().__init__()
+        self.config = config
+        self.vocab_size = int(vocab_size)
+
+    # -- the interface -------------------------------------------------------------
+    @property
+    def context_size(self) -> int | None:
+        raise NotImplementedError
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def init_state(self, batch_size: int) -> State:
+        """Generic state: the tokens seen so far. Families override with a fast path."""
+        return {"history": torch.zeros(batch_size, 0, dtype=torch.long, device=self.device)}
+
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """Generic step: re-run ``forward`` on the visible window. Correct for any model,
+        slow for long contexts; every family in charloom has its own fast ``step``."""
+        history = torch.cat([state["history"], tokens[:, None]], dim=1)
+        if self.context_size is not None:
+            history = history[:, -self.context_size :]
+        logits = self.forward(history)[:, -1, :]
+        return logits, {"history": history}
+
+    def select_state(self, state: State, index: torch.Tensor) -> State:
+        """Keep the rows of ``state`` named by ``index`` (a LongTensor of row numbers)."""
+        return select_rows(state, index)
+
+    # -- helpers shared by all families ---------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    def num_parameters(self) -> int:
+        """Trainable parameters, or for count models the number of stored counts."""
+        params = sum(p.numel() for p in self.parameters())
+        if params:
+            return params
+        return sum(b.numel() for b in self.buffers())
+
+    def load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Load weights saved by ``state_dict``. Buffers whose size is learned (count
+        tables) take the saved shape; parameters must match the config exactly."""
+        own = dict(self.named_buffers())
+        for name, value in tensors.items():
+            if name in own and own[name].shape != value.shape:
+                module_name, _, attr = name.rpartition(".")
+                module = self.get_submodule(module_name) if module_name else self
+                setattr(module, attr, torch.empty_like(value))
+        missing, unexpected = self.load_state_dict(tensors, strict=False)
+        if missing or unexpected:
+            raise KeyError(f"weights do not match the model: missing {missing}, unexpected {unexpected}")
+
+    def extra_repr(self) -> str:
+        return f"family={self.family!r}, vocab_size={self.vocab_size}"
+
+
+class WindowModel(CharModel):
+    """A model that sees a fixed window of the last ``context_size`` tokens (n-gram, MLP,
+    WaveNet). Subclasses implement ``forward_window``; ``forward`` and ``step`` follow.
+
+    Before the first token the window is filled with id 0 (the boundary), which is the
+    makemore convention: the context of the first letter of a name is '...'.
+    """
+
+    training_layout: ClassVar[str] = "window"
+
+    def forward_window(self, windows: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """windows[B, C] (oldest first) -> logits[B, V] for the token after each window."""
+        raise NotImplementedError
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        B, T = idx.shape
+        C = self.context_size
+        padded = torch.nn.functional.pad(idx, (C - 1, 0), value=0)  # (B, T + C - 1)
+        windows = padded.unfold(1, C, 1)  # (B, T, C)
+        logits = self.forward_window(windows.reshape(B * T, C))  # (B*T, V)
+        return logits.view(B, T, -1)
+
+    def init_state(self, batch_size: int) -> State:
+        return torch.zeros(batch_size, self.context_size, dtype=torch.long, device=self.device)
+
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        window = torch.cat([state[:, 1:], tokens[:, None]], dim=1)  # (B, C)
+        return self.forward_window(window), window
+
+
+def select_rows(state: State, index: torch.Tensor) -> State:
+    """Index the batch dimension (dim 0) of every tensor in a nested state."""
+    if isinstance(state, torch.Tensor):
+        return state.index_select(0, index.to(state.device)) if state.dim() > 0 else state
+    if isinstance(state, dict):
+        return {key: select_rows(value, index) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        rows = [select_rows(value, index) for value in state]
+        return type(state)(rows) if isinstance(state, list) else tuple(rows)
+    return state
+
+
+def config_to_dict(config: Any) -> dict:
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(config_class: type, data: dict) -> Any:
+    """Build a config dataclass from plain data, naming any key it does not know."""
+    names = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"{config_class.__name__} has no option(s) {', '.join(unknown)}")
+    return config_class(**data)
+
+
+def require(condition: bool, message: str) -> None:
+    """Config validation: a bad option value is the user's error, named in one sentence."""
+    if not condition:
+        from charloom.errors import CharloomError
+
+        raise CharloomError(message)

@@ -1,0 +1,73 @@
+"""Layers written out as the lectures write them, so that they read like the paper and
+the diagnostics can hook into them by type."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+TANH_GAIN = 5.0 / 3.0  # Kaiming gain for tanh: keeps activations' std steady through depth
+
+
+class BatchNorm1d(nn.Module):
+    """Batch normalisation over every dimension but the last (features).
+
+    Training: normalise with the batch's mean and variance and update the running
+    estimates. Eval: use the running estimates, so one example at a time gives the same
+    answer as a batch. Works on (N, C) and on (N, L, C) inputs alike, which is what the
+    WaveNet needs (PyTorch's BatchNorm1d expects (N, C, L) instead).
+
+        y = gamma * (x - mean) / sqrt(var + eps) + beta
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        self.eps = eps
+        self.momentum = momentum
+        self.weight = nn.Parameter(torch.ones(num_features))  # gamma
+        self.bias = nn.Parameter(torch.zeros(num_features))  # beta
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            dims = tuple(range(x.dim() - 1))
+            mean = x.mean(dims)
+            var = x.var(dims, unbiased=False)
+            with torch.no_grad():
+                n = x.numel() // x.shape[-1]
+                unbiased_var = var * n / max(n - 1, 1)
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(unbiased_var, self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        x_hat = (x - mean) / torch.sqrt(var + self.eps)
+        return self.weight * x_hat + self.bias
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.numel()}, eps={self.eps}, momentum={self.momentum}"
+
+
+def kaiming_linear(fan_in: int, fan_out: int, gain: float, bias: bool = True) -> nn.Linear:
+    """A Linear layer with weights ~ N(0, (gain / sqrt(fan_in))^2) and zero bias.
+
+    With the tanh gain 5/3 the pre-activations of a deep stack keep a std near 1, so
+    tanh neither saturates (vanishing gradients) nor collapses to the linear regime.
+    """
+    layer = nn.Linear(fan_in, fan_out, bias=bias)
+    with torch.no_grad():
+        layer.weight.normal_(0.0, gain / math.sqrt(fan_in))
+        if layer.bias is not None:
+            layer.bias.zero_()
+    return layer
+
+
+def scaled_output(fan_in: int, vocab_size: int, scale: float) -> nn.Linear:
+    """The output layer, scaled down so the softmax starts near uniform: loss at step 0
+    is about ln(vocab_size) instead of 'confidently wrong'."""
+    layer = kaiming_linear(fan_in, vocab_size, gain=1.0)
+    with torch.no_grad():
+        layer.weight.mul_(scale)
+    return layer

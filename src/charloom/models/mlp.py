@@ -1,0 +1,64 @@
+"""The MLP of Bengio et al. (2003), as built in the makemore lectures.
+
+    x = concat(C[w_{t-n+1}], ..., C[w_t])        embeddings of the context window
+    h = tanh(BN(W_1 x)) ... tanh(BN(W_L h))       one or more hidden layers
+    logits = W_out h + b_out
+
+Weights use Kaiming init with the tanh gain 5/3; the output layer is scaled down so
+the first loss is about ln(V). With BatchNorm the linear layers carry no bias (the
+BatchNorm shift replaces it) and eval uses the running statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from charloom.models.base import WindowModel, require
+from charloom.models.layers import TANH_GAIN, BatchNorm1d, kaiming_linear, scaled_output
+
+
+@dataclass
+class MLPConfig:
+    context: int = field(default=3, metadata={"help": "characters of context"})
+    embedding: int = field(default=10, metadata={"help": "embedding size per character"})
+    hidden: int = field(default=200, metadata={"help": "units per hidden layer"})
+    n_layer: int = field(default=1, metadata={"help": "number of hidden layers"})
+    batchnorm: bool = field(default=False, metadata={"help": "BatchNorm after each hidden Linear"})
+    gain: float = field(default=TANH_GAIN, metadata={"help": "init gain of hidden layers"})
+    output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
+
+    def __post_init__(self):
+        for name in ("context", "embedding", "hidden", "n_layer"):
+            value = getattr(self, name)
+            require(value >= 1, f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+class MLP(WindowModel):
+    family = "mlp"
+    config_class = MLPConfig
+
+    def __init__(self, config: MLPConfig, vocab_size: int):
+        super().__init__(config, vocab_size)
+        self.embedding = nn.Embedding(vocab_size, config.embedding)
+        layers: list[nn.Module] = []
+        fan_in = config.context * config.embedding
+        for _ in range(config.n_layer):
+            layers.append(kaiming_linear(fan_in, config.hidden, config.gain, bias=not config.batchnorm))
+            if config.batchnorm:
+                layers.append(BatchNorm1d(config.hidden))
+            layers.append(nn.Tanh())
+            fan_in = config.hidden
+        self.hidden = nn.Sequential(*layers)
+        self.output = scaled_output(fan_in, vocab_size, config.output_scale)
+
+    @property
+    def context_size(self) -> int:
+        return self.config.context
+
+    def forward_window(self, windows: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(windows)  # (B, C, E)
+        x = x.flatten(1)  # (B, C*E)
+        return self.output(self.hidden(x))  # (B, V)

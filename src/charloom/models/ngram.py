@@ -1,0 +1,88 @@
+"""Count-based n-gram model with add-k smoothing.
+
+    P(c | context) = (count(context, c) + k) / (count(context) + k * V)
+
+Fitted in one counting pass; no optimiser. Contexts are stored sparsely (only those
+seen in training, each as a row of V counts, looked up by binary search on an integer
+key), so any n works without a V^n table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import torch
+
+from charloom.models.base import WindowModel, require
+
+
+@dataclass
+class NGramConfig:
+    n: int = field(default=2, metadata={"help": "order: predict from the previous n-1 characters"})
+    smoothing: float = field(default=1.0, metadata={"help": "add-k smoothing constant k (>= 0)"})
+
+    def __post_init__(self):
+        require(self.n >= 1, f"--n must be at least 1, got {self.n}")
+        require(self.smoothing >= 0, f"--smoothing must be >= 0, got {self.smoothing}")
+
+
+class NGram(WindowModel):
+    family = "ngram"
+    config_class = NGramConfig
+    training_layout = "counts"
+
+    def __init__(self, config: NGramConfig, vocab_size: int):
+        super().__init__(config, vocab_size)
+        require(
+            vocab_size ** max(config.n - 1, 1) < 2**62,
+            f"an n-gram of order {config.n} over {vocab_size} symbols is too large to index",
+        )
+        self.register_buffer("context_keys", torch.zeros(0, dtype=torch.long))
+        self.register_buffer("counts", torch.zeros(0, vocab_size))
+
+    @property
+    def context_size(self) -> int:
+        return max(self.config.n - 1, 1)
+
+    def _keys(self, windows: torch.Tensor) -> torch.Tensor:
+        """Encode the last n-1 tokens of each window as one integer (base V)."""
+        order = self.config.n - 1
+        if order == 0:
+            return torch.zeros(windows.shape[0], dtype=torch.long, device=windows.device)
+        ctx = windows[:, -order:]
+        powers = self.vocab_size ** torch.arange(order - 1, -1, -1, device=windows.device)
+        return (ctx * powers).sum(dim=1)
+
+    @torch.no_grad()
+    def fit(self, windows: torch.Tensor, targets: torch.Tensor) -> NGram:
+        """Count every (context, next token) pair: windows[N, C], targets[N]."""
+        keys = self._keys(windows)
+        unique_keys, row = torch.unique(keys, return_inverse=True)  # sorted
+        counts = torch.zeros(len(unique_keys), self.vocab_size)
+        counts.index_put_((row, targets), torch.ones(len(targets)), accumulate=True)
+        self.context_keys = unique_keys
+        self.counts = counts
+        return self
+
+    def fit_items(self, sequences: Iterable[list[int]]) -> NGram:
+        """Convenience: count over encoded items (with boundaries)."""
+        from charloom.data.batches import windows_and_targets
+
+        windows, targets = windows_and_targets(list(sequences), self.context_size)
+        return self.fit(windows, targets)
+
+    def forward_window(self, windows: torch.Tensor) -> torch.Tensor:
+        k = self.config.smoothing
+        V = self.vocab_size
+        keys = self._keys(windows)
+        rows = torch.zeros(len(keys), V, device=windows.device)
+        if len(self.context_keys):
+            pos = torch.searchsorted(self.context_keys, keys).clamp(max=len(self.context_keys) - 1)
+            found = self.context_keys[pos] == keys
+            rows[found] = self.counts[pos[found]]
+        smoothed = rows + k
+        totals = smoothed.sum(dim=1, keepdim=True)
+        # A context never seen with k = 0 has no counts at all: fall back to uniform.
+        probs = torch.where(totals > 0, smoothed / totals.clamp(min=1e-30), torch.full_like(rows, 1 / V))
+        return torch.log(probs.clamp(min=1e-30))  # logits = log-probabilities

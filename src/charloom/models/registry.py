@@ -1,0 +1,53 @@
+"""Family name -> (config class, model class). Configs are plain data that round-trip
+through JSON, so a run on disk names its family and config and nothing else."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any
+
+from charloom.errors import CharloomError
+from charloom.models.base import CharModel, config_from_dict, config_to_dict
+from charloom.models.bigram import Bigram
+from charloom.models.mlp import MLP
+from charloom.models.ngram import NGram
+
+FAMILIES: dict[str, type[CharModel]] = {cls.family: cls for cls in (NGram, Bigram, MLP)}
+
+
+def model_class(family: str) -> type[CharModel]:
+    try:
+        return FAMILIES[family]
+    except KeyError:
+        raise CharloomError(
+            f"unknown model family {family!r}; choose one of: {', '.join(FAMILIES)}"
+        ) from None
+
+
+def make_config(family: str, options: dict[str, Any] | None = None) -> Any:
+    """A family's config from options given by name; unknown options are an error."""
+    cls = model_class(family)
+    try:
+        return config_from_dict(cls.config_class, dict(options or {}))
+    except ValueError as exc:
+        raise CharloomError(f"model {family!r}: {exc}") from None
+
+
+def build_model(family: str, config: Any, vocab_size: int) -> CharModel:
+    return model_class(family)(config, vocab_size)
+
+
+def describe(family: str) -> dict:
+    """The options of a family with their defaults and help, for `charloom models`."""
+    cls = model_class(family)
+    options = []
+    for f in dataclasses.fields(cls.config_class):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        options.append({"name": f.name, "default": default, "help": f.metadata.get("help", "")})
+    module_doc = sys.modules[cls.__module__].__doc__ or ""
+    summary = module_doc.strip().splitlines()[0] if module_doc.strip() else ""
+    return {"family": family, "summary": summary, "layout": cls.training_layout, "options": options}
+
+
+__all__ = ["FAMILIES", "model_class", "make_config", "build_model", "describe", "config_to_dict"]
