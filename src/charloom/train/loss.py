@@ -1,0 +1,24 @@
+"""The one loss of charloom: mean negative log-likelihood per real token.
+
+Targets equal to ``IGNORE`` (padding) count for nothing; boundary tokens are real
+targets (predicting the end of a name is part of the task, as in makemore).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE = -1
+
+
+def nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean NLL in nats over non-ignored targets. logits[..., V], targets[...]."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+
+
+def nll_sum(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Summed NLL and the number of real targets, for exact token-weighted means."""
+    flat = targets.reshape(-1)
+    total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), flat, ignore_index=IGNORE, reduction="sum")
+    return total, int((flat != IGNORE).sum())
