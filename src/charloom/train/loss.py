@@ -22,3 +22,11 @@ def nll_sum(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, 
     flat = targets.reshape(-1)
     total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), flat, ignore_index=IGNORE, reduction="sum")
     return total, int((flat != IGNORE).sum())
+
+
+def batch_logits(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Logits shaped like ``targets``: one target per row means the rows are windows
+    (window layout, ``forward_window``); a row of targets means whole sequences."""
+    if targets.dim() == 1:
+        return model.forward_window(inputs)  # (B, V)
+    return model(inputs)  # (B, T, V)

@@ -1,0 +1,340 @@
+"""The ``charloom`` command: parses arguments, calls the Python API, prints.
+
+No logic lives here beyond presentation. User errors print one line and exit with
+code 2; Ctrl-C exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from charloom.errors import CharloomError
+
+AddArguments = Callable[[argparse.ArgumentParser], None]
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[AddArguments, Handler, str]] = {}
+
+
+def command(name: str, help: str, add_arguments: AddArguments):
+    """Register a subcommand: its handler, the function that adds its arguments, its help."""
+
+    def register(handler: Handler) -> Handler:
+        COMMANDS[name] = (add_arguments, handler, help)
+        return handler
+
+    return register
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line, exit code 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise CharloomError(f"{message} (see `{self.prog} --help`)")
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=_json_default))
+
+
+def _json_default(value: Any):
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+# -- model options, generated from the families' config dataclasses --------------------
+def model_option_fields() -> dict[str, list[tuple[str, dataclasses.Field]]]:
+    """option name -> [(family, field)] over every registered family."""
+    from charloom.models.registry import FAMILIES
+
+    options: dict[str, list[tuple[str, dataclasses.Field]]] = {}
+    for family, cls in FAMILIES.items():
+        for f in dataclasses.fields(cls.config_class):
+            options.setdefault(f.name, []).append((family, f))
+    return options
+
+
+def _field_kind(f: dataclasses.Field) -> str:
+    kind = str(f.type).replace("typing.", "").split("|")[0].strip()
+    return kind if kind in ("int", "float", "bool", "str") else "str"
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model options (each family takes its own; see `charloom models`)")
+    group.add_argument("--block-size", dest="model_block_size", type=int, default=None,
+                       help="context length of the transformer; for other families, the training "
+                            "window on running text")
+    for name, owners in model_option_fields().items():
+        if name in TRAIN_FLAGS:
+            continue
+        families = ", ".join(family for family, _ in owners)
+        help_text = owners[0][1].metadata.get("help", "")
+        flag = "--" + name.replace("_", "-")
+        if all(_field_kind(f) == "bool" for _, f in owners):
+            group.add_argument(flag, dest=f"model_{name}", action=argparse.BooleanOptionalAction,
+                               default=None, help=f"{help_text} [{families}]")
+        else:
+            group.add_argument(flag, dest=f"model_{name}", default=None, metavar="V",
+                               help=f"{help_text} [{families}]")
+
+
+def collect_model_options(args: argparse.Namespace, family: str) -> dict[str, Any]:
+    """The options given on the command line, typed for ``family``; any that the family
+    does not take is an error naming the ones it does."""
+    from charloom.models.registry import model_class
+
+    fields = {f.name: f for f in dataclasses.fields(model_class(family).config_class)}
+    given = {key[6:]: value for key, value in vars(args).items()
+             if key.startswith("model_") and value is not None}
+    if "block_size" in given and "block_size" not in fields:
+        given.pop("block_size")  # it is the text training window then
+    options = {}
+    for name, value in given.items():
+        flag = "--" + name.replace("_", "-")
+        if name not in fields:
+            valid = ", ".join("--" + n.replace("_", "-") for n in fields) or "none"
+            raise CharloomError(f"{flag} does not apply to model {family!r}; its options: {valid}")
+        kind = _field_kind(fields[name])
+        try:
+            options[name] = {"int": int, "float": float, "str": str, "bool": bool}[kind](value)
+        except ValueError:
+            article = "an" if kind == "int" else "a"
+            raise CharloomError(f"{flag} expects {article} {kind}, got {value!r}") from None
+    return options
+
+
+TRAIN_FLAGS = {"max_steps", "time_budget", "batch_size", "optimizer", "lr", "weight_decay", "warmup_steps",
+               "grad_clip", "eval_every", "checkpoint_every", "eval_max_targets", "num_samples",
+               "block_size", "seed", "threads"}
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("training")
+    g.add_argument("--max-steps", type=int, help="optimisation steps (default 3000 unless --time-budget)")
+    g.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much training time")
+    g.add_argument("--batch-size", type=int, help="examples per step (family default, else 64)")
+    g.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or sgd with step decay")
+    g.add_argument("--lr", type=float, help="peak learning rate (family default)")
+    g.add_argument("--weight-decay", type=float, help="AdamW weight decay on matrices (default 0.01)")
+    g.add_argument("--warmup-steps", type=int, help="linear warm-up steps for AdamW (default 100)")
+    g.add_argument("--grad-clip", type=float, help="clip the gradient norm (default 1.0; 0 = off)")
+    g.add_argument("--eval-every", type=int, help="evaluate on val every N steps (default 500)")
+    g.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default: --eval-every)")
+    g.add_argument("--eval-max-targets", type=int, help="cap on val targets per periodic eval")
+    g.add_argument("--num-samples", type=int, help="samples printed at each eval (default 5)")
+    g.add_argument("--seed", type=int, help="seed for initialisation and batches (default 1337)")
+    g.add_argument("--threads", type=int, help="torch threads")
+
+
+def train_options(args: argparse.Namespace, family: str) -> dict[str, Any]:
+    from charloom.models.registry import model_class
+
+    options = {name: getattr(args, name) for name in TRAIN_FLAGS - {"block_size"}
+               if getattr(args, name, None) is not None}
+    model_fields = {f.name for f in dataclasses.fields(model_class(family).config_class)}
+    if args.model_block_size is not None and "block_size" not in model_fields:
+        options["block_size"] = args.model_block_size
+    if options.get("grad_clip") == 0:
+        options["grad_clip"] = None
+    return options
+
+
+# -- commands -----------------------------------------------------------------------------
+def _add_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="?", default="names",
+                   help="a text file (one item per line) or an embedded dataset (default: names)")
+    p.add_argument("--model", default="mlp", help="model family (see `charloom models`; default mlp)")
+    p.add_argument("--out", help="run folder (default runs/<model>-<data>, numbered if taken)")
+    p.add_argument("--format", choices=["lines", "text"], default="lines",
+                   help="lines: one item per line (default); text: one running text")
+    p.add_argument("--val-file", help="use this file as the validation split")
+    p.add_argument("--test-file", help="use this file as the test split")
+    p.add_argument("--split-seed", type=int, default=42, help="seed of the train/val/test shuffle")
+    p.add_argument("--no-dedup", action="store_true", help="keep duplicate items")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--force", action="store_true", help="replace an existing run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the final figures as JSON")
+    add_train_options(p)
+    add_model_options(p)
+
+
+@command("train", "train a model on a file or embedded dataset", _add_train)
+def cmd_train(args: argparse.Namespace) -> int:
+    from charloom.train.trainer import train
+
+    if args.resume:
+        from charloom.run import read_run_json
+
+        if args.out is None:
+            raise CharloomError("--resume needs the run folder: --out DIR")
+        family = read_run_json(args.out)["model"]["family"]
+        model_options = None
+    else:
+        family = args.model
+        model_options = collect_model_options(args, family)
+    log = (lambda message: print(message, file=sys.stderr)) if args.json else print
+    run = train(
+        args.data, family, out=args.out, model_options=model_options, format=args.format,
+        val_file=args.val_file, test_file=args.test_file, split_seed=args.split_seed,
+        dedup=not args.no_dedup, resume=args.resume, force=args.force,
+        progress=not args.quiet and not args.json and sys.stderr.isatty(), log=log,
+        **train_options(args, family),
+    )
+    if args.json:
+        emit_json({"run": str(run.path), **run.info["status"]})
+    else:
+        print(f"\nsamples from {run.path}:")
+        for s in run.sample(n=10, seed=0, prefix="" if run.format == "lines" else "\n"):
+            print(f"  {s.text}" + ("" if s.new is None or run.format == "text" else
+                                   ("" if s.new else "   (in training data)")))
+    return 0
+
+
+def _add_sample(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder")
+    p.add_argument("-n", "--num-return-sequences", dest="n", type=int, default=10, help="how many samples")
+    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (0 = greedy)")
+    p.add_argument("--top-k", type=int, help="sample from the k most likely characters only")
+    p.add_argument("--prefix", default="", help="text to continue")
+    p.add_argument("--seed", type=int, help="random seed (default: random)")
+    p.add_argument("--max-new-tokens", type=int, help="longest continuation (default 100 lines, 500 text)")
+    p.add_argument("--weights", choices=["model", "last"], default="model",
+                   help="best-by-val weights (default) or the latest checkpoint")
+    p.add_argument("--output", help="also write the samples to this file")
+    p.add_argument("--json", action="store_true", help="samples with scores as JSON")
+
+
+@command("sample", "generate items from a trained run", _add_sample)
+def cmd_sample(args: argparse.Namespace) -> int:
+    from charloom.run import load_run
+
+    run = load_run(args.run, weights=args.weights)
+    samples = run.sample(n=args.n, temperature=args.temperature, top_k=args.top_k, prefix=args.prefix,
+                         max_new_tokens=args.max_new_tokens, seed=args.seed)
+    if args.output:
+        text = "\n".join(s.text for s in samples) + "\n"
+        Path(args.output).write_text(text, encoding="utf-8")
+    if args.json:
+        emit_json([{"text": s.text, "new": s.new, "logprob": s.logprob, "nll_per_char": s.nll_per_char,
+                    "finished": s.finished} for s in samples])
+    elif run.format == "text":
+        for s in samples:
+            print(s.text)
+    else:
+        for s in samples:
+            print(f"{s.text}\t{'new' if s.new else 'seen'}\t{s.nll_per_char:.3f}")
+    return 0
+
+
+def _add_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder")
+    p.add_argument("file", nargs="?", help="score this file instead of a split")
+    p.add_argument("--split", choices=["train", "val", "test"], default="val", help="default: val")
+    p.add_argument("--weights", choices=["model", "last"], default="model")
+    p.add_argument("--json", action="store_true")
+
+
+@command("eval", "mean NLL per character on a split or a file", _add_eval)
+def cmd_eval(args: argparse.Namespace) -> int:
+    from charloom.run import load_run
+
+    result = load_run(args.run, weights=args.weights).evaluate(args.split, file=args.file)
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"{result['data']}: {result['nll']:.4f} nats/char  {result['bpc']:.4f} bits/char  "
+              f"perplexity {result['perplexity']:.3f}  ({result['tokens']:,} characters)")
+    return 0
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="a text file or an embedded dataset")
+    p.add_argument("--format", choices=["lines", "text"], default="lines")
+    p.add_argument("--top", type=int, default=10, help="how many common items to list")
+    p.add_argument("--json", action="store_true")
+
+
+@command("data", "look at a dataset: counts, alphabet, lengths, common items", _add_data)
+def cmd_data(args: argparse.Namespace) -> int:
+    from charloom.data.corpus import load_corpus
+    from charloom.inspect.stats import corpus_stats, format_stats
+
+    stats = corpus_stats(load_corpus(args.data, args.format), top=args.top)
+    emit_json(stats) if args.json else print(format_stats(stats))
+    return 0
+
+
+def _add_json_only(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true")
+
+
+@command("datasets", "list the embedded datasets", _add_json_only)
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from charloom.data.datasets import list_datasets
+
+    sets = [dataclasses.asdict(info) for info in list_datasets()]
+    if args.json:
+        emit_json(sets)
+        return 0
+    for info in sets:
+        cats = f", {len(info['categories'])} categories" if info["categories"] else ""
+        print(f"{info['name']:<24} {info['items']:>8,} items{cats}  {info['description']}")
+    return 0
+
+
+@command("models", "list the model families with their options and defaults", _add_json_only)
+def cmd_models(args: argparse.Namespace) -> int:
+    from charloom.models.registry import FAMILIES, describe
+
+    described = [describe(family) for family in FAMILIES]
+    if args.json:
+        emit_json(described)
+        return 0
+    for d in described:
+        print(f"{d['family']}  ({d['layout']})  {d['summary']}")
+        for option in d["options"]:
+            flag = "--" + option["name"].replace("_", "-")
+            print(f"    {flag:<18} default {option['default']!s:<10} {option['help']}")
+    return 0
+
+
+def build_parser() -> Parser:
+    from charloom import __version__
+
+    parser = Parser(prog="charloom", description="Character-level generative models: "
+                    "learn from names or text, make more of the same.")
+    parser.add_argument("--version", action="version", version=f"charloom {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, (add_arguments, _, help_text) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        if not argv:
+            argv = ["--help"]
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command][1](args)
+    except CharloomError as exc:
+        print(f"charloom: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("charloom: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

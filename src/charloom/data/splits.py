@@ -1,0 +1,78 @@
+"""Train / validation / test splits.
+
+Line mode: items are de-duplicated (by default), shuffled with a seeded generator that
+is the same on every platform, and cut 80/10/10. A duplicate left in would let the
+validation set quote the training set back. Text mode: contiguous parts of the one
+text, in order, so no window of val or test was seen in training.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from charloom.errors import DataError
+
+DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
+
+
+@dataclass
+class Splits:
+    train: list[str]
+    val: list[str]
+    test: list[str]
+    duplicates_dropped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def check_fractions(fractions: tuple[float, float, float]) -> None:
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        raise DataError(f"split fractions must be three numbers >= 0 that add up to 1, got {fractions}")
+    if fractions[0] <= 0:
+        raise DataError("the training fraction must be above 0")
+
+
+def split_items(
+    items: list[str],
+    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+    seed: int = 42,
+    dedup: bool = True,
+) -> Splits:
+    """Shuffle and cut a list of items.
+
+    >>> s = split_items([f"n{i}" for i in range(10)] + ["n0"], seed=1)
+    >>> s.sizes(), s.duplicates_dropped
+    ({'train': 8, 'val': 1, 'test': 1}, 1)
+    """
+    check_fractions(fractions)
+    unique = list(dict.fromkeys(items)) if dedup else list(items)
+    dropped = len(items) - len(unique)
+    order = list(range(len(unique)))
+    random.Random(seed).shuffle(order)
+    shuffled = [unique[i] for i in order]
+    n_val = int(round(len(shuffled) * fractions[1]))
+    n_test = int(round(len(shuffled) * fractions[2]))
+    n_train = len(shuffled) - n_val - n_test
+    if n_train < 1:
+        raise DataError(f"{len(shuffled)} item(s) are too few to split; give more data")
+    return Splits(
+        train=shuffled[:n_train],
+        val=shuffled[n_train : n_train + n_val],
+        test=shuffled[n_train + n_val :],
+        duplicates_dropped=dropped,
+    )
+
+
+def split_text(text: str, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> Splits:
+    """Cut one text into contiguous train, val and test parts (in that order)."""
+    check_fractions(fractions)
+    n_train = int(len(text) * fractions[0])
+    n_val = int(len(text) * fractions[1])
+    if n_train < 2:
+        raise DataError(f"a text of {len(text)} characters is too short to train on")
+    return Splits(
+        train=[text[:n_train]], val=[text[n_train : n_train + n_val]], test=[text[n_train + n_val :]]
+    )

@@ -1,0 +1,188 @@
+"""A run on disk, and the object that uses it.
+
+    runs/<name>/
+      run.json            family + config, train config, data source + fingerprint, vocab
+      model.safetensors   best-by-val weights (what sampling and evaluation use)
+      last.safetensors    weights at the latest checkpoint
+      state.safetensors   weights + optimiser + RNG states of the latest checkpoint (resume)
+      metrics.jsonl       one line per eval
+      samples.txt         samples taken during training, with their step
+      data/               the train / val / test splits the run used
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from charloom import __version__
+from charloom.data.batches import Batches, encode_items, make_batches
+from charloom.data.corpus import parse_lines, read_text_file
+from charloom.data.vocab import Vocab
+from charloom.errors import CharloomError, RunError
+from charloom.generate.sampling import Sample, generate
+from charloom.models.base import CharModel
+from charloom.models.registry import build_model, make_config
+from charloom.train.checkpoint import load_tensors
+from charloom.train.evaluate import evaluate
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "val", "test")
+DEFAULT_MAX_NEW = {"lines": 100, "text": 500}
+
+
+def run_file(path: Path, name: str) -> Path:
+    return Path(path) / name
+
+
+def split_path(path: Path, split: str) -> Path:
+    return Path(path) / "data" / f"{split}.txt"
+
+
+def read_run_json(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"no run at {path} (not a folder); train one with `charloom train`")
+    info_path = path / "run.json"
+    if not info_path.exists():
+        raise RunError(f"{path} is not a charloom run (no run.json)")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        version = int(info["format_version"])
+        info["model"]["family"], info["vocab"]["chars"]  # noqa: B018 - presence check
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RunError(f"{info_path} is damaged ({type(exc).__name__}: {exc}); retrain the run") from None
+    if version > FORMAT_VERSION:
+        raise RunError(
+            f"{path} was written by a newer charloom (run format {version}, this one reads "
+            f"{FORMAT_VERSION}); upgrade charloom"
+        )
+    return info
+
+
+def model_from_info(info: dict) -> tuple[CharModel, Vocab]:
+    vocab = Vocab.from_json(info["vocab"])
+    family = info["model"]["family"]
+    config = make_config(family, info["model"]["config"])
+    return build_model(family, config, vocab.size), vocab
+
+
+def load_weights(model: CharModel, path: Path) -> dict:
+    tensors, meta = load_tensors(path)
+    try:
+        model.load_tensors(tensors)
+    except (KeyError, RuntimeError) as exc:
+        raise RunError(f"{path} does not match the model in run.json ({str(exc)[:160]})") from None
+    return meta
+
+
+class Run:
+    """A trained run: its model (best-by-val weights), vocabulary and data.
+
+    >>> run = load_run("runs/mlp-names")          # doctest: +SKIP
+    >>> [s.text for s in run.sample(n=3, seed=0)]  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path, weights: str = "model"):
+        self.path = Path(path)
+        self.info = read_run_json(self.path)
+        self.model, self.vocab = model_from_info(self.info)
+        self.weights_meta = load_weights(self.model, self.path / f"{weights}.safetensors")
+        self.model.eval()
+        self._train_set: set[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, family={self.family!r}, parameters={self.model.num_parameters():,})"
+
+    @property
+    def family(self) -> str:
+        return self.info["model"]["family"]
+
+    @property
+    def format(self) -> str:
+        return self.info["data"]["format"]
+
+    # -- data --------------------------------------------------------------------
+    def split_text(self, split: str) -> str:
+        if split not in SPLITS:
+            raise CharloomError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        return read_text_file(split_path(self.path, split))
+
+    def split_items(self, split: str) -> list[str]:
+        return parse_lines(self.split_text(split), split)
+
+    @property
+    def train_set(self) -> set[str]:
+        """Training items, for telling new samples from remembered ones."""
+        if self._train_set is None:
+            self._train_set = set(self.split_items("train")) if self.format == "lines" else set()
+        return self._train_set
+
+    def batches_for(self, items: list[str] | str, where: str = "item") -> Batches:
+        """Encode items (line mode) or a text (text mode) the way training did."""
+        if self.format == "lines":
+            data: Any = encode_items(list(items), self.vocab, where)
+        else:
+            data = torch.tensor(self.vocab.encode(items, where), dtype=torch.long)
+        block = int(self.info["train"].get("block_size") or self.model.context_size or 128)
+        return make_batches(self.model.training_layout, data, self.model.context_size, block)
+
+    # -- use ---------------------------------------------------------------------
+    def evaluate(self, split: str = "val", file: str | Path | None = None) -> dict[str, Any]:
+        """Mean NLL (nats per character), bits per character and perplexity."""
+        if file is not None:
+            text = read_text_file(file)
+            data: Any = parse_lines(text, str(file)) if self.format == "lines" else text
+            label = str(file)
+        else:
+            data = self.split_items(split) if self.format == "lines" else self.split_text(split)
+            label = split
+        result = evaluate(self.model, self.batches_for(data, where=f"{label} item"))
+        return {"run": str(self.path), "data": label, **result}
+
+    def sample(
+        self,
+        n: int = 10,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        prefix: str = "",
+        max_new_tokens: int | None = None,
+        seed: int | None = None,
+    ) -> list[Sample]:
+        """Generate ``n`` items; each ``Sample`` has ``text``, ``logprob`` and ``new``."""
+        generator = torch.Generator()
+        generator.manual_seed(seed if seed is not None else torch.seed())
+        samples = generate(
+            self.model, self.vocab, n, temperature=temperature, top_k=top_k, prefix=prefix,
+            max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW[self.format], generator=generator,
+        )
+        for s in samples:
+            s.new = s.text not in self.train_set
+        return samples
+
+
+def load_run(path: str | Path, weights: str = "model") -> Run:
+    """Open a run directory; ``weights="last"`` takes the latest checkpoint instead of the best."""
+    if weights not in ("model", "last"):
+        raise CharloomError(f"weights must be 'model' or 'last', got {weights!r}")
+    return Run(path, weights)
+
+
+def new_run_info(name: str, family: str, config: Any, parameters: int, train: dict,
+                 data: dict, vocab: Vocab) -> dict:
+    from charloom.models.base import config_to_dict
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "charloom_version": __version__,
+        "name": name,
+        "model": {"family": family, "config": config_to_dict(config), "parameters": parameters},
+        "train": train,
+        "data": data,
+        "vocab": vocab.to_json(),
+        "status": {"state": "created", "step": 0},
+    }

@@ -1,0 +1,115 @@
+"""Checkpoint files: safetensors for tensors, JSON for everything else, never pickle.
+
+Every write is atomic (temporary file in the same folder, fsync, rename), so a run
+killed at any moment leaves either the old file or the new one, never half of one.
+Loading goes through the safetensors parser only, so a file cannot run code: a pickle
+renamed to ``.safetensors`` is refused, not unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+
+from charloom.errors import RunError
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_json(path: str | Path, data: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> None:
+    """Write tensors (copied, so tied weights save as two plain tensors) and JSON metadata."""
+    plain = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
+    meta = {"charloom": json.dumps(metadata or {})}
+    atomic_write_bytes(path, save_safetensors_bytes(plain, metadata=meta))
+
+
+def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Read a safetensors file written by ``save_tensors``; any damage is a RunError."""
+    path = Path(path)
+    if not path.exists():
+        raise RunError(f"missing checkpoint file {path}")
+    data = path.read_bytes()
+    try:
+        metadata = _read_metadata(data)
+        tensors = load_safetensors_bytes(data)
+    except Exception as exc:  # the parser's errors vary by version; all mean 'damaged'
+        raise RunError(f"{path} is not a valid safetensors file ({_short(exc)}); "
+                       "it may be truncated or corrupt: retrain or restore it") from None
+    return tensors, metadata
+
+
+def _read_metadata(data: bytes) -> dict:
+    """The JSON header of a safetensors file: 8-byte little-endian length, then JSON."""
+    if len(data) < 8:
+        raise ValueError("file shorter than its header")
+    (length,) = struct.unpack("<Q", data[:8])
+    if length > len(data) - 8:
+        raise ValueError("header longer than the file")
+    header = json.loads(data[8 : 8 + length])
+    raw = header.get("__metadata__", {}).get("charloom", "{}")
+    return json.loads(raw)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
+
+
+def flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """An optimizer's state_dict as tensors plus JSON (param groups, scalar entries)."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for index, entries in state["state"].items():
+        for key, value in entries.items():
+            name = f"{index}.{key}"
+            if isinstance(value, torch.Tensor):
+                tensors[name] = value
+            elif value is not None:
+                scalars[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in list(tensors.items()) + list(meta.get("scalars", {}).items()):
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}

@@ -1,0 +1,533 @@
+"""The training loop: one loop for every family.
+
+Each step draws a random batch, computes the token-weighted NLL and updates. Every
+``eval_every`` steps the whole validation split is scored (the best weights so far go
+to ``model.safetensors``), a few samples are written, and a checkpoint that can resume
+bit-for-bit is saved. Count models (n-grams) skip the loop: one counting pass.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from charloom.data.batches import Batches, encode_items, make_batches
+from charloom.data.corpus import Corpus, load_corpus, parse_lines, read_text_file
+from charloom.data.splits import Splits, split_items, split_text
+from charloom.data.vocab import Vocab
+from charloom.errors import CharloomError
+from charloom.generate.sampling import generate
+from charloom.models.base import CharModel
+from charloom.models.registry import build_model, make_config, model_class
+from charloom.run import Run, model_from_info, new_run_info, read_run_json, split_path
+from charloom.train import checkpoint as ckpt
+from charloom.train.evaluate import evaluate
+from charloom.train.loss import batch_logits, nll
+from charloom.train.optim import OPTIMIZERS, lr_at, make_optimizer
+
+DEFAULT_STEPS = 3000
+SMALL_MODEL = 1_000_000  # parameters; below this one torch thread is fastest here
+RESUMABLE = ("max_steps", "time_budget", "eval_every", "checkpoint_every", "num_samples", "threads")
+
+
+@dataclass
+class TrainConfig:
+    """How to train. ``None`` means: the family's default, else the global one."""
+
+    max_steps: int | None = None
+    time_budget: float | None = None
+    batch_size: int | None = None
+    optimizer: str = "adamw"
+    lr: float | None = None
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    grad_clip: float | None = 1.0
+    eval_every: int = 500
+    checkpoint_every: int | None = None
+    eval_max_targets: int | None = None
+    num_samples: int = 5
+    block_size: int | None = None
+    seed: int = 1337
+    threads: int | None = None
+
+    def __post_init__(self):
+        positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "block_size", "threads")
+        for name in positive:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise CharloomError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise CharloomError(f"--time-budget must be above 0 seconds, got {self.time_budget}")
+        if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
+            raise CharloomError(f"--lr must be a positive number, got {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise CharloomError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.num_samples < 0 or self.warmup_steps < 0 or self.weight_decay < 0:
+            raise CharloomError("--num-samples, --warmup-steps and --weight-decay must be >= 0")
+
+
+def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
+    """Fill in what the user left open from the family's defaults, then the global ones."""
+    values = asdict(config)
+    family_defaults = getattr(model, "train_defaults", {})
+    global_defaults = {"batch_size": 64, "lr": 0.1 if config.optimizer == "sgd" else 3e-3}
+    for name in ("batch_size", "lr"):
+        if values[name] is None:
+            values[name] = family_defaults.get(name, global_defaults[name])
+    if values["max_steps"] is None and values["time_budget"] is None:
+        values["max_steps"] = family_defaults.get("max_steps", DEFAULT_STEPS)
+    if values["checkpoint_every"] is None:
+        values["checkpoint_every"] = values["eval_every"]
+    return TrainConfig(**values)
+
+
+class Interrupt:
+    """Ctrl-C asks the loop to stop after the current step and save; a second one kills."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class Interrupted(CharloomError):
+    exit_code = 130
+
+
+class TrainingDiverged(CharloomError):
+    """The loss stopped being a number; the last good checkpoint is kept."""
+
+
+# -- preparing a run ---------------------------------------------------------------
+def prepare_out(out: Path, resume: bool, force: bool) -> None:
+    if resume:
+        return
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise CharloomError(
+                f"{out} already holds a run; use --resume to continue it, --force to replace it, "
+                "or --out to pick another folder"
+            )
+        for name in ("run.json", "model.safetensors", "last.safetensors", "state.safetensors",
+                     "metrics.jsonl", "samples.txt"):
+            (out / name).unlink(missing_ok=True)
+    try:
+        (out / "data").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CharloomError(f"cannot create the run folder {out}: {exc.strerror or exc}") from None
+
+
+def default_out(family: str, source: str, root: Path = Path("runs")) -> Path:
+    """runs/<family>-<data>, numbered when taken, so a second run never replaces a first."""
+    stem = Path(source).stem if Path(source).suffix else Path(source).name
+    base = root / f"{family}-{stem}"
+    candidate, number = base, 2
+    while candidate.exists():
+        candidate = root / f"{base.name}-{number}"
+        number += 1
+    return candidate
+
+
+def make_splits(corpus: Corpus, fractions, split_seed: int, dedup: bool,
+                val_file: str | None, test_file: str | None) -> Splits:
+    if corpus.format == "text":
+        return split_text(corpus.text or "", fractions)
+    splits = split_items(corpus.items or [], fractions, seed=split_seed, dedup=dedup)
+    for name, file in (("val", val_file), ("test", test_file)):
+        if file is not None:
+            given = parse_lines(read_text_file(file), file)
+            setattr(splits, name, given)
+            splits.notes.append(f"{name} from {file}")
+    if val_file is not None or test_file is not None:
+        # items of the given files go back into training only if not held out
+        held = set(splits.val) | set(splits.test)
+        splits.train = [item for item in (corpus.items or []) if item not in held]
+        if dedup:
+            splits.train = list(dict.fromkeys(splits.train))
+    return splits
+
+
+def write_splits(out: Path, splits: Splits, fmt: str) -> None:
+    for name in ("train", "val", "test"):
+        parts = getattr(splits, name)
+        text = "\n".join(parts) + ("\n" if fmt == "lines" and parts else "")
+        ckpt.atomic_write_bytes(split_path(out, name), text.encode("utf-8"))
+
+
+def split_data(vocab: Vocab, fmt: str, parts: list[str]) -> Any:
+    if fmt == "lines":
+        return encode_items(parts, vocab)
+    return torch.tensor(vocab.encode("".join(parts)), dtype=torch.long)
+
+
+# -- the loop ------------------------------------------------------------------------
+class Trainer:
+    """Holds the model, optimiser and data of one run and trains it, writing to ``out``."""
+
+    def __init__(self, out: Path, info: dict, model: CharModel, vocab: Vocab,
+                 config: TrainConfig, log: Callable[[str], None], progress: bool):
+        self.out, self.info, self.model, self.vocab = out, info, model, vocab
+        self.config, self.log, self.progress = config, log, progress
+        fmt = info["data"]["format"]
+        self.format = fmt
+        block = config.block_size or model.context_size or 128
+        self.block = block
+        data = {name: split_data(vocab, fmt, self._read_split(name)) for name in ("train", "val", "test")}
+        layout = model.training_layout
+        self.batches: dict[str, Batches | None] = {}
+        for name, encoded in data.items():
+            empty = (len(encoded) == 0) if fmt == "lines" else (len(encoded) < 2)
+            self.batches[name] = None if empty else make_batches(layout, encoded, model.context_size, block)
+        if self.batches["train"] is None:
+            raise CharloomError("the training split is empty; give more data")
+        self.optimizer = make_optimizer(model, config.optimizer, config.lr, config.weight_decay) \
+            if layout != "counts" else None
+        self.generator = torch.Generator()
+        self.generator.manual_seed(config.seed + 1)
+        self.step = 0
+        self.train_seconds = 0.0
+        self.best_val = math.inf
+        self.best_step = -1
+
+    def _read_split(self, name: str) -> list[str]:
+        text = read_text_file(split_path(self.out, name)) if split_path(self.out, name).exists() else ""
+        if self.format == "lines":
+            return [line for line in text.splitlines() if line]
+        return [text]
+
+    # progress in [0, 1] from steps or time, whichever is further along
+    def progress_fraction(self) -> float:
+        c = self.config
+        parts = []
+        if c.max_steps:
+            parts.append(self.step / c.max_steps)
+        if c.time_budget:
+            parts.append(self.train_seconds / c.time_budget)
+        return max(parts)
+
+    def done(self) -> bool:
+        c = self.config
+        return (c.max_steps is not None and self.step >= c.max_steps) or (
+            c.time_budget is not None and self.train_seconds >= c.time_budget
+        )
+
+    # -- evaluation, samples, checkpoints -------------------------------------------
+    def eval_split(self, name: str, limit: int | None = None) -> float | None:
+        batches = self.batches[name]
+        if batches is None:
+            return None
+        return evaluate(self.model, batches, max_targets=limit)["nll"]
+
+    def take_samples(self) -> list[str]:
+        if self.config.num_samples == 0:
+            return []
+        generator = torch.Generator()
+        generator.manual_seed(self.config.seed * 100003 + self.step)
+        prefix = "" if self.format == "lines" else self._text_prompt()
+        count = self.config.num_samples if self.format == "lines" else 1
+        max_new = 50 if self.format == "lines" else 200
+        samples = generate(self.model, self.vocab, count, prefix=prefix, max_new_tokens=max_new,
+                           generator=generator)
+        return [s.text for s in samples]
+
+    def _text_prompt(self) -> str:
+        return "\n" if "\n" in self.vocab else self.vocab.chars[0]
+
+    def record_eval(self, tokens_per_s: float | None, train_loss: float | None) -> dict:
+        limit = self.config.eval_max_targets or (None if self.format == "lines" else 100_000)
+        val = self.eval_split("val", limit)
+        entry = {"step": self.step, "train_loss": train_loss,
+                 "val_loss": val, "lr": self.current_lr(), "tokens_per_s": tokens_per_s,
+                 "train_seconds": round(self.train_seconds, 3)}
+        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+        if val is not None and val < self.best_val:
+            self.best_val, self.best_step = val, self.step
+            ckpt.save_tensors(self.out / "model.safetensors", self.model.state_dict(),
+                              {"step": self.step, "val_loss": val})
+        samples = self.take_samples()
+        if samples:
+            with open(self.out / "samples.txt", "a", encoding="utf-8") as handle:
+                for text in samples:
+                    handle.write(f"{self.step}\t{json.dumps(text)[1:-1]}\n")
+        return {**entry, "samples": samples}
+
+    def current_lr(self) -> float:
+        c = self.config
+        return lr_at(c.optimizer, c.lr, self.progress_fraction(), self.step, c.warmup_steps)
+
+    def save_checkpoint(self) -> None:
+        weights = self.model.state_dict()
+        ckpt.save_tensors(self.out / "last.safetensors", weights, {"step": self.step})
+        tensors = {f"model.{k}": v for k, v in weights.items()}
+        meta: dict[str, Any] = {"step": self.step, "train_seconds": self.train_seconds,
+                                "best_val": None if math.isinf(self.best_val) else self.best_val,
+                                "best_step": self.best_step}
+        if self.optimizer is not None:
+            opt_tensors, opt_meta = ckpt.flatten_optimizer(self.optimizer.state_dict())
+            tensors.update({f"optim.{k}": v for k, v in opt_tensors.items()})
+            meta["optimizer"] = opt_meta
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.batches"] = self.generator.get_state()
+        meta["file_sizes"] = {name: _size(self.out / name) for name in ("metrics.jsonl", "samples.txt")}
+        ckpt.save_tensors(self.out / "state.safetensors", tensors, meta)
+        self.set_status("training", step=self.step)
+
+    def load_checkpoint(self) -> None:
+        path = self.out / "state.safetensors"
+        if not path.exists():
+            raise CharloomError(f"{self.out} has no checkpoint to resume from; start over with --force")
+        tensors, meta = ckpt.load_tensors(path)
+        self.model.load_tensors({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        if self.optimizer is not None and "optimizer" in meta:
+            opt = {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")}
+            self.optimizer.load_state_dict(ckpt.unflatten_optimizer(opt, meta["optimizer"]))
+        torch.set_rng_state(tensors["rng.torch"])
+        self.generator.set_state(tensors["rng.batches"])
+        self.step = int(meta["step"])
+        self.train_seconds = float(meta["train_seconds"])
+        self.best_val = math.inf if meta["best_val"] is None else float(meta["best_val"])
+        self.best_step = int(meta["best_step"])
+        # Lines written after the checkpoint belong to work that is now redone.
+        for name, size in meta.get("file_sizes", {}).items():
+            _truncate(self.out / name, size)
+
+    def set_status(self, state: str, **extra: Any) -> None:
+        self.info["status"] = {**self.info.get("status", {}), "state": state, **extra}
+        ckpt.atomic_write_json(self.out / "run.json", self.info)
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit_counts(self) -> None:
+        start = time.perf_counter()
+        windows, targets = zip(*self.batches["train"].chunks(65536), strict=True)
+        self.model.fit(torch.cat(windows), torch.cat(targets))
+        self.train_seconds = time.perf_counter() - start
+        self.log(f"fitted {self.model.family} by counting in {self.train_seconds:.2f}s")
+        self.record_eval(tokens_per_s=None, train_loss=None)
+        self.save_checkpoint()
+
+    def train_loop(self) -> None:
+        c = self.config
+        model, optimizer = self.model, self.optimizer
+        model.train()
+        bar = tqdm(total=c.max_steps, initial=self.step, disable=not self.progress,
+                   unit="step", dynamic_ncols=True, leave=False)
+        window_tokens, window_seconds, running = 0, 0.0, []
+        with Interrupt() as interrupt:
+            if self.step == 0:
+                entry = self.record_eval(tokens_per_s=None, train_loss=None)
+                self._report(entry, bar)
+                self.save_checkpoint()
+            while not self.done():
+                started = time.perf_counter()
+                lr = self.current_lr()
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                inputs, targets = self.batches["train"].sample(c.batch_size, self.generator)
+                loss = nll(batch_logits(model, inputs, targets), targets)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"the loss became {loss.item()} at step {self.step + 1}; the last checkpoint "
+                        f"(step {self._last_checkpoint_step()}) is kept; lower --lr (now {c.lr:g})"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if c.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
+                optimizer.step()
+                self.step += 1
+                elapsed = time.perf_counter() - started
+                self.train_seconds += elapsed
+                window_seconds += elapsed
+                window_tokens += int((targets != -1).sum())
+                running.append(loss.item())
+                bar.update(1)
+                if self.step % 20 == 0:
+                    bar.set_postfix(loss=f"{sum(running[-20:]) / len(running[-20:]):.4f}",
+                                    tok_s=f"{window_tokens / max(window_seconds, 1e-9):,.0f}")
+                at_end = self.done()
+                if self.step % c.eval_every == 0 or at_end or interrupt.requested:
+                    train_loss = sum(running) / len(running)
+                    entry = self.record_eval(window_tokens / max(window_seconds, 1e-9), train_loss)
+                    self._report(entry, bar)
+                    window_tokens, window_seconds, running = 0, 0.0, []
+                    model.train()
+                if self.step % c.checkpoint_every == 0 or at_end or interrupt.requested:
+                    self.save_checkpoint()
+                if interrupt.requested:
+                    bar.close()
+                    raise Interrupted(
+                        f"interrupted at step {self.step}; checkpoint saved in {self.out}; "
+                        "continue with --resume"
+                    )
+        bar.close()
+
+    def _last_checkpoint_step(self) -> int:
+        try:
+            return int(ckpt.load_tensors(self.out / "state.safetensors")[1]["step"])
+        except CharloomError:
+            return 0
+
+    def _report(self, entry: dict, bar) -> None:
+        def fmt(value):
+            return "-" if value is None else f"{value:.4f}"
+
+        speed = entry["tokens_per_s"]
+        line = (f"step {entry['step']:>6}  train {fmt(entry['train_loss'])}  val {fmt(entry['val_loss'])}"
+                + (f"  {speed:,.0f} tok/s" if speed else ""))
+        samples = "  ".join(entry["samples"]) if self.format == "lines" else \
+            " | ".join(s.replace("\n", " ") for s in entry["samples"])
+        text = line + (f"\n    {samples[:160]}" if samples else "")
+        if self.progress:
+            bar.write(text)
+        else:
+            self.log(text)
+
+    def finish(self) -> dict:
+        """Load the best weights and report val and test once."""
+        best = self.out / "model.safetensors"
+        if best.exists():
+            self.model.load_tensors(ckpt.load_tensors(best)[0])
+        else:  # no val split: the last weights are the model
+            ckpt.save_tensors(best, self.model.state_dict(), {"step": self.step})
+        result = {"step": self.step, "train_seconds": round(self.train_seconds, 3),
+                  "best_step": self.best_step if self.best_step >= 0 else self.step,
+                  "val_nll": self.eval_split("val"), "test_nll": self.eval_split("test")}
+        self.info["model"]["parameters"] = self.model.num_parameters()  # count models: after fitting
+        self.set_status("finished", **result)
+        return result
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _truncate(path: Path, size: int) -> None:
+    if path.exists() and path.stat().st_size > size:
+        with open(path, "r+b") as handle:
+            handle.truncate(size)
+
+
+# -- the public entry point ----------------------------------------------------------------
+def train(
+    data: str | Path | None = "names",
+    model: str = "mlp",
+    *,
+    out: str | Path | None = None,
+    model_options: dict[str, Any] | None = None,
+    format: str = "lines",
+    val_file: str | None = None,
+    test_file: str | None = None,
+    split_seed: int = 42,
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    dedup: bool = True,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+    **train_options: Any,
+) -> Run:
+    """Train a model and return the finished run.
+
+    >>> run = train("names", "mlp", max_steps=2000, out="runs/demo")  # doctest: +SKIP
+    >>> run.evaluate("test")["nll"]                                   # doctest: +SKIP
+    """
+    if resume:
+        if out is None:
+            raise CharloomError("--resume needs the run folder: --out DIR")
+        return _resume(Path(out), train_options, progress, log)
+    config = TrainConfig(**train_options)
+    model_class(model)  # a clear error for an unknown family before any work
+    model_config = make_config(model, model_options)
+    corpus = load_corpus(data if data is not None else "names", format)
+    out_path = Path(out) if out is not None else default_out(model, str(data))
+    prepare_out(out_path, resume=False, force=force)
+    splits = make_splits(corpus, split_fractions, split_seed, dedup, val_file, test_file)
+    vocab = Vocab.from_texts(splits.train + splits.val + splits.test, boundary=(format == "lines"))
+    torch.manual_seed(config.seed)
+    net = build_model(model, model_config, vocab.size)
+    config = resolved(config, net)
+    data_info = {"source": corpus.source, "format": corpus.format, "fingerprint": corpus.fingerprint,
+                 "splits": splits.sizes(), "duplicates_dropped": splits.duplicates_dropped,
+                 "split_seed": split_seed, "fractions": list(split_fractions), "dedup": dedup,
+                 "notes": splits.notes}
+    info = new_run_info(out_path.name, model, model_config, net.num_parameters(), asdict(config),
+                        data_info, vocab)
+    write_splits(out_path, splits, corpus.format)
+    ckpt.atomic_write_json(out_path / "run.json", info)
+    sizes = ", ".join(f"{k} {v:,}" for k, v in splits.sizes().items())
+    dropped = f" ({splits.duplicates_dropped:,} duplicates dropped)" if splits.duplicates_dropped else ""
+    log(f"{model}: {net.num_parameters():,} parameters, vocab {vocab.size}; splits {sizes}{dropped}")
+    log(f"writing run to {out_path}")
+    return _run_trainer(Trainer(out_path, info, net, vocab, config, log, progress))
+
+
+def _resume(out: Path, overrides: dict[str, Any], progress: bool, log) -> Run:
+    info = read_run_json(out)
+    unknown = sorted(k for k, v in overrides.items() if v is not None and k not in RESUMABLE)
+    saved = info["train"]
+    for name in unknown:
+        if overrides[name] != saved.get(name):
+            raise CharloomError(
+                f"--{name.replace('_', '-')} cannot change when resuming; "
+                f"options that can: {', '.join('--' + k.replace('_', '-') for k in RESUMABLE)}"
+            )
+    values = {**saved, **{k: v for k, v in overrides.items() if v is not None and k in RESUMABLE}}
+    config = TrainConfig(**{f.name: values.get(f.name) for f in fields(TrainConfig)})
+    model, vocab = model_from_info(info)
+    trainer = Trainer(out, info, model, vocab, config, log, progress)
+    trainer.load_checkpoint()
+    info["train"] = asdict(config)
+    log(f"resuming {out} at step {trainer.step}")
+    return _run_trainer(trainer)
+
+
+def default_threads(model: CharModel) -> int:
+    """One thread for small models: their matrices are too small to split across cores,
+    and a second thread only adds synchronisation (see bench/threads.py); larger models
+    take every core."""
+    return 1 if model.num_parameters() < SMALL_MODEL else (os.cpu_count() or 1)
+
+
+def _run_trainer(trainer: Trainer) -> Run:
+    torch.set_num_threads(trainer.config.threads or default_threads(trainer.model))
+    trainer.set_status("training", step=trainer.step)
+    if trainer.model.training_layout == "counts":
+        trainer.fit_counts()
+    else:
+        trainer.train_loop()
+    result = trainer.finish()
+    val, test = result["val_nll"], result["test_nll"]
+    trainer.log(
+        f"done: step {result['step']}, {result['train_seconds']:.1f}s training; best val "
+        f"{'-' if val is None else f'{val:.4f}'} (step {result['best_step']}), test "
+        f"{'-' if test is None else f'{test:.4f}'}"
+    )
+    return Run(trainer.out)
+
+
+__all__ = ["TrainConfig", "Trainer", "train"]

@@ -1,0 +1,64 @@
+"""Shared fixtures: tiny data made here, and ways to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+torch.set_num_threads(1)
+
+
+def make_names(count: int = 400, seed: int = 0) -> list[str]:
+    """Pronounceable made-up names: syllables with a few favourite endings, so that a model
+    has real structure to learn in a few hundred steps."""
+    rng = random.Random(seed)
+    onsets = ["b", "d", "k", "l", "m", "n", "r", "s", "t", "v", "j", "el", "an"]
+    vowels = ["a", "e", "i", "o", "u", "ia", "ea"]
+    endings = ["a", "n", "lyn", "elle", "son", "ie", "o"]
+    names = []
+    for _ in range(count):
+        name = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(1, 3)))
+        names.append(name + rng.choice(endings))
+    return names
+
+
+@pytest.fixture
+def names() -> list[str]:
+    return make_names()
+
+
+@pytest.fixture
+def names_file(tmp_path: Path, names: list[str]) -> Path:
+    path = tmp_path / "names.txt"
+    path.write_text("\n".join(names) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def text_file(tmp_path: Path) -> Path:
+    rng = random.Random(1)
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "far", "away"]
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 9))) + "." for _ in range(300)]
+    path = tmp_path / "text.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m charloom ...` in a fresh process, as a user would."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "charloom", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=120)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
