@@ -1,39 +1,97 @@
-"""Embedded datasets (placeholder until the data branch lands)."""
+"""The datasets that ship inside the package, so charloom works with no data of its own.
+
+Each set is one UTF-8 file in this folder, described by an entry of ``index.json``
+(written by the build scripts in ``scripts/``, which also hold the counts). Files are
+read with ``importlib.resources``, so the sets load from a wheel or a zip as well as
+from a source checkout. Where the data came from is told in ``README.md`` here.
+
+>>> get_dataset("names").format
+'lines'
+>>> dataset_text("names").splitlines()[0]
+'emma'
+"""
 
 from __future__ import annotations
 
+import gzip
+import json
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
 
 from charloom.errors import DataError
+
+__all__ = ["DatasetInfo", "dataset_text", "get_dataset", "is_dataset", "list_datasets"]
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    name: str
-    description: str
-    format: str
-    source: str
+    """What one embedded dataset is, where it came from, and which file holds it."""
+
+    name: str  # e.g. "names"
+    description: str  # one line
+    format: str  # "lines" (one item per line) or "categorized" (category<TAB>item)
+    source: str  # where it came from
     licence: str
-    filename: str
-    categories: tuple[str, ...] = ()
-    items: int = 0
+    filename: str  # file name inside this package folder
+    categories: tuple[str, ...] = ()  # for categorized sets
+    items: int = 0  # number of lines
+
+
+@cache
+def _index() -> dict[str, dict[str, Any]]:
+    return json.loads(resources.files(__name__).joinpath("index.json").read_text("utf-8"))
 
 
 def list_datasets() -> list[DatasetInfo]:
-    return []
+    """Every embedded dataset, sorted by name."""
+    return [get_dataset(name) for name in sorted(_index())]
 
 
 def is_dataset(name: str) -> bool:
-    return any(info.name == name for info in list_datasets())
+    """Whether `name` names an embedded dataset (rather than, say, a file path)."""
+    return name in _index()
 
 
 def get_dataset(name: str) -> DatasetInfo:
-    for info in list_datasets():
-        if info.name == name:
-            return info
-    raise DataError(f"no embedded dataset {name!r}")
+    """The description of one embedded dataset; DataError naming the known sets if unknown."""
+    entry = _index().get(name)
+    if entry is None:
+        known = ", ".join(sorted(_index()))
+        raise DataError(f"there is no embedded dataset {name!r}; the known sets are: {known}")
+    return DatasetInfo(
+        name=name,
+        description=entry["description"],
+        format=entry["format"],
+        source=entry["source"],
+        licence=entry["licence"],
+        filename=entry["filename"],
+        categories=tuple(entry.get("categories", ())),
+        items=entry.get("items", 0),
+    )
 
 
 def dataset_text(name: str, keep_accents: bool = False) -> str:
-    get_dataset(name)
-    raise DataError(f"no embedded dataset {name!r}")
+    """The dataset's file as text, gunzipped if stored as .gz.
+
+    With `keep_accents`, a categorized set gives its variant with accents kept ("zoë")
+    instead of folded to a-z ("zoe"); a set without such a variant raises DataError.
+
+    >>> dataset_text("names-by-country", keep_accents=True).count("\\n") > 10_000
+    True
+    """
+    info = get_dataset(name)
+    filename = info.filename
+    if keep_accents:
+        filename = _index()[name].get("accented_filename")
+        if filename is None:
+            accented = ", ".join(n for n, e in sorted(_index().items()) if "accented_filename" in e)
+            raise DataError(
+                f"the dataset {name!r} has no variant with accents kept (only {accented} do); "
+                "load it without keep_accents"
+            )
+    data = resources.files(__name__).joinpath(filename).read_bytes()
+    if filename.endswith(".gz"):
+        data = gzip.decompress(data)
+    return data.decode("utf-8")
