@@ -1,2 +1,20 @@
-"""charloom: character-level generative models."""
+"""charloom: character-level generative models.
+
+Learn from a list of names (one per line) or from running text, and make more of the
+same. The Python API mirrors the ``charloom`` command:
+
+>>> import charloom
+>>> run = charloom.train("names", "mlp", max_steps=2000)   # doctest: +SKIP
+>>> [s.text for s in run.sample(n=5, seed=0)]              # doctest: +SKIP
+>>> charloom.load_run(run.path).evaluate("test")          # doctest: +SKIP
+"""
+
 __version__ = "0.1.0"
+
+from charloom.data.corpus import Corpus, load_corpus  # noqa: E402
+from charloom.data.vocab import Vocab  # noqa: E402
+from charloom.errors import CharloomError  # noqa: E402
+from charloom.run import Run, load_run  # noqa: E402
+from charloom.train.trainer import TrainConfig, train  # noqa: E402
+
+__all__ = ["Corpus", "CharloomError", "Run", "TrainConfig", "Vocab", "load_corpus", "load_run", "train"]

@@ -91,6 +91,9 @@ def load_corpus(source: str | Path, format: str = "lines") -> Corpus:
     if datasets.is_dataset(source) and not Path(source).exists():
         text = datasets.dataset_text(source)
         label = f"dataset:{source}"
+        if datasets.get_dataset(source).format == "categorized":
+            # category<TAB>item: the items alone, for models that ignore the category
+            text = "\n".join(line.split("\t", 1)[-1] for line in text.splitlines())
     else:
         text = read_text_file(source)
         label = str(Path(source).resolve())
