@@ -35,6 +35,8 @@ class CharModel(nn.Module):
     family: ClassVar[str] = ""
     config_class: ClassVar[type] = object
     training_layout: ClassVar[str] = "sequence"
+    # Training options that suit the family (batch_size, lr, max_steps); the user's win.
+    train_defaults: ClassVar[dict] = {}
 
     def __init__(self, config: Any, vocab_size: int):
         super().__init__()

@@ -22,6 +22,7 @@ class BigramConfig:
 class Bigram(WindowModel):
     family = "bigram"
     config_class = BigramConfig
+    train_defaults = {"batch_size": 512, "lr": 0.1}
 
     def __init__(self, config: BigramConfig, vocab_size: int):
         super().__init__(config, vocab_size)

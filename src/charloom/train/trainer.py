@@ -80,7 +80,7 @@ class TrainConfig:
 def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
     """Fill in what the user left open from the family's defaults, then the global ones."""
     values = asdict(config)
-    family_defaults = getattr(model, "train_defaults", {})
+    family_defaults = model.train_defaults
     global_defaults = {"batch_size": 64, "lr": 0.1 if config.optimizer == "sgd" else 3e-3}
     for name in ("batch_size", "lr"):
         if values[name] is None:

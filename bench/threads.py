@@ -1,0 +1,75 @@
+"""One torch thread or two? Training speed of small models at each thread count.
+
+Small character models multiply small matrices; splitting them across cores costs
+more in synchronisation than it gains. This measures real tokens per second for a few
+models at 1 and 2 threads (same process, same data), which is how the trainer's
+default (one thread below a million parameters) was chosen.
+
+    python bench/threads.py [--steps 300]
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from common import parser, report
+
+from charloom.data.batches import encode_items, make_batches
+from charloom.data.corpus import load_corpus
+from charloom.data.vocab import Vocab
+from charloom.models.registry import FAMILIES, build_model, make_config
+from charloom.train.loss import IGNORE, batch_logits, nll
+from charloom.train.optim import make_optimizer
+
+CANDIDATES = [
+    ("mlp", {"batchnorm": True}, 256),
+    ("mlp", {"n_layer": 5, "hidden": 100, "batchnorm": True}, 256),
+    ("wavenet", {}, 64),
+    ("lstm", {}, 64),
+    ("transformer", {}, 64),
+]
+
+
+def tokens_per_second(family: str, options: dict, batch_size: int, items: list[str], steps: int,
+                      threads: int) -> float:
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    vocab = Vocab.from_texts(items)
+    model = build_model(family, make_config(family, options), vocab.size)
+    batches = make_batches(model.training_layout, encode_items(items, vocab), model.context_size, 16)
+    optimizer = make_optimizer(model, "adamw", 1e-3, 0.01)
+    generator = torch.Generator().manual_seed(0)
+    tokens, elapsed = 0, 0.0
+    for step in range(steps):
+        inputs, targets = batches.sample(batch_size, generator)
+        start = time.perf_counter()
+        loss = nll(batch_logits(model, inputs, targets), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step >= steps // 10:  # the first steps warm caches and allocators
+            elapsed += time.perf_counter() - start
+            tokens += int((targets != IGNORE).sum())
+    return tokens / elapsed
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=300)
+    args = p.parse_args()
+    items = load_corpus(args.data).items
+    rows = []
+    for family, options, batch_size in CANDIDATES:
+        if family not in FAMILIES:
+            continue
+        one = tokens_per_second(family, options, batch_size, items, args.steps, 1)
+        two = tokens_per_second(family, options, batch_size, items, args.steps, 2)
+        label = family + "".join(f" {k}={v}" for k, v in options.items())
+        rows.append({"model": label, "batch": batch_size, "tok/s 1 thread": one, "tok/s 2 threads": two,
+                     "2 vs 1": two / one})
+    report(rows, args.json)
+
+
+if __name__ == "__main__":
+    main()
