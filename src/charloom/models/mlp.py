@@ -46,7 +46,8 @@ class MLP(WindowModel):
         layers: list[nn.Module] = []
         fan_in = config.context * config.embedding
         for _ in range(config.n_layer):
-            layers.append(kaiming_linear(fan_in, config.hidden, config.gain, bias=not config.batchnorm))
+            bias = not config.batchnorm  # BatchNorm's shift replaces the bias
+            layers.append(kaiming_linear(fan_in, config.hidden, config.gain, bias=bias))
             if config.batchnorm:
                 layers.append(BatchNorm1d(config.hidden))
             layers.append(nn.Tanh())
