@@ -272,7 +272,9 @@ class Recurrent(CharModel):
         return state
 
     def _run(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """idx (B, T) read from ``state`` -> logits (B, T, V) and the state after idx."""
         x = self.embedding(idx)  # (B, T, E)
+        # (B, L, H) -> (L, B, H); the LSTM takes (h, c), the RNN and GRU take h alone.
         module_state = tuple(state[name].transpose(0, 1).contiguous() for name in self.state_names)
         out, final = self.rnn(x, module_state if len(module_state) > 1 else module_state[0])
         logits = self.head(self.drop(out))  # (B, T, V)
