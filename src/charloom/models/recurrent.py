@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from charloom.models.base import CharModel, State, require
+from charloom.models.base import CharModel, State, require, require_at_least_one
 from charloom.models.layers import scaled_output
 
 CELL_IMPLS = ("fused", "equations")
@@ -52,9 +52,7 @@ class RecurrentConfig:
     )
 
     def __post_init__(self):
-        for name in ("n_layer", "hidden", "embedding"):
-            value = getattr(self, name)
-            require(value >= 1, f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        require_at_least_one(self, "n_layer", "hidden", "embedding")
         require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
         require(
             self.cell_impl in CELL_IMPLS,

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from charloom.models.base import CharModel, State, require
+from charloom.models.base import CharModel, State, require, require_at_least_one
 
 INIT_STD = 0.02  # GPT-2's init: small enough that the first softmax is near uniform
 
@@ -44,9 +44,7 @@ class TransformerConfig:
     bias: bool = field(default=True, metadata={"help": "biases in Linear and LayerNorm layers"})
 
     def __post_init__(self):
-        for name in ("n_layer", "n_head", "n_embd", "block_size"):
-            value = getattr(self, name)
-            require(value >= 1, f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        require_at_least_one(self, "n_layer", "n_head", "n_embd", "block_size")
         require(
             self.n_embd % self.n_head == 0,
             f"--n-embd ({self.n_embd}) must be a multiple of --n-head ({self.n_head}), "

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from charloom.models.base import WindowModel, require
+from charloom.models.base import WindowModel, require, require_at_least_one
 from charloom.models.layers import (
     TANH_GAIN,
     BatchNorm1d,
@@ -46,9 +46,7 @@ class WaveNetConfig:
             f"--context must be a power of two (2, 4, 8, 16, ...) for the wavenet, "
             f"which fuses pairs of positions; got {self.context}",
         )
-        for name in ("embedding", "hidden"):
-            value = getattr(self, name)
-            require(value >= 1, f"--{name} must be at least 1, got {value}")
+        require_at_least_one(self, "embedding", "hidden")
         require(self.output_scale > 0, f"--output-scale must be > 0, got {self.output_scale}")
 
 
