@@ -95,7 +95,9 @@ class CharModel(nn.Module):
                 setattr(module, attr, torch.empty_like(value))
         missing, unexpected = self.load_state_dict(tensors, strict=False)
         if missing or unexpected:
-            raise KeyError(f"weights do not match the model: missing {missing}, unexpected {unexpected}")
+            raise KeyError(
+                f"weights do not match the model: missing {missing}, unexpected {unexpected}"
+            )
 
     def extra_repr(self) -> str:
         return f"family={self.family!r}, vocab_size={self.vocab_size}"
@@ -162,3 +164,10 @@ def require(condition: bool, message: str) -> None:
         from charloom.errors import CharloomError
 
         raise CharloomError(message)
+
+
+def require_at_least_one(config: Any, *names: str) -> None:
+    """Config validation for sizes and counts: each named option must be at least 1."""
+    for name in names:
+        value = getattr(config, name)
+        require(value >= 1, f"--{name.replace('_', '-')} must be at least 1, got {value}")

@@ -71,3 +71,24 @@ def scaled_output(fan_in: int, vocab_size: int, scale: float) -> nn.Linear:
     with torch.no_grad():
         layer.weight.mul_(scale)
     return layer
+
+
+class FlattenConsecutive(nn.Module):
+    """Fuse every ``n`` consecutive positions into one: (B, T, C) -> (B, T / n, n * C).
+
+    The WaveNet's tree: instead of squashing the whole context into one layer at once
+    (the MLP), each level sees pairs of its input and the information is fused slowly,
+    2 characters, then 4, then 8. A view, no copy: positions 2i and 2i+1 of the input
+    become the two halves of position i of the output.
+    """
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        return x.reshape(B, T // self.n, C * self.n)  # (B, T/n, n*C)
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}"

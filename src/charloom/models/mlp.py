@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from charloom.models.base import WindowModel, require
+from charloom.models.base import WindowModel, require_at_least_one
 from charloom.models.layers import TANH_GAIN, BatchNorm1d, kaiming_linear, scaled_output
 
 
@@ -31,9 +31,7 @@ class MLPConfig:
     output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
 
     def __post_init__(self):
-        for name in ("context", "embedding", "hidden", "n_layer"):
-            value = getattr(self, name)
-            require(value >= 1, f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        require_at_least_one(self, "context", "embedding", "hidden", "n_layer")
 
 
 class MLP(WindowModel):
@@ -49,7 +47,8 @@ class MLP(WindowModel):
         layers: list[nn.Module] = []
         fan_in = config.context * config.embedding
         for _ in range(config.n_layer):
-            layers.append(kaiming_linear(fan_in, config.hidden, config.gain, bias=not config.batchnorm))
+            bias = not config.batchnorm  # BatchNorm's shift replaces the bias
+            layers.append(kaiming_linear(fan_in, config.hidden, config.gain, bias=bias))
             if config.batchnorm:
                 layers.append(BatchNorm1d(config.hidden))
             layers.append(nn.Tanh())

@@ -84,5 +84,6 @@ class NGram(WindowModel):
         smoothed = rows + k
         totals = smoothed.sum(dim=1, keepdim=True)
         # A context never seen with k = 0 has no counts at all: fall back to uniform.
-        probs = torch.where(totals > 0, smoothed / totals.clamp(min=1e-30), torch.full_like(rows, 1 / V))
+        uniform = torch.full_like(rows, 1 / V)
+        probs = torch.where(totals > 0, smoothed / totals.clamp(min=1e-30), uniform)
         return torch.log(probs.clamp(min=1e-30))  # logits = log-probabilities

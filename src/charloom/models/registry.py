@@ -12,8 +12,13 @@ from charloom.models.base import CharModel, config_from_dict, config_to_dict
 from charloom.models.bigram import Bigram
 from charloom.models.mlp import MLP
 from charloom.models.ngram import NGram
+from charloom.models.recurrent import GRU, LSTM, RNN
+from charloom.models.transformer import Transformer
+from charloom.models.wavenet import WaveNet
 
-FAMILIES: dict[str, type[CharModel]] = {cls.family: cls for cls in (NGram, Bigram, MLP)}
+FAMILIES: dict[str, type[CharModel]] = {
+    cls.family: cls for cls in (NGram, Bigram, MLP, WaveNet, RNN, GRU, LSTM, Transformer)
+}
 
 
 def model_class(family: str) -> type[CharModel]:

@@ -1,0 +1,318 @@
+"""Recurrent networks: the vanilla RNN, the GRU and the LSTM.
+
+    x_t = C[w_t]                                   embedding of the current character
+    h_t^1 = cell_1(x_t, h_{t-1}^1)                 a stack of recurrent layers, each one
+    h_t^k = cell_k(dropout(h_t^{k-1}), h_{t-1}^k)  reading the layer below
+    logits_t = W_out dropout(h_t^L) + b_out
+
+Unlike the window models the state h carries everything seen so far, so the context is
+unbounded (``context_size`` is None) and generating a character costs one cell step.
+
+Each cell exists twice, chosen by ``cell_impl``:
+
+- ``"fused"`` (default): PyTorch's ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``, fast.
+- ``"equations"``: the cells written out as the slide equations below, one time step at
+  a time, so they can be read next to the papers and hooked by type.
+
+Both use PyTorch's parameter names, shapes and gate order (``weight_ih_l{k}``,
+``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``), so the weights of one load into
+the other and the tests check that they compute the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from charloom.models.base import CharModel, State, require, require_at_least_one
+from charloom.models.layers import scaled_output
+
+CELL_IMPLS = ("fused", "equations")
+
+
+@dataclass
+class RecurrentConfig:
+    n_layer: int = field(default=2, metadata={"help": "number of stacked recurrent layers"})
+    hidden: int = field(default=256, metadata={"help": "size of the hidden state per layer"})
+    embedding: int = field(default=64, metadata={"help": "embedding size per character"})
+    dropout: float = field(
+        default=0.1, metadata={"help": "dropout between layers and before the output (0: none)"}
+    )
+    learned_init: bool = field(
+        default=False, metadata={"help": "learn the initial hidden state (else zeros)"}
+    )
+    cell_impl: str = field(
+        default="fused",
+        metadata={"help": "'fused' (PyTorch's fast kernels) or 'equations' (readable cells)"},
+    )
+
+    def __post_init__(self):
+        require_at_least_one(self, "n_layer", "hidden", "embedding")
+        require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
+        require(
+            self.cell_impl in CELL_IMPLS,
+            f"--cell-impl must be one of {', '.join(CELL_IMPLS)}, got {self.cell_impl!r}",
+        )
+
+
+# -- the cells, as equations ---------------------------------------------------------
+
+
+class CellWeights(NamedTuple):
+    """One layer's parameters, in PyTorch's layout: the gates stacked along dim 0."""
+
+    weight_ih: torch.Tensor  # (G*H, I)
+    weight_hh: torch.Tensor  # (G*H, H)
+    bias_ih: torch.Tensor  # (G*H,)
+    bias_hh: torch.Tensor  # (G*H,)
+
+
+class RNNCell(nn.Module):
+    """One step of the vanilla (Elman) RNN:
+
+    h' = tanh(W_ih x + b_ih + W_hh h + b_hh)
+    """
+
+    gates: ClassVar[int] = 1
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor, w: CellWeights) -> torch.Tensor:
+        # x: (B, I), h: (B, H) -> h': (B, H)
+        return torch.tanh(F.linear(x, w.weight_ih, w.bias_ih) + F.linear(h, w.weight_hh, w.bias_hh))
+
+
+class GRUCell(nn.Module):
+    """One step of the GRU (Cho et al., 2014), gate order r, z, n as in ``nn.GRU``:
+
+    r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)        reset: how much of h the candidate sees
+    z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)        update: keep the old h or take the new
+    n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))     candidate
+    h' = (1 - z) * n + z * h
+
+    With z near 1 the state passes through unchanged, which is what lets gradients
+    travel across many steps where the vanilla RNN's vanish.
+    """
+
+    gates: ClassVar[int] = 3
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor, w: CellWeights) -> torch.Tensor:
+        x_r, x_z, x_n = F.linear(x, w.weight_ih, w.bias_ih).chunk(3, dim=1)  # 3 x (B, H)
+        h_r, h_z, h_n = F.linear(h, w.weight_hh, w.bias_hh).chunk(3, dim=1)  # 3 x (B, H)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        return (1 - z) * n + z * h
+
+
+class LSTMCell(nn.Module):
+    """One step of the LSTM (Hochreiter & Schmidhuber, 1997), gate order i, f, g, o as in
+    ``nn.LSTM``:
+
+    i  = sigmoid(W_ii x + b_ii + W_hi h + b_hi)        input gate
+    f  = sigmoid(W_if x + b_if + W_hf h + b_hf)        forget gate
+    g  = tanh(W_ig x + b_ig + W_hg h + b_hg)           candidate
+    o  = sigmoid(W_io x + b_io + W_ho h + b_ho)        output gate
+    c' = f * c + i * g                                 the cell: an additive memory
+    h' = o * tanh(c')
+    """
+
+    gates: ClassVar[int] = 4
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], w: CellWeights
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        h, c = state  # (B, H) each
+        gates = F.linear(x, w.weight_ih, w.bias_ih) + F.linear(h, w.weight_hh, w.bias_hh)
+        i, f, g, o = gates.chunk(4, dim=1)  # 4 x (B, H)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        return h, c
+
+
+class EquationStack(nn.Module):
+    """A stack of equation cells that is a drop-in for ``nn.RNN`` / ``nn.GRU`` /
+    ``nn.LSTM`` with ``batch_first=True``: same parameter names, shapes and init, same
+    call ``(x (B, T, I), h0 (L, B, H)) -> (out (B, T, H), h_n (L, B, H))``, same dropout
+    between layers. It loops over time in Python: slow, but every step is visible.
+    """
+
+    cell_class: ClassVar[type[nn.Module]] = RNNCell
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, dropout: float = 0.0):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        gates = self.cell_class.gates
+        # One cell module per layer (they hold no weights) so hooks can tell layers apart.
+        self.cells = nn.ModuleList(self.cell_class() for _ in range(num_layers))
+        for k in range(num_layers):
+            fan_in = input_size if k == 0 else hidden_size
+            shapes = {
+                "weight_ih": (gates * hidden_size, fan_in),
+                "weight_hh": (gates * hidden_size, hidden_size),
+                "bias_ih": (gates * hidden_size,),
+                "bias_hh": (gates * hidden_size,),
+            }
+            for name, shape in shapes.items():
+                self.register_parameter(f"{name}_l{k}", nn.Parameter(torch.empty(shape)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's init for recurrent layers: every weight ~ U(-1/sqrt(H), 1/sqrt(H))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def layer_weights(self, k: int) -> CellWeights:
+        return CellWeights(*(getattr(self, f"{name}_l{k}") for name in CellWeights._fields))
+
+    def forward(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        per_layer = self.split_layers(state)  # one cell state per layer
+        T = x.shape[1]
+        finals = []
+        for k, cell in enumerate(self.cells):
+            if k > 0:
+                x = F.dropout(x, self.dropout, self.training)
+            weights = self.layer_weights(k)
+            s = per_layer[k]
+            outputs = []
+            for t in range(T):
+                s = cell(x[:, t], s, weights)
+                outputs.append(self.output_of(s))  # (B, H)
+            x = torch.stack(outputs, dim=1)  # (B, T, H)
+            finals.append(s)
+        return x, self.join_layers(finals)
+
+    # How the cell state is packed: h for the RNN and GRU, (h, c) for the LSTM.
+    def split_layers(self, state: torch.Tensor) -> list:
+        return list(state.unbind(0))  # (L, B, H) -> L x (B, H)
+
+    def join_layers(self, states: list) -> torch.Tensor:
+        return torch.stack(states, dim=0)  # (L, B, H)
+
+    def output_of(self, s: torch.Tensor) -> torch.Tensor:
+        return s
+
+
+class EquationRNN(EquationStack):
+    cell_class = RNNCell
+
+
+class EquationGRU(EquationStack):
+    cell_class = GRUCell
+
+
+class EquationLSTM(EquationStack):
+    cell_class = LSTMCell
+
+    def split_layers(self, state: tuple[torch.Tensor, torch.Tensor]) -> list:
+        h, c = state  # (L, B, H) each
+        return list(zip(h.unbind(0), c.unbind(0), strict=True))
+
+    def join_layers(self, states: list) -> tuple[torch.Tensor, torch.Tensor]:
+        h, c = zip(*states, strict=True)
+        return torch.stack(h, dim=0), torch.stack(c, dim=0)  # (L, B, H) each
+
+    def output_of(self, s: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        return s[0]
+
+
+# -- the models ---------------------------------------------------------------------
+
+
+class Recurrent(CharModel):
+    """Embedding -> stacked recurrent layers -> Linear. Subclasses name the cell.
+
+    The generation state is a dict of (B, L, H) tensors, batch first like every state in
+    charloom (``select_rows`` indexes dim 0); PyTorch's modules want (L, B, H), so the
+    state is transposed on the way in and out.
+    """
+
+    config_class = RecurrentConfig
+    fused_class: ClassVar[type[nn.Module]] = nn.RNN
+    equations_class: ClassVar[type[EquationStack]] = EquationRNN
+    state_names: ClassVar[tuple[str, ...]] = ("h",)
+
+    def __init__(self, config: RecurrentConfig, vocab_size: int):
+        super().__init__(config, vocab_size)
+        E, H, L = config.embedding, config.hidden, config.n_layer
+        between = config.dropout if L > 1 else 0.0  # PyTorch warns about dropout with L = 1
+        self.embedding = nn.Embedding(vocab_size, E)
+        if config.cell_impl == "fused":
+            self.rnn = self.fused_class(E, H, num_layers=L, dropout=between, batch_first=True)
+        else:
+            self.rnn = self.equations_class(E, H, num_layers=L, dropout=between)
+        # The state before the first character: learned (L, H) tensors, or zeros.
+        learned = self.state_names if config.learned_init else ()
+        self.initial = nn.ParameterDict({n: nn.Parameter(torch.zeros(L, H)) for n in learned})
+        self.drop = nn.Dropout(config.dropout)
+        # Small output weights: near-uniform softmax, loss at step 0 about ln(V).
+        self.head = scaled_output(H, vocab_size, 0.1)
+
+    @property
+    def context_size(self) -> None:
+        return None
+
+    def init_state(self, batch_size: int) -> State:
+        L, H = self.config.n_layer, self.config.hidden
+        state = {}
+        for name in self.state_names:
+            if name in self.initial:
+                state[name] = self.initial[name].expand(batch_size, L, H)  # (B, L, H)
+            else:
+                state[name] = torch.zeros(batch_size, L, H, device=self.device)  # (B, L, H)
+        return state
+
+    def _run(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """idx (B, T) read from ``state`` -> logits (B, T, V) and the state after idx."""
+        x = self.embedding(idx)  # (B, T, E)
+        # (B, L, H) -> (L, B, H); the LSTM takes (h, c), the RNN and GRU take h alone.
+        module_state = tuple(state[name].transpose(0, 1).contiguous() for name in self.state_names)
+        out, final = self.rnn(x, module_state if len(module_state) > 1 else module_state[0])
+        logits = self.head(self.drop(out))  # (B, T, V)
+        final = final if isinstance(final, tuple) else (final,)
+        names = self.state_names
+        return logits, {n: s.transpose(0, 1) for n, s in zip(names, final, strict=True)}
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        logits, _ = self._run(idx, self.init_state(idx.shape[0]))
+        return logits  # (B, T, V)
+
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        logits, state = self._run(tokens[:, None], state)  # (B, 1, V)
+        return logits[:, 0], state
+
+
+class RNN(Recurrent):
+    family = "rnn"
+    fused_class = nn.RNN
+    equations_class = EquationRNN
+
+
+class GRU(Recurrent):
+    family = "gru"
+    fused_class = nn.GRU
+    equations_class = EquationGRU
+
+
+class LSTM(Recurrent):
+    family = "lstm"
+    fused_class = nn.LSTM
+    equations_class = EquationLSTM
+    state_names = ("h", "c")
+
+    def __init__(self, config: RecurrentConfig, vocab_size: int):
+        super().__init__(config, vocab_size)
+        # Forget-gate bias 1 (Jozefowicz et al., 2015): start by remembering, so gradients
+        # reach far back before the network has learned what is worth keeping.
+        H = config.hidden
+        with torch.no_grad():
+            for k in range(config.n_layer):
+                getattr(self.rnn, f"bias_ih_l{k}")[H : 2 * H] = 1.0
+                getattr(self.rnn, f"bias_hh_l{k}")[H : 2 * H] = 0.0

@@ -1,0 +1,196 @@
+"""A GPT: decoder-only transformer (Radford et al., 2018), as in nanoGPT and makemore.
+
+    x = W_tok[w_t] + W_pos[t]                      token + learned position embeddings
+    x = x + Attention(LayerNorm(x))                each block, pre-LayerNorm, n_layer times
+    x = x + MLP(LayerNorm(x))                      MLP: Linear(C, 4C) -> GELU -> Linear(4C, C)
+    logits = W_head LayerNorm(x)
+
+    Attention(x) = softmax(Q K^T / sqrt(hs) + causal mask) V, per head, heads concatenated
+
+The context is ``block_size`` characters. Generation keeps a key/value cache: each new
+character computes its own query, key and value once and attends to the cached keys.
+Positions are learned absolute embeddings, so once the cache holds ``block_size``
+characters it cannot be shifted (every cached key was computed at its old position);
+from then on each step re-encodes the last ``block_size`` characters, which is exactly
+what ``forward`` on that window computes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from charloom.models.base import CharModel, State, require, require_at_least_one
+
+INIT_STD = 0.02  # GPT-2's init: small enough that the first softmax is near uniform
+
+KV = tuple[torch.Tensor, torch.Tensor]  # one layer's cached keys and values, (B, nh, t, hs) each
+
+
+@dataclass
+class TransformerConfig:
+    n_layer: int = field(default=4, metadata={"help": "number of transformer blocks"})
+    n_head: int = field(default=4, metadata={"help": "attention heads per block"})
+    n_embd: int = field(default=64, metadata={"help": "width of the residual stream"})
+    block_size: int = field(default=16, metadata={"help": "characters of context"})
+    dropout: float = field(default=0.0, metadata={"help": "dropout rate (0: none)"})
+    tie_weights: bool = field(
+        default=False, metadata={"help": "share the token embedding with the output layer"}
+    )
+    bias: bool = field(default=True, metadata={"help": "biases in Linear and LayerNorm layers"})
+
+    def __post_init__(self):
+        require_at_least_one(self, "n_layer", "n_head", "n_embd", "block_size")
+        require(
+            self.n_embd % self.n_head == 0,
+            f"--n-embd ({self.n_embd}) must be a multiple of --n-head ({self.n_head}), "
+            "so that every head gets n_embd / n_head dimensions",
+        )
+        require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention in which each position sees itself and the past only."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.n_head = config.n_head
+        self.dropout = config.dropout
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, past: KV | None = None) -> tuple[torch.Tensor, KV]:
+        """x: (B, T, C). Without ``past``: the whole sequence at once, causally masked.
+        With ``past`` (the cache of earlier positions): one new position (T = 1), which may
+        attend to every cached key, so no mask is needed. Returns y (B, T, C) and the keys
+        and values of all positions so far."""
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)  # (B, T, C) each
+        q, k, v = (z.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for z in (q, k, v))
+        # q, k, v: (B, nh, T, hs)
+        dropout = self.dropout if self.training else 0.0
+        if past is None:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
+        else:
+            k = torch.cat([past[0], k], dim=2)  # (B, nh, t + 1, hs)
+            v = torch.cat([past[1], v], dim=2)  # (B, nh, t + 1, hs)
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side again
+        return self.resid_dropout(self.c_proj(y)), (k, v)
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward: where each position 'thinks' about what it gathered."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """Communicate (attention), then compute (MLP), each on a residual branch with
+    LayerNorm before it: the residual stream carries gradients straight to the input."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor, past: KV | None = None) -> tuple[torch.Tensor, KV]:
+        a, kv = self.attn(self.ln_1(x), past)
+        x = x + a  # (B, T, C)
+        x = x + self.mlp(self.ln_2(x))  # (B, T, C)
+        return x, kv
+
+
+class Transformer(CharModel):
+    family = "transformer"
+    config_class = TransformerConfig
+
+    def __init__(self, config: TransformerConfig, vocab_size: int):
+        super().__init__(config, vocab_size)
+        self.wte = nn.Embedding(vocab_size, config.n_embd)
+        self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.head = nn.Linear(config.n_embd, vocab_size, bias=False)
+        self.apply(self._init_weights)
+        # Scaled residual init (GPT-2): each block adds two branches to the residual stream,
+        # so its variance would grow with depth; shrinking the projections that write into
+        # it by 1/sqrt(2 * n_layer) keeps it about constant.
+        for name, param in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(param, 0.0, INIT_STD / math.sqrt(2 * config.n_layer))
+        if config.tie_weights:
+            # One matrix both to read characters and to score them (Press & Wolf, 2017).
+            self.head.weight = self.wte.weight
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, 0.0, INIT_STD)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    @property
+    def context_size(self) -> int:
+        return self.config.block_size
+
+    def _run(
+        self, idx: torch.Tensor, start: int, pasts: list[KV] | None
+    ) -> tuple[torch.Tensor, list[KV]]:
+        """idx (B, T) at positions start .. start + T - 1 -> logits (B, T, V) and the
+        keys and values of every layer."""
+        T = idx.shape[1]
+        pos = torch.arange(start, start + T, device=idx.device)  # (T,)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
+        kvs = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, None if pasts is None else pasts[i])
+            kvs.append(kv)
+        return self.head(self.ln_f(x)), kvs  # (B, T, V)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        if idx.shape[1] > self.config.block_size:
+            raise ValueError(
+                f"the transformer sees at most {self.config.block_size} tokens, got {idx.shape[1]}"
+            )
+        logits, _ = self._run(idx, 0, None)
+        return logits  # (B, T, V)
+
+    def init_state(self, batch_size: int) -> State:
+        """An empty cache: per layer keys and values (B, nh, 0, hs), the position of the
+        next token, and the last ``block_size - 1`` tokens (for re-encoding when full)."""
+        c = self.config
+        empty = torch.zeros(batch_size, c.n_head, 0, c.n_embd // c.n_head, device=self.device)
+        history = torch.zeros(batch_size, 0, dtype=torch.long, device=self.device)
+        return {"kv": [(empty, empty) for _ in self.blocks], "pos": 0, "history": history}
+
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        block_size = self.config.block_size
+        pos, history = state["pos"], state["history"]
+        if pos < block_size:
+            logits, kvs = self._run(tokens[:, None], pos, state["kv"])  # (B, 1, V)
+        else:
+            # Cache full: slide the window, re-encode it from position 0.
+            window = torch.cat([history, tokens[:, None]], dim=1)  # (B, block_size)
+            logits, kvs = self._run(window, 0, None)  # (B, block_size, V)
+        keep = block_size - 1
+        history = torch.cat([history, tokens[:, None]], dim=1)
+        history = history[:, max(history.shape[1] - keep, 0) :]  # (B, <= block_size - 1)
+        state = {"kv": kvs, "pos": min(pos + 1, block_size), "history": history}
+        return logits[:, -1], state

@@ -1,0 +1,80 @@
+"""The hierarchical MLP of makemore part 5, after WaveNet (van den Oord et al., 2016).
+
+    x_0 = [C[w_{t-7}], ..., C[w_t]]                      (B, 8, E)  embeddings of the context
+    x_k = tanh(BN(W_k · pairs(x_{k-1})))                 (B, 8 / 2^k, H)  k = 1 .. log2(8)
+    logits = W_out x_K + b_out                           (B, V)
+
+where ``pairs`` concatenates positions 2i and 2i+1. The MLP crushes the whole context
+into one hidden layer in a single step; here every level fuses only neighbours, so the
+information is combined gradually, as in WaveNet's dilated causal convolutions.
+
+The BatchNorm is charloom's own, which normalises over every dimension but the last, so
+its statistics for a (B, L, H) input are taken over B * L rows (PyTorch's BatchNorm1d
+would want (B, H, L) and normalise the wrong dimension: the bug of the lecture). The
+linear layers carry no bias when a BatchNorm follows (its shift replaces it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from charloom.models.base import WindowModel, require, require_at_least_one
+from charloom.models.layers import (
+    TANH_GAIN,
+    BatchNorm1d,
+    FlattenConsecutive,
+    kaiming_linear,
+    scaled_output,
+)
+
+
+@dataclass
+class WaveNetConfig:
+    context: int = field(default=8, metadata={"help": "characters of context (a power of two)"})
+    embedding: int = field(default=24, metadata={"help": "embedding size per character"})
+    hidden: int = field(default=128, metadata={"help": "units per level"})
+    batchnorm: bool = field(default=True, metadata={"help": "BatchNorm after each level's Linear"})
+    output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
+
+    def __post_init__(self):
+        require(
+            self.context >= 2 and self.context & (self.context - 1) == 0,
+            f"--context must be a power of two (2, 4, 8, 16, ...) for the wavenet, "
+            f"which fuses pairs of positions; got {self.context}",
+        )
+        require_at_least_one(self, "embedding", "hidden")
+        require(self.output_scale > 0, f"--output-scale must be > 0, got {self.output_scale}")
+
+
+class WaveNet(WindowModel):
+    family = "wavenet"
+    config_class = WaveNetConfig
+
+    def __init__(self, config: WaveNetConfig, vocab_size: int):
+        super().__init__(config, vocab_size)
+        self.embedding = nn.Embedding(vocab_size, config.embedding)
+        levels: list[nn.Module] = []
+        fan_in = 2 * config.embedding
+        for _ in range(int(math.log2(config.context))):
+            levels.append(FlattenConsecutive(2))
+            bias = not config.batchnorm
+            levels.append(kaiming_linear(fan_in, config.hidden, TANH_GAIN, bias=bias))
+            if config.batchnorm:
+                levels.append(BatchNorm1d(config.hidden))
+            levels.append(nn.Tanh())
+            fan_in = 2 * config.hidden
+        self.levels = nn.Sequential(*levels)
+        self.output = scaled_output(config.hidden, vocab_size, config.output_scale)
+
+    @property
+    def context_size(self) -> int:
+        return self.config.context
+
+    def forward_window(self, windows: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(windows)  # (B, C, E)
+        x = self.levels(x)  # (B, 1, H): each level halves the positions
+        return self.output(x[:, 0])  # (B, V)

@@ -1,0 +1,69 @@
+"""The GPT: key/value cache, sliding window past block_size, init, weight tying."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from charloom.models.transformer import Transformer, TransformerConfig
+
+V = 11
+
+
+@pytest.mark.parametrize("block_size", [1, 4])
+def test_steps_past_block_size_match_forward_on_the_last_block(make, block_size):
+    model = make("transformer", block_size=block_size).eval()
+    idx = torch.randint(0, V, (3, 3 * block_size + 2))
+    with torch.no_grad():
+        state = model.init_state(3)
+        for t in range(idx.shape[1]):
+            logits, state = model.step(idx[:, t], state)
+            window = idx[:, max(0, t + 1 - block_size) : t + 1]  # the last block_size tokens
+            torch.testing.assert_close(logits, model(window)[:, -1], atol=1e-5, rtol=1e-5)
+            assert state["pos"] == min(t + 1, block_size)
+
+
+def test_cache_grows_by_one_position_per_step(make):
+    model = make("transformer").eval()
+    state = model.init_state(2)
+    for t in range(3):
+        _, state = model.step(torch.tensor([1, 2]), state)
+        for k, v in state["kv"]:
+            assert k.shape == v.shape == (2, 2, t + 1, 8)  # (B, nh, t, hs)
+
+
+def test_forward_refuses_more_than_block_size(make):
+    model = make("transformer", block_size=4)
+    with pytest.raises(ValueError, match="at most 4"):
+        model(torch.zeros(1, 5, dtype=torch.long))
+
+
+def test_defaults_are_makemores():
+    model = Transformer(TransformerConfig(), 27)
+    assert model.context_size == 16
+    assert model.num_parameters() == 204_544  # makemore prints 0.20M
+
+
+def test_tied_weights_share_one_matrix():
+    untied = Transformer(TransformerConfig(tie_weights=False), 27)
+    tied = Transformer(TransformerConfig(tie_weights=True), 27)
+    assert tied.head.weight is tied.wte.weight
+    assert untied.num_parameters() - tied.num_parameters() == 27 * 64
+
+
+def test_residual_projections_start_smaller():
+    torch.manual_seed(0)
+    n_layer = 8
+    model = Transformer(TransformerConfig(n_layer=n_layer, n_embd=128), 27)
+    proj = model.blocks[0].mlp.c_proj.weight
+    fc = model.blocks[0].mlp.c_fc.weight
+    assert proj.std().item() == pytest.approx(0.02 / math.sqrt(2 * n_layer), rel=0.05)
+    assert fc.std().item() == pytest.approx(0.02, rel=0.05)
+
+
+def test_dropout_is_off_in_eval(make):
+    model = make("transformer", dropout=0.5).eval()
+    idx = torch.randint(0, V, (2, 8))
+    torch.testing.assert_close(model(idx), model(idx))
