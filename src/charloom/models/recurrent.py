@@ -235,6 +235,7 @@ class Recurrent(CharModel):
     """
 
     config_class = RecurrentConfig
+    train_defaults = {"batch_size": 64, "lr": 2e-3}
     fused_class: ClassVar[type[nn.Module]] = nn.RNN
     equations_class: ClassVar[type[EquationStack]] = EquationRNN
     state_names: ClassVar[tuple[str, ...]] = ("h",)

@@ -119,6 +119,7 @@ class Block(nn.Module):
 class Transformer(CharModel):
     family = "transformer"
     config_class = TransformerConfig
+    train_defaults = {"batch_size": 64, "lr": 2e-3}
 
     def __init__(self, config: TransformerConfig, vocab_size: int):
         super().__init__(config, vocab_size)

@@ -53,6 +53,7 @@ class WaveNetConfig:
 class WaveNet(WindowModel):
     family = "wavenet"
     config_class = WaveNetConfig
+    train_defaults = {"batch_size": 256, "lr": 5e-3}
 
     def __init__(self, config: WaveNetConfig, vocab_size: int):
         super().__init__(config, vocab_size)
