@@ -276,11 +276,10 @@ class Unit:
     unit: int
     r: float  # on the part of the text the unit was chosen on
     r_heldout: float | None  # on the rest; None when the feature is constant there
+    anchor: str = field(init=False)  # ``page.html#`` + anchor selects this unit in the page
 
-    @property
-    def anchor(self) -> str:
-        """The neuron page's address for this unit: ``page.html#`` + anchor selects it."""
-        return f"quantity={self.quantity}&layer={self.layer}&unit={self.unit}"
+    def __post_init__(self):
+        self.anchor = f"quantity={self.quantity}&layer={self.layer}&unit={self.unit}"
 
 
 @dataclass
