@@ -88,6 +88,12 @@ def test_families_without_units_to_read_are_refused():
         capture(model, vocab, "abc", "lines")
 
 
+def test_discovery_on_a_tiny_text_explains_itself(quote_run):
+    trace = capture(quote_run.model, quote_run.vocab, 'a"p', "text")
+    findings = discover(trace, builtin_features(trace.text))
+    assert all(f.units == [] and "too short" in f.note for f in findings)
+
+
 def test_text_with_unknown_characters_is_a_user_error(quote_run):
     with pytest.raises(CharloomError, match="never saw"):
         capture(quote_run.model, quote_run.vocab, "abc XYZ", "text")

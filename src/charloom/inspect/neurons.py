@@ -38,6 +38,7 @@ from charloom.errors import CharloomError
 from charloom.models.base import CharModel
 
 TOP_K = 5
+MIN_PART = 4  # characters in each of discovery's two parts, for an r that means anything
 BOUNDARY_CHAR = "\n"  # in line mode the boundary token stands where the newline is
 
 
@@ -308,6 +309,9 @@ def discover(trace: Trace, features: dict[str, np.ndarray], top: int = 3,
     """For each feature, the ``top`` units with the largest |r| on the first
     ``fit_fraction`` of the text, with their r on the rest."""
     split = int(len(trace) * fit_fraction)
+    if min(split, len(trace) - split) < MIN_PART:
+        note = f"the text is too short to fit and confirm on ({len(trace)} characters)"
+        return [Finding(name, note=note) for name in features]
     columns, labels = [], []
     for name, values in trace.quantities.items():
         T, L, U = values.shape
