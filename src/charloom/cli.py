@@ -307,6 +307,53 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_neurons(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder (recurrent or transformer for pages and discovery)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--text", metavar="FILE",
+                        help="text to read the units along (default: the val split)")
+    source.add_argument("--prefix", metavar="STR", help="read the units along this string")
+    p.add_argument("--output", metavar="PAGE.html", help="write the neuron page here")
+    p.add_argument("--max-chars", type=int, default=2000,
+                   help="read at most this many characters (default 2000)")
+    p.add_argument("--discover", action="store_true",
+                   help="list the units that correlate best with features of the text")
+    p.add_argument("--feature", action="append", default=[], metavar="NAME=REGEX",
+                   help="an extra feature: characters inside a match of REGEX are 1 (repeatable)")
+    p.add_argument("--top", type=int, default=3, help="units listed per feature (default 3)")
+    p.add_argument("--embeddings", metavar="PLOT.png", help="write a PCA plot of the character embeddings")
+    p.add_argument("--samples-timeline", nargs="?", const="", metavar="PAGE.html",
+                   help="write the samples taken during training as a timeline (default RUN/samples.html)")
+    p.add_argument("--weights", choices=["model", "last"], default="model")
+    p.add_argument("--json", action="store_true", help="print what was found and written as JSON")
+
+
+@command("neurons", "look inside a run: neuron page, interpretable units, embeddings, samples "
+         "through training", _add_neurons)
+def cmd_neurons(args: argparse.Namespace) -> int:
+    from charloom.inspect import neurons
+    from charloom.inspect.inside import inspect_run
+
+    if not (args.output or args.discover or args.embeddings or args.samples_timeline is not None):
+        raise CharloomError("say what to make: --output PAGE.html, --discover, --embeddings PLOT.png "
+                            "or --samples-timeline")
+    if args.max_chars < 1 or args.top < 1:
+        raise CharloomError("--max-chars and --top must be at least 1")
+    result = inspect_run(args.run, text_file=args.text, prefix=args.prefix, output=args.output,
+                                 max_chars=args.max_chars, discover=args.discover, features=args.feature,
+                                 top=args.top, embeddings=args.embeddings,
+                                 samples_timeline=args.samples_timeline, weights=args.weights)
+    if args.json:
+        emit_json(result)
+        return 0
+    if "findings" in result and args.discover:
+        print(neurons.format_findings(result["findings"]))
+    for key in ("page", "embeddings", "samples_timeline"):
+        if key in result:
+            print(f"wrote {result[key]}")
+    return 0
+
+
 def build_parser() -> Parser:
     from charloom import __version__
 

@@ -1,0 +1,70 @@
+"""Looking inside a run: the one call behind ``charloom neurons``.
+
+It chooses the text (a file, a string, or by default the run's validation split),
+reads the units along it, looks for interpretable ones and writes whatever was asked
+for: the neuron page, the embedding plot, the samples timeline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from charloom.data.corpus import read_text_file
+from charloom.inspect import neurons
+from charloom.run import load_run
+
+
+def inspect_run(
+    run_dir: str | Path,
+    *,
+    text_file: str | Path | None = None,
+    prefix: str | None = None,
+    output: str | Path | None = None,
+    max_chars: int = 2000,
+    discover: bool = False,
+    features: list[str] | None = None,
+    top: int = 3,
+    embeddings: str | Path | None = None,
+    samples_timeline: str | Path | None = None,
+    weights: str = "model",
+) -> dict[str, Any]:
+    """Do what was asked and say what was found and written.
+
+    ``samples_timeline`` is a path, or "" for ``RUN/samples.html``. The result holds
+    ``findings`` (a list of ``Finding``) when units were read, and the paths written
+    under ``page``, ``embeddings`` and ``samples_timeline``.
+
+    >>> inspect_run("runs/lstm-text", output="page.html", discover=True)  # doctest: +SKIP
+    """
+    run = load_run(run_dir, weights=weights)
+    result: dict[str, Any] = {"run": str(run.path), "family": run.family}
+    if output or discover:
+        if prefix is not None:
+            text = prefix
+        elif text_file is not None:
+            text = read_text_file(text_file)
+        else:
+            text = run.split_text("val")
+        trace = neurons.capture(run.model, run.vocab, text, run.format, max_chars=max_chars)
+        wanted = neurons.builtin_features(trace.text)
+        for spec in features or []:
+            name, values = neurons.parse_feature(spec, trace.text)
+            wanted[name] = values
+        findings = neurons.discover(trace, wanted, top=top)
+        result.update(characters=len(trace), findings=findings)
+        if output:
+            from charloom.inspect.neuron_page import write_neuron_page
+
+            result["page"] = str(write_neuron_page(output, trace, findings, f"neurons of {run.path.name} "
+                                                                            f"({run.family})"))
+    if embeddings:
+        from charloom.inspect.embeddings import plot_embeddings
+
+        result["embeddings"] = str(plot_embeddings(run.model, run.vocab, embeddings,
+                                                   f"character embeddings of {run.path.name}, PCA"))
+    if samples_timeline is not None:
+        from charloom.inspect.samples_timeline import write_samples_page
+
+        result["samples_timeline"] = str(write_samples_page(run.path, samples_timeline or None))
+    return result
