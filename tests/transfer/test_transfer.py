@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from charloom.errors import CharloomError, UnknownCharacterError
+from charloom.errors import CharloomError, RunError, UnknownCharacterError
 from charloom.transfer.complete import complete, cut_seed, parse_cuts, prepare_seed
+from charloom.transfer.group import load_group
 from charloom.transfer.render import render
 from charloom.transfer.score import transfer_score
 from charloom.transfer.table import transfer_table
@@ -56,3 +57,8 @@ def test_transfer_score_shapes(group):
     assert result["completions"] == 2 * 4 - result["skipped_seeds"]
     assert 0 <= result["classifier_accuracy"] <= 1
     json.dumps(result)
+
+
+def test_a_folder_without_group_json_is_refused(tmp_path):
+    with pytest.raises(RunError, match="not a run group"):
+        load_group(tmp_path)
