@@ -1,0 +1,77 @@
+"""The likelihood-ratio judge: a posterior over categories from each generator's
+log-likelihood of the string, with a uniform prior (Bayes' rule):
+
+    log p(x | c) = sum_t log softmax(f_c(x_<t))[x_t]      boundary at both ends counted
+    p(c | x)     = exp(log p(x | c)) / sum_c' exp(log p(x | c'))
+
+A string with a character that generator c never saw has p(x | c) = 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from charloom.data.vocab import BOUNDARY_ID, Vocab
+from charloom.models.base import CharModel
+
+CHUNK = 512
+
+
+@torch.no_grad()
+def log_likelihood(model: CharModel, vocab: Vocab, texts: list[str]) -> torch.Tensor:
+    """log p(text) under a line-mode model, in nats, one per text: float64[N]; -inf where
+    the text has a character outside ``vocab``.
+
+    >>> log_likelihood(run.model, run.vocab, ["emma"])   # doctest: +SKIP
+    tensor([-7.21], dtype=torch.float64)
+    """
+    out = torch.full((len(texts),), -math.inf, dtype=torch.float64)
+    known = [i for i, t in enumerate(texts) if not vocab.unknown_chars(t)]
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(known), CHUNK):
+            rows = known[start : start + CHUNK]
+            framed = [[BOUNDARY_ID, *vocab.encode(texts[i]), BOUNDARY_ID] for i in rows]
+            longest = max(len(f) for f in framed)
+            ids = torch.zeros(len(rows), longest, dtype=torch.long)  # padded with the boundary
+            mask = torch.zeros(len(rows), longest - 1, dtype=torch.bool)
+            for r, f in enumerate(framed):
+                ids[r, : len(f)] = torch.tensor(f)
+                mask[r, : len(f) - 1] = True
+            logits = model(ids[:, :-1])  # (B, T, V); causal, so right padding changes nothing before it
+            logp = F.log_softmax(logits.float(), dim=-1).gather(2, ids[:, 1:, None]).squeeze(2)  # (B, T)
+            out[rows] = (logp.double() * mask).sum(dim=1)
+    finally:
+        model.train(was_training)
+    return out
+
+
+def posterior(log_likelihoods: torch.Tensor) -> torch.Tensor:
+    """p(c | x) from log p(x | c)[N, K] under a uniform prior; a row that every category
+    finds impossible gets the uniform posterior."""
+    impossible = torch.isinf(log_likelihoods).all(dim=1, keepdim=True)
+    safe = torch.where(impossible, torch.zeros_like(log_likelihoods), log_likelihoods)
+    return torch.softmax(safe, dim=1)
+
+
+class LikelihoodJudge:
+    """Scores strings with a set of per-category generators (``{category: Run}``)."""
+
+    def __init__(self, runs: dict):
+        self.runs = runs
+        self.categories = list(runs)
+
+    def log_likelihoods(self, texts: list[str]) -> torch.Tensor:
+        """log p(x | c): float64[N, K], columns in ``self.categories`` order."""
+        columns = [log_likelihood(run.model, run.vocab, texts) for run in self.runs.values()]
+        return torch.stack(columns, dim=1) if columns else torch.zeros(len(texts), 0)
+
+    def posterior(self, texts: list[str]) -> torch.Tensor:
+        return posterior(self.log_likelihoods(texts))
+
+
+__all__ = ["LikelihoodJudge", "log_likelihood", "posterior"]

@@ -1,0 +1,145 @@
+"""A run group: one run per category, trained with the same config and seed, plus the
+category classifier that measures them.
+
+    GROUP/
+      group.json                 source, categories -> run folders, options, classifier figures
+      <category>/                an ordinary charloom run (``charloom sample GROUP/italian`` works)
+      classifier.safetensors     the n-gram classifier (judge/classifier.py)
+      classifier.json
+
+Each category's items go through ``train()`` unchanged, from a temporary file, so a group's
+runs are exactly the runs ``charloom train`` would make; their splits (run/data/) are what
+the classifier trains on (train), picks its weights with (val) and is scored on (test).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from charloom.data.categories import load_categorized
+from charloom.errors import CharloomError, RunError
+from charloom.judge.classifier import ClassifierConfig, NgramClassifier
+from charloom.judge.likelihood import LikelihoodJudge
+from charloom.run import Run, load_run
+from charloom.train import checkpoint as ckpt
+from charloom.train.trainer import train
+
+GROUP_FORMAT = 1
+RESERVED = {"group.json", "classifier.json", "classifier.safetensors"}
+
+
+class Group:
+    """A trained run group: ``runs`` (category -> Run), the two judges, the splits."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        info_path = self.path / "group.json"
+        if not info_path.exists():
+            raise RunError(f"{self.path} is not a run group (no group.json); make one with "
+                           "`charloom train-categories`")
+        try:
+            self.info = json.loads(info_path.read_text(encoding="utf-8"))
+            self.run_folders: dict[str, str] = dict(self.info["categories"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RunError(f"{info_path} is damaged ({type(exc).__name__}); train the group again") from None
+
+    def __repr__(self) -> str:
+        return f"Group({str(self.path)!r}, categories={self.categories})"
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.run_folders)
+
+    @cached_property
+    def runs(self) -> dict[str, Run]:
+        return {c: load_run(self.path / folder) for c, folder in self.run_folders.items()}
+
+    @cached_property
+    def judge(self) -> LikelihoodJudge:
+        return LikelihoodJudge(self.runs)
+
+    @cached_property
+    def classifier(self) -> NgramClassifier:
+        return NgramClassifier.load(self.path)
+
+    def split(self, name: str) -> dict[str, list[str]]:
+        """Category -> the items of one split (train, val or test) of its run."""
+        return {c: run.split_items(name) if (run.path / "data" / f"{name}.txt").stat().st_size else []
+                for c, run in self.runs.items()}
+
+    def check_category(self, category: str) -> None:
+        if category not in self.run_folders:
+            known = ", ".join(self.categories)
+            raise CharloomError(f"the group has no category {category!r}; it has: {known}")
+
+
+def load_group(path: str | Path) -> Group:
+    return Group(path)
+
+
+def train_group(
+    data: str | Path,
+    model: str = "mlp",
+    *,
+    out: str | Path,
+    categories: list[str] | None = None,
+    keep_accents: bool = False,
+    model_options: dict[str, Any] | None = None,
+    classifier: ClassifierConfig | None = None,
+    split_seed: int = 42,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+    **train_options: Any,
+) -> Group:
+    """Train one run per category of ``data`` (embedded set, TSV file or folder), then the
+    classifier; returns the group.
+
+    >>> group = train_group("fullnames-by-country", "gru", out="runs/langs",
+    ...                     categories=["italian", "turkish"], time_budget=30)   # doctest: +SKIP
+    """
+    out = Path(out)
+    items = load_categorized(data, keep_accents=keep_accents, categories=categories)
+    if len(items) < 2:
+        raise CharloomError(f"{data} has {len(items)} category; style transfer needs at least 2")
+    clash = sorted(set(items) & RESERVED)
+    if clash:
+        raise CharloomError(f"a category cannot be named {clash[0]!r}; rename it")
+    if (out / "group.json").exists() and not force:
+        raise CharloomError(f"{out} already holds a run group; use --force to replace it, or another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    info = {"format_version": GROUP_FORMAT, "source": str(data), "keep_accents": keep_accents,
+            "model": model, "model_options": model_options or {}, "train": train_options,
+            "split_seed": split_seed, "categories": {}}
+    with tempfile.TemporaryDirectory(prefix="charloom-group-") as scratch:
+        for number, (category, lines) in enumerate(items.items(), 1):
+            log(f"[{number}/{len(items)}] {category}: {len(lines):,} items")
+            path = Path(scratch) / f"{category}.txt"
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            train(path, model, out=out / category, model_options=model_options, split_seed=split_seed,
+                  force=force, log=log, **train_options)
+            info["categories"][category] = category
+            ckpt.atomic_write_json(out / "group.json", info)  # usable as far as it got
+    group = Group(out)
+    figures = train_classifier(group, classifier)
+    log(f"classifier: held-out accuracy {figures['accuracy']:.3f} on {figures['items']:,} test items")
+    return group
+
+
+def train_classifier(group: Group, config: ClassifierConfig | None = None) -> dict:
+    """Fit the group's classifier on the runs' train splits (val picks the weights), score
+    it on their test splits, save it in the group; returns the held-out figures."""
+    clf = NgramClassifier(group.categories, config).fit(group.split("train"), group.split("val"))
+    figures = clf.evaluate(group.split("test"))
+    clf.save(group.path, figures)
+    group.info["classifier"] = {"accuracy": figures["accuracy"], "items": figures["items"]}
+    ckpt.atomic_write_json(group.path / "group.json", group.info)
+    group.__dict__.pop("classifier", None)
+    return figures
+
+
+__all__ = ["Group", "load_group", "train_classifier", "train_group"]

@@ -1,0 +1,82 @@
+"""The transfer commands end to end, through `python -m charloom`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def cli_group(categorized_file, tmp_path_factory):
+    from tests.conftest import run_cli
+
+    out = tmp_path_factory.mktemp("cli") / "g"
+    result = run_cli("train-categories", str(categorized_file), "--model", "ngram", "--n", "3",
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "classifier held-out accuracy" in result.stdout and "recall" in result.stdout
+    return out
+
+
+def test_group_json_lists_runs(cli_group):
+    info = json.loads((cli_group / "group.json").read_text())
+    assert info["categories"] == {"hard": "hard", "soft": "soft"}
+    assert (cli_group / "hard" / "model.safetensors").exists()
+
+
+def test_transfer_table_markdown(cli_group, cli):
+    result = cli("transfer", str(cli_group), "--seeds", "kotak", "Lamina", "--cut", "0.25,0.5",
+                 "--samples", "2", "--best-of", "3", "--format", "md")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("| name | seed | hard | soft |")
+    assert len(result.stdout.strip().splitlines()) == 2 + 4
+
+
+def test_transfer_evaluate_json(cli_group, cli):
+    result = cli("transfer", str(cli_group), "--evaluate", "--json", "--max-names", "3", "--cut", "0.5")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data["transfer_score"]) == {"greedy", "sampled", "best_of_n"}
+    assert 0 <= data["classifier_accuracy"] <= 1
+
+
+def test_unseen_seed_character_is_one_line(cli_group, cli):
+    result = cli("transfer", str(cli_group), "--seeds", "xavier", "--category", "hard")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "'x'" in result.stderr
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp_path):
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("the Python package playwright is not installed")
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip(f"no chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    page_path = tmp_path / "transfer.html"
+    result = cli("transfer", str(cli_group), "--seeds", "kotak", "lamina", "--samples", "2",
+                 "--format", "html", "--output", str(page_path))
+    assert result.returncode == 0, result.stderr
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_path.as_uri())
+            headers = page.locator("th").all_inner_texts()
+            rows = page.locator("tbody tr").count()
+        finally:
+            browser.close()
+    assert errors == []
+    assert headers == ["name", "seed", "hard", "soft"] and rows == 2

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from charloom.errors import CharloomError, RunError, UnknownCharacterError
+from charloom.transfer.complete import complete, cut_seed, parse_cuts, prepare_seed
+from charloom.transfer.group import load_group
+from charloom.transfer.render import render
+from charloom.transfer.score import transfer_score
+from charloom.transfer.table import transfer_table
+
+
+def test_cut_seed_rounds_and_keeps_one_character():
+    assert cut_seed("derek vroom", 0.5) == "derek "
+    assert cut_seed("ab", 0.1) == "a"
+    assert cut_seed("abcd", 0.25) == "a" and cut_seed("abcd", 1.0) == "abcd"
+    assert parse_cuts("0.25, 0.5") == [0.25, 0.5]
+    with pytest.raises(CharloomError):
+        parse_cuts("0.5,2")
+    assert prepare_seed("  Zoë  Ek ", keep_accents=False) == "zoe ek"
+
+
+def test_best_of_n_picks_the_judges_favourite(group):
+    plain = complete(group, "soft", "ka", 4, best_of=1, rng_seed=5)
+    best = complete(group, "soft", "ka", 4, best_of=6, rng_seed=5)
+    assert all(c.text.startswith("ka") for c in plain + best)
+    assert sum(c.judge_prob for c in best) >= sum(c.judge_prob for c in plain)
+    greedy = complete(group, "hard", "ka", 3, temperature=0)
+    assert len(greedy) == 1
+
+
+def test_unseen_seed_character_names_it(group):
+    with pytest.raises(UnknownCharacterError, match="'x'"):
+        complete(group, "hard", "xa")
+
+
+def test_table_and_formats(group):
+    rows = transfer_table(group, ["Kotak", "lamina"], [0.5], samples=2, best_of=2)
+    assert [r.seed for r in rows] == ["kot", "lam"]
+    assert all(len(cells) == 2 for r in rows for cells in r.cells.values())
+    text, md = render(rows, "text"), render(rows, "md")
+    assert "hard" in text.splitlines()[0] and md.startswith("| name | seed | hard | soft |")
+    lines = list(csv.DictReader(io.StringIO(render(rows, "csv"))))
+    assert len(lines) == 2 * 2 * 2 and 0 <= float(lines[0]["classifier_prob"]) <= 1
+    page = render(rows, "html")
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page
+
+
+def test_transfer_score_shapes(group):
+    result = transfer_score(group, [0.5], max_names=4, best_of=3)
+    assert set(result["transfer_score"]) == {"greedy", "sampled", "best_of_n"}
+    assert all(0 <= v <= 1 for v in result["transfer_score"].values())
+    assert result["completions"] == 2 * 4 - result["skipped_seeds"]
+    assert 0 <= result["classifier_accuracy"] <= 1
+    json.dumps(result)
+
+
+def test_a_folder_without_group_json_is_refused(tmp_path):
+    with pytest.raises(RunError, match="not a run group"):
+        load_group(tmp_path)
