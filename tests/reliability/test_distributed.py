@@ -4,6 +4,7 @@ global batch."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +13,8 @@ from charloom.errors import CharloomError
 from charloom.train.checkpoint import load_tensors
 from charloom.train.distributed import Context, DataParallel, detect
 from charloom.train.trainer import train
-from conftest import SRC
+
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 OPTIONS = ["--max-steps", "12", "--eval-every", "6", "--batch-size", "16", "--seed", "5", "--threads", "1",
            "--num-samples", "1"]

@@ -29,6 +29,7 @@ from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError
 from charloom.generate.sampling import generate
 from charloom.models.base import CharModel
+from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config, model_class
 from charloom.run import Run, model_from_info, new_run_info, read_run_json, split_path
 from charloom.train import checkpoint as ckpt
@@ -135,6 +136,7 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
         for name in ("run.json", "model.safetensors", "last.safetensors", "state.safetensors",
                      "metrics.jsonl", "samples.txt"):
             (out / name).unlink(missing_ok=True)
+        ckpt.remove_stale_temps(out)
     try:
         (out / "data").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -269,17 +271,15 @@ class Trainer:
         entry = {"step": self.step, "train_loss": train_loss,
                  "val_loss": val, "lr": self.current_lr(), "tokens_per_s": tokens_per_s,
                  "train_seconds": round(self.train_seconds, 3)}
-        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry) + "\n")
+        ckpt.append_text(self.out / "metrics.jsonl", json.dumps(entry) + "\n")
         if val is not None and val < self.best_val:
             self.best_val, self.best_step = val, self.step
             ckpt.save_tensors(self.out / "model.safetensors", self.model.state_dict(),
                               {"step": self.step, "val_loss": val})
         samples = self.take_samples()
         if samples:
-            with open(self.out / "samples.txt", "a", encoding="utf-8") as handle:
-                for text in samples:
-                    handle.write(f"{self.step}\t{json.dumps(text)[1:-1]}\n")
+            ckpt.append_text(self.out / "samples.txt",
+                             "".join(f"{self.step}\t{json.dumps(text)[1:-1]}\n" for text in samples))
         return {**entry, "samples": samples}
 
     def current_lr(self) -> float:
@@ -323,6 +323,8 @@ class Trainer:
         # Lines written after the checkpoint belong to work that is now redone.
         for name, size in meta.get("file_sizes", {}).items() if self.dist.is_main else ():
             _truncate(self.out / name, size)
+        if self.dist.is_main:
+            ckpt.remove_stale_temps(self.out)
 
     def set_status(self, state: str, **extra: Any) -> None:
         self.info["status"] = {**self.info.get("status", {}), "state": state, **extra}
@@ -491,13 +493,16 @@ def _train_new(data, model, out, model_options, format, val_file, test_file, spl
     model_class(model)  # a clear error for an unknown family before any work
     model_config = make_config(model, model_options)
     corpus = load_corpus(data if data is not None else "names", format)
-    out_path = Path(distributed.on_main(
-        ctx, lambda: str(Path(out) if out is not None else default_out(model, str(data)))))
-    distributed.on_main(ctx, lambda: prepare_out(out_path, resume=False, force=force))
     splits = make_splits(corpus, split_fractions, split_seed, dedup, val_file, test_file)
     vocab = Vocab.from_texts(splits.train + splits.val + splits.test, boundary=(format == "lines"))
     torch.manual_seed(config.seed)
     net = build_model(model, model_config, vocab.size)
+    if format == "lines":  # before anything is written
+        longest = max(splits.train + splits.val + splits.test, key=len)
+        check_fits(net, len(longest), f"the longest item ({longest[:20]!r}...)", True)
+    out_path = Path(distributed.on_main(
+        ctx, lambda: str(Path(out) if out is not None else default_out(model, str(data)))))
+    distributed.on_main(ctx, lambda: prepare_out(out_path, resume=False, force=force))
     config = resolved(config, net)
     data_info = {"source": corpus.source, "format": corpus.format, "fingerprint": corpus.fingerprint,
                  "splits": splits.sizes(), "duplicates_dropped": splits.duplicates_dropped,
