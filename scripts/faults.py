@@ -282,6 +282,10 @@ def trained_run(work: Path) -> Path:
                            *TINY])
         if outcome.code != 0:
             raise CharloomError(f"could not train the tiny run: {outcome.stderr}")
+    if not (work / "tf" / "model.safetensors").exists():  # a transformer that reads 5 characters
+        write(work / "short.txt", "\n".join(["kalo", "mira", "sune", "tiva", "elan", "rasu"] * 3) + "\n")
+        run_cli(["train", str(work / "short.txt"), "--model", "transformer", "--block-size", "6", "--n-embd",
+                 "8", "--n-head", "1", "--n-layer", "1", "--out", str(work / "tf"), *TINY])
     return work / "run"
 
 
@@ -327,6 +331,14 @@ CASES: list[Case] = [
          expect="n-head"),
     Case("--dropout 1.5", train_with("--dropout", "1.5", model="gru"), expect="--dropout"),
     Case("--eval-every -5", train_with("--eval-every", "-5"), expect="--eval-every"),
+    Case("item longer than the transformer block",
+         train_with("--block-size", "4", "--n-embd", "8", "--n-head", "1", model="transformer"),
+         expect="--block-size"),
+    Case("prefix longer than the transformer block",
+         lambda w: ["sample", str(w / "tf"), "--prefix", "kalomi"], expect="at most 5"),
+    Case("scored item longer than the transformer block",
+         lambda w: ["eval", str(w / "tf"), str(w / "score-tf.txt")],
+         setup=lambda w: write(w / "score-tf.txt", "kalomira\n"), expect="at most 5"),
     Case("existing run without --resume/--force",
          lambda w: ["train", str(w / "names.txt"), "--model", "bigram", "--out", str(w / "run"), *TINY],
          expect="--resume"),
