@@ -70,7 +70,7 @@ def test_real_process_ctrl_c_then_sigkill_then_resume(names_file, tmp_path):
     """`python -m charloom train`: SIGINT saves and exits 130 with one line; SIGKILL later
     loses only the steps since the last checkpoint; the resumed run equals an
     uninterrupted one."""
-    options = ["--model", "bigram", "--max-steps", "3000", "--eval-every", "20", "--num-samples", "1",
+    options = ["--model", "bigram", "--max-steps", "1000", "--eval-every", "50", "--num-samples", "1",
                "--seed", "2", "--threads", "1", "--quiet"]
     out = tmp_path / "run"
     first = _cli_process("train", str(names_file), "--out", str(out), *options)
@@ -87,7 +87,7 @@ def test_real_process_ctrl_c_then_sigkill_then_resume(names_file, tmp_path):
     killed_at = faults.checkpoint_step(out)
     assert killed_at > interrupted_at
     train(None, out=out, resume=True, **QUIET)
-    train(names_file, "bigram", out=tmp_path / "ref", max_steps=3000, eval_every=20, num_samples=1, seed=2,
+    train(names_file, "bigram", out=tmp_path / "ref", max_steps=1000, eval_every=50, num_samples=1, seed=2,
           threads=1, **QUIET)
     for name in ("last.safetensors", "model.safetensors"):
         assert faults.same_weights(tmp_path / "ref" / name, out / name), name
