@@ -169,13 +169,15 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 @command("train", "train a model on a file or embedded dataset", _add_train)
 def cmd_train(args: argparse.Namespace) -> int:
-    from charloom.train.trainer import train
+    from charloom.train.distributed import detect
+    from charloom.train.trainer import check_resumable, train
 
     if args.resume:
         from charloom.run import read_run_json
 
         if args.out is None:
             raise CharloomError("--resume needs the run folder: --out DIR")
+        check_resumable(Path(args.out))
         family = read_run_json(args.out)["model"]["family"]
         model_options = None
     else:
@@ -189,6 +191,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress=not args.quiet and not args.json and sys.stderr.isatty(), log=log,
         **train_options(args, family),
     )
+    if not detect().is_main:  # under torchrun, rank 0 reports
+        return 0
     if args.json:
         emit_json({"run": str(run.path), **run.info["status"]})
     else:

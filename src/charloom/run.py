@@ -25,6 +25,7 @@ from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError, RunError
 from charloom.generate.sampling import Sample, generate
 from charloom.models.base import CharModel
+from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config
 from charloom.train.checkpoint import load_tensors
 from charloom.train.evaluate import evaluate
@@ -75,7 +76,9 @@ def load_weights(model: CharModel, path: Path) -> dict:
     try:
         model.load_tensors(tensors)
     except (KeyError, RuntimeError) as exc:
-        raise RunError(f"{path} does not match the model in run.json ({str(exc)[:160]})") from None
+        detail = " ".join(str(exc).split())[:160]
+        raise RunError(f"{path} does not match the model in run.json ({detail}); "
+                       "the run is damaged: retrain it") from None
     return meta
 
 
@@ -125,6 +128,7 @@ class Run:
         """Encode items (line mode) or a text (text mode) the way training did."""
         if self.format == "lines":
             data: Any = encode_items(list(items), self.vocab, where)
+            check_fits(self.model, max(len(item) for item in items), f"the longest {where}", True)
         else:
             data = torch.tensor(self.vocab.encode(items, where), dtype=torch.long)
         block = int(self.info["train"].get("block_size") or self.model.context_size or 128)

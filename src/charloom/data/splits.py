@@ -56,8 +56,8 @@ def split_items(
     n_val = int(round(len(shuffled) * fractions[1]))
     n_test = int(round(len(shuffled) * fractions[2]))
     n_train = len(shuffled) - n_val - n_test
-    if n_train < 1:
-        raise DataError(f"{len(shuffled)} item(s) are too few to split; give more data")
+    if n_train < 1 or len(shuffled) < 2:  # one item (a one-character corpus) teaches nothing
+        raise DataError(f"{len(shuffled)} distinct item(s) are too few to split; give at least 2")
     return Splits(
         train=shuffled[:n_train],
         val=shuffled[n_train : n_train + n_val],

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
 from charloom.models.base import CharModel
+from charloom.models.context import check_fits
 
 
 @dataclass
@@ -69,6 +70,7 @@ def generate(
     check_decoding(temperature, top_k, max_new_tokens, n)
     prefix_ids = vocab.encode(prefix, where="prefix")
     lines = vocab.boundary
+    check_fits(model, len(prefix_ids), "the prefix", lines)
     if not lines and not prefix_ids:
         raise CharloomError("a text model needs a --prefix to continue")
     was_training = model.training

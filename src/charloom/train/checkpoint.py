@@ -21,20 +21,49 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from charloom.errors import RunError
 
+TEMP_SUFFIX = ".tmp"
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` or leave it as it was; a full disk or a read-only
+    folder is the user's to fix, so it is a one-line RunError, not a traceback."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from None
         raise
     _fsync_dir(path.parent)
+
+
+def append_text(path: str | Path, text: str) -> None:
+    """Append to a log file (metrics, samples); resuming truncates it to its checkpoint."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise _write_error(Path(path), exc) from None
+
+
+def _write_error(path: Path, exc: OSError) -> RunError:
+    reason = exc.strerror or str(exc)
+    return RunError(f"cannot write {path} ({reason}); free some space or make the folder writable, "
+                    "then continue with --resume: the last checkpoint is intact")
+
+
+def remove_stale_temps(folder: str | Path) -> None:
+    """Temporary files of writes that a kill interrupted; they are never read."""
+    for tmp in Path(folder).glob(f".*{TEMP_SUFFIX}"):
+        tmp.unlink(missing_ok=True)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -29,11 +29,12 @@ from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError
 from charloom.generate.sampling import generate
 from charloom.models.base import CharModel
+from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config, model_class
 from charloom.run import Run, model_from_info, new_run_info, read_run_json, split_path
 from charloom.train import checkpoint as ckpt
+from charloom.train import distributed
 from charloom.train.evaluate import evaluate
-from charloom.train.loss import batch_logits, nll
 from charloom.train.optim import OPTIMIZERS, lr_at, make_optimizer
 
 DEFAULT_STEPS = 3000
@@ -135,6 +136,7 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
         for name in ("run.json", "model.safetensors", "last.safetensors", "state.safetensors",
                      "metrics.jsonl", "samples.txt"):
             (out / name).unlink(missing_ok=True)
+        ckpt.remove_stale_temps(out)
     try:
         (out / "data").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -189,9 +191,11 @@ class Trainer:
     """Holds the model, optimiser and data of one run and trains it, writing to ``out``."""
 
     def __init__(self, out: Path, info: dict, model: CharModel, vocab: Vocab,
-                 config: TrainConfig, log: Callable[[str], None], progress: bool):
+                 config: TrainConfig, log: Callable[[str], None], progress: bool,
+                 dist: distributed.Context | None = None):
         self.out, self.info, self.model, self.vocab = out, info, model, vocab
         self.config, self.log, self.progress = config, log, progress
+        self.dist = dist or distributed.Context()
         fmt = info["data"]["format"]
         self.format = fmt
         block = config.block_size or model.context_size or 128
@@ -205,6 +209,8 @@ class Trainer:
         if self.batches["train"] is None:
             raise CharloomError("the training split is empty; give more data")
         self.optimizer = make_optimizer(model, config.optimizer, config.lr, config.weight_decay) \
+            if layout != "counts" else None
+        self.parallel = distributed.DataParallel(self.dist, model, config.batch_size) \
             if layout != "counts" else None
         self.generator = torch.Generator()
         self.generator.manual_seed(config.seed + 1)
@@ -258,22 +264,22 @@ class Trainer:
         return "\n" if "\n" in self.vocab else self.vocab.chars[0]
 
     def record_eval(self, tokens_per_s: float | None, train_loss: float | None) -> dict:
+        if not self.dist.is_main:  # only rank 0 evaluates and writes
+            return {}
         limit = self.config.eval_max_targets or (None if self.format == "lines" else 100_000)
         val = self.eval_split("val", limit)
         entry = {"step": self.step, "train_loss": train_loss,
                  "val_loss": val, "lr": self.current_lr(), "tokens_per_s": tokens_per_s,
                  "train_seconds": round(self.train_seconds, 3)}
-        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry) + "\n")
+        ckpt.append_text(self.out / "metrics.jsonl", json.dumps(entry) + "\n")
         if val is not None and val < self.best_val:
             self.best_val, self.best_step = val, self.step
             ckpt.save_tensors(self.out / "model.safetensors", self.model.state_dict(),
                               {"step": self.step, "val_loss": val})
         samples = self.take_samples()
         if samples:
-            with open(self.out / "samples.txt", "a", encoding="utf-8") as handle:
-                for text in samples:
-                    handle.write(f"{self.step}\t{json.dumps(text)[1:-1]}\n")
+            ckpt.append_text(self.out / "samples.txt",
+                             "".join(f"{self.step}\t{json.dumps(text)[1:-1]}\n" for text in samples))
         return {**entry, "samples": samples}
 
     def current_lr(self) -> float:
@@ -281,6 +287,8 @@ class Trainer:
         return lr_at(c.optimizer, c.lr, self.progress_fraction(), self.step, c.warmup_steps)
 
     def save_checkpoint(self) -> None:
+        if not self.dist.is_main:
+            return
         weights = self.model.state_dict()
         ckpt.save_tensors(self.out / "last.safetensors", weights, {"step": self.step})
         tensors = {f"model.{k}": v for k, v in weights.items()}
@@ -313,11 +321,15 @@ class Trainer:
         self.best_val = math.inf if meta["best_val"] is None else float(meta["best_val"])
         self.best_step = int(meta["best_step"])
         # Lines written after the checkpoint belong to work that is now redone.
-        for name, size in meta.get("file_sizes", {}).items():
+        for name, size in meta.get("file_sizes", {}).items() if self.dist.is_main else ():
             _truncate(self.out / name, size)
+        if self.dist.is_main:
+            ckpt.remove_stale_temps(self.out)
 
     def set_status(self, state: str, **extra: Any) -> None:
         self.info["status"] = {**self.info.get("status", {}), "state": state, **extra}
+        if not self.dist.is_main:
+            return
         ckpt.atomic_write_json(self.out / "run.json", self.info)
 
     # -- fitting ------------------------------------------------------------------------
@@ -348,10 +360,10 @@ class Trainer:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 inputs, targets = self.batches["train"].sample(c.batch_size, self.generator)
-                loss = nll(batch_logits(model, inputs, targets), targets)
-                if not torch.isfinite(loss):
+                loss, shown = self.parallel.loss(inputs, targets)
+                if not torch.isfinite(shown):
                     raise TrainingDiverged(
-                        f"the loss became {loss.item()} at step {self.step + 1}; the last checkpoint "
+                        f"the loss became {shown.item()} at step {self.step + 1}; the last checkpoint "
                         f"(step {self._last_checkpoint_step()}) is kept; lower --lr (now {c.lr:g})"
                     )
                 optimizer.zero_grad(set_to_none=True)
@@ -363,22 +375,23 @@ class Trainer:
                 elapsed = time.perf_counter() - started
                 self.train_seconds += elapsed
                 window_seconds += elapsed
+                self.train_seconds, stop = self.parallel.agree(self.train_seconds, interrupt.requested)
                 window_tokens += int((targets != -1).sum())
-                running.append(loss.item())
+                running.append(shown.item())
                 bar.update(1)
                 if self.step % 20 == 0:
                     bar.set_postfix(loss=f"{sum(running[-20:]) / len(running[-20:]):.4f}",
                                     tok_s=f"{window_tokens / max(window_seconds, 1e-9):,.0f}")
                 at_end = self.done()
-                if self.step % c.eval_every == 0 or at_end or interrupt.requested:
+                if self.step % c.eval_every == 0 or at_end or stop:
                     train_loss = sum(running) / len(running)
                     entry = self.record_eval(window_tokens / max(window_seconds, 1e-9), train_loss)
                     self._report(entry, bar)
                     window_tokens, window_seconds, running = 0, 0.0, []
                     model.train()
-                if self.step % c.checkpoint_every == 0 or at_end or interrupt.requested:
+                if self.step % c.checkpoint_every == 0 or at_end or stop:
                     self.save_checkpoint()
-                if interrupt.requested:
+                if stop:
                     bar.close()
                     raise Interrupted(
                         f"interrupted at step {self.step}; checkpoint saved in {self.out}; "
@@ -393,6 +406,8 @@ class Trainer:
             return 0
 
     def _report(self, entry: dict, bar) -> None:
+        if not entry:
+            return
         def fmt(value):
             return "-" if value is None else f"{value:.4f}"
 
@@ -409,6 +424,8 @@ class Trainer:
 
     def finish(self) -> dict:
         """Load the best weights and report val and test once."""
+        if not self.dist.is_main:
+            return {}
         best = self.out / "model.safetensors"
         if best.exists():
             self.model.load_tensors(ckpt.load_tensors(best)[0])
@@ -456,20 +473,36 @@ def train(
     >>> run = train("names", "mlp", max_steps=2000, out="runs/demo")  # doctest: +SKIP
     >>> run.evaluate("test")["nll"]                                   # doctest: +SKIP
     """
-    if resume:
-        if out is None:
-            raise CharloomError("--resume needs the run folder: --out DIR")
-        return _resume(Path(out), train_options, progress, log)
+    ctx = distributed.setup()
+    if not ctx.is_main:  # rank 0 speaks for the run
+        log, progress = (lambda message: None), False
+    try:
+        if resume:
+            if out is None:
+                raise CharloomError("--resume needs the run folder: --out DIR")
+            return _resume(Path(out), train_options, progress, log, ctx)
+        return _train_new(data, model, out, model_options, format, val_file, test_file, split_seed,
+                          split_fractions, dedup, force, progress, log, ctx, train_options)
+    finally:
+        distributed.teardown(ctx)
+
+
+def _train_new(data, model, out, model_options, format, val_file, test_file, split_seed, split_fractions,
+               dedup, force, progress, log, ctx, train_options) -> Run:
     config = TrainConfig(**train_options)
     model_class(model)  # a clear error for an unknown family before any work
     model_config = make_config(model, model_options)
     corpus = load_corpus(data if data is not None else "names", format)
-    out_path = Path(out) if out is not None else default_out(model, str(data))
-    prepare_out(out_path, resume=False, force=force)
     splits = make_splits(corpus, split_fractions, split_seed, dedup, val_file, test_file)
     vocab = Vocab.from_texts(splits.train + splits.val + splits.test, boundary=(format == "lines"))
     torch.manual_seed(config.seed)
     net = build_model(model, model_config, vocab.size)
+    if format == "lines":  # before anything is written
+        longest = max(splits.train + splits.val + splits.test, key=len)
+        check_fits(net, len(longest), f"the longest item ({longest[:20]!r}...)", True)
+    out_path = Path(distributed.on_main(
+        ctx, lambda: str(Path(out) if out is not None else default_out(model, str(data)))))
+    distributed.on_main(ctx, lambda: prepare_out(out_path, resume=False, force=force))
     config = resolved(config, net)
     data_info = {"source": corpus.source, "format": corpus.format, "fingerprint": corpus.fingerprint,
                  "splits": splits.sizes(), "duplicates_dropped": splits.duplicates_dropped,
@@ -477,16 +510,32 @@ def train(
                  "notes": splits.notes}
     info = new_run_info(out_path.name, model, model_config, net.num_parameters(), asdict(config),
                         data_info, vocab)
-    write_splits(out_path, splits, corpus.format)
-    ckpt.atomic_write_json(out_path / "run.json", info)
+
+    def write_run() -> None:
+        write_splits(out_path, splits, corpus.format)
+        ckpt.atomic_write_json(out_path / "run.json", info)
+
+    distributed.on_main(ctx, write_run)
     sizes = ", ".join(f"{k} {v:,}" for k, v in splits.sizes().items())
     dropped = f" ({splits.duplicates_dropped:,} duplicates dropped)" if splits.duplicates_dropped else ""
     log(f"{model}: {net.num_parameters():,} parameters, vocab {vocab.size}; splits {sizes}{dropped}")
     log(f"writing run to {out_path}")
-    return _run_trainer(Trainer(out_path, info, net, vocab, config, log, progress))
+    return _run_trainer(Trainer(out_path, info, net, vocab, config, log, progress, ctx))
 
 
-def _resume(out: Path, overrides: dict[str, Any], progress: bool, log) -> Run:
+def check_resumable(out: Path) -> None:
+    """A run killed before its first checkpoint has nothing to resume: say so, and how to
+    start it again, rather than a complaint about a missing file."""
+    if not (out / "run.json").exists() or not (out / "state.safetensors").exists():
+        raise CharloomError(
+            f"{out} has nothing to resume (training stopped before its first checkpoint, or it "
+            "is not a run); start it again with --force"
+        )
+
+
+def _resume(out: Path, overrides: dict[str, Any], progress: bool, log,
+            ctx: distributed.Context | None = None) -> Run:
+    check_resumable(out)
     info = read_run_json(out)
     unknown = sorted(k for k, v in overrides.items() if v is not None and k not in RESUMABLE)
     saved = info["train"]
@@ -499,7 +548,7 @@ def _resume(out: Path, overrides: dict[str, Any], progress: bool, log) -> Run:
     values = {**saved, **{k: v for k, v in overrides.items() if v is not None and k in RESUMABLE}}
     config = TrainConfig(**{f.name: values.get(f.name) for f in fields(TrainConfig)})
     model, vocab = model_from_info(info)
-    trainer = Trainer(out, info, model, vocab, config, log, progress)
+    trainer = Trainer(out, info, model, vocab, config, log, progress, ctx)
     trainer.load_checkpoint()
     info["train"] = asdict(config)
     log(f"resuming {out} at step {trainer.step}")
@@ -521,6 +570,9 @@ def _run_trainer(trainer: Trainer) -> Run:
     else:
         trainer.train_loop()
     result = trainer.finish()
+    distributed.barrier(trainer.dist)  # the others wait for rank 0's final files
+    if not result:
+        return Run(trainer.out)
     val, test = result["val_nll"], result["test_nll"]
     trainer.log(
         f"done: step {result['step']}, {result['train_seconds']:.1f}s training; best val "

@@ -1,0 +1,167 @@
+"""Data-parallel training under ``torchrun`` (PyTorch DDP), and nothing when run alone.
+
+``torchrun --nproc_per_node=N -m charloom train ...`` starts N processes with
+``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` set; ``detect`` reads them. Each process
+builds the same model from the same seed and draws the same *global* batch from the
+same batch generator (``--batch-size`` is the global batch), then keeps its own
+contiguous slice of ``batch_size / N`` rows. The union of the slices is exactly the
+batch a single process would draw, so the run matches a single-process run up to the
+order of floating-point sums, and every rank's batch generator stays in the same
+state, which makes a checkpoint written by rank 0 resumable by any world size.
+
+The loss of a slice is its summed NLL divided by the number of real targets in the
+*global* batch (times N, because DDP averages gradients), so the token-weighted mean
+of padded sequence batches is exact too. Only rank 0 writes the run.
+
+BatchNorm under DDP normalises each rank's slice with that slice's statistics (the
+running averages kept are rank 0's): close to, not equal to, a single process. Dropout
+masks also differ from a single process. Models without either match within float
+tolerance.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from charloom.errors import CharloomError
+from charloom.train.loss import IGNORE, batch_logits, nll, nll_sum
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where this process stands: world size, its rank, its rank on this machine."""
+
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def detect(env: dict[str, str] | None = None) -> Context:
+    """Read torchrun's environment; without it this is a single process."""
+    env = dict(os.environ if env is None else env)
+    try:
+        world = int(env.get("WORLD_SIZE", "1"))
+        rank = int(env.get("RANK", "0"))
+        local = int(env.get("LOCAL_RANK", str(rank)))
+    except ValueError:
+        raise CharloomError("WORLD_SIZE, RANK and LOCAL_RANK must be integers; start with torchrun") from None
+    if world < 1 or not 0 <= rank < world:
+        raise CharloomError(f"RANK {rank} is not within WORLD_SIZE {world}; start with torchrun")
+    return Context(world, rank, local)
+
+
+def setup() -> Context:
+    """Join the process group when started by torchrun (gloo on CPU; NCCL when CUDA is
+    there, though the trainer keeps models on the CPU today, so gloo is what runs)."""
+    ctx = detect()
+    if ctx.enabled and not dist.is_initialized():
+        dist.init_process_group(backend=backend(torch.device("cpu")))
+    return ctx
+
+
+def backend(device: torch.device) -> str:
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
+def teardown(ctx: Context) -> None:
+    if ctx.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def barrier(ctx: Context) -> None:
+    if ctx.enabled:
+        dist.barrier()
+
+
+def on_main(ctx: Context, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (which writes files) on rank 0 only and give every rank its result.
+    If rank 0 fails, every rank fails with the same one-line error instead of waiting
+    for a message that never comes."""
+    result: Any = None
+    error: str | None = None
+    failure: BaseException | None = None
+    if ctx.is_main:
+        try:
+            result = fn()
+        except BaseException as exc:  # re-raised below, after the others are told
+            failure = exc
+            error = str(exc) if isinstance(exc, CharloomError) else f"rank 0 failed ({type(exc).__name__})"
+    if ctx.enabled:
+        box = [result, error]
+        dist.broadcast_object_list(box, src=0)
+        result, error = box
+    if failure is not None:
+        raise failure
+    if error is not None:
+        raise CharloomError(error)
+    return result
+
+
+class _Forward(nn.Module):
+    """Lets DDP see the forward pass whichever entry point the family trains through."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return batch_logits(self.model, inputs, targets)
+
+
+class DataParallel:
+    """The training loss of one step, on this rank's slice of the global batch."""
+
+    def __init__(self, ctx: Context, model: nn.Module, batch_size: int):
+        self.ctx, self.model = ctx, model
+        self.module: nn.Module | None = None
+        if ctx.enabled:
+            if batch_size % ctx.world_size:
+                raise CharloomError(
+                    f"--batch-size is the global batch and must divide by the {ctx.world_size} "
+                    f"processes, got {batch_size}; use a multiple of {ctx.world_size}"
+                )
+            self.module = nn.parallel.DistributedDataParallel(_Forward(model))
+        self.rows = batch_size // ctx.world_size
+
+    @property
+    def enabled(self) -> bool:
+        return self.ctx.enabled
+
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss to backpropagate, the global batch's mean loss, the same on every rank)."""
+        if self.module is None:
+            loss = nll(batch_logits(self.model, inputs, targets), targets)
+            return loss, loss.detach()
+        real = int((targets != IGNORE).sum())  # every rank holds the whole batch
+        mine = slice(self.ctx.rank * self.rows, (self.ctx.rank + 1) * self.rows)
+        local_sum, _ = nll_sum(self.module(inputs[mine], targets[mine]), targets[mine])
+        loss = local_sum * (self.ctx.world_size / real)
+        shown = loss.detach().clone()
+        dist.all_reduce(shown)
+        return loss, shown / self.ctx.world_size
+
+    def agree(self, seconds: float, stop: bool) -> tuple[float, bool]:
+        """The slowest rank's training time and whether any rank was asked to stop, so that
+        every rank ends (time budget, Ctrl-C) at the same step."""
+        if not self.enabled:
+            return seconds, stop
+        values = torch.tensor([seconds, float(stop)], dtype=torch.float64)
+        dist.all_reduce(values, op=dist.ReduceOp.MAX)
+        return float(values[0]), bool(values[1])
