@@ -1,11 +1,13 @@
 """What the training loop calls to watch itself: statistics, checks, and the loss guard.
 
-The trainer makes one ``TrainingWatch`` and calls it at four points of a step:
+The trainer makes one ``TrainingWatch`` and calls it at four points of a step, and
+before each checkpoint:
 
     before_step(step)             arm the hooks if this step is recorded
     after_backward(step, loss)    gradients, grad:data; the loss guard; parameters saved
     after_update(step, lr)        update:data from the step actually taken; write, check
     on_eval(entry)                the periodic eval (step-0 loss check, TensorBoard)
+    flush()                       the per-step losses so far, before a checkpoint
 
 Without ``every`` (no ``--diagnostics``) no hook is attached and only two checks run:
 the initial loss against ln(V), and the exploding-loss guard.
@@ -19,8 +21,9 @@ Each recorded step is one line of ``diagnostics.jsonl``::
      "updates": {param: log10 update:data}, "maps": {layer: packed saturation map}}
 
 Saturation maps are written for step 0 and, when the watch closes, for the last
-recorded step (a short line with only ``step`` and ``maps``); a last short line carries
-the losses of the steps after the last record. ``read_diagnostics`` merges lines by step.
+recorded step (a short line with only ``step`` and ``maps``); short lines with only
+``step`` and ``recent_losses`` carry the losses of steps after the last record (written
+before checkpoints and at the end). ``read_diagnostics`` merges lines by step.
 """
 
 from __future__ import annotations
@@ -80,7 +83,8 @@ class TrainingWatch:
             self.initial = value
             if step == 0:
                 self._say(checks.check_initial_loss(value, self.model.vocab_size))
-        self.recent.append(value if math.isfinite(value) else None)
+        if self.tap is not None:
+            self.recent.append(value if math.isfinite(value) else None)
         self._guard(step, value)
         if self.tap is not None and self.tap.armed:
             self.pending = {"step": step, "loss": value, "layers": self.tap.summaries(keep_maps=True),
@@ -127,16 +131,21 @@ class TrainingWatch:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def flush(self) -> None:
+        """Write the losses of the steps since the last line (the trainer calls this before
+        a checkpoint, so that a resumed run's loss curve has no gap)."""
+        if self.tap is not None and self.recent and self.last_step is not None:
+            self._write({"step": self.last_step, "recent_losses": self.recent})
+        self.recent = []
+
     def close(self) -> None:
-        """Write the last saturation map and the losses after the last record; unhook."""
+        """Write the last saturation map and the losses after the last line; unhook."""
         if self.tap is not None:
             if self.last_maps is not None and self.last_maps[0] > 0:
                 self._write({"step": self.last_maps[0], "maps": self.last_maps[1]})
-            if self.recent and self.last_step is not None:
-                self._write({"step": self.last_step, "recent_losses": self.recent})
+            self.flush()
             self.tap.remove()
             self.tap = None
-        self.recent = []
         if self.scalars is not None:
             self.scalars.close()
 

@@ -296,6 +296,8 @@ class Trainer:
             meta["optimizer"] = opt_meta
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.batches"] = self.generator.get_state()
+        if self.watch is not None:
+            self.watch.flush()
         meta["file_sizes"] = {name: _size(self.out / name)
                               for name in ("metrics.jsonl", "samples.txt", DIAGNOSTICS_FILE)}
         ckpt.save_tensors(self.out / "state.safetensors", tensors, meta)
