@@ -202,6 +202,13 @@ class LayerTap:
                  **summarize_layer(outputs, self.grads.get(name, []), self.kinds[name], keep_maps)}
                 for name, outputs in self.outputs.items()]
 
+    def take(self) -> dict[str, Any]:
+        """The step's layer summaries, with the saturation maps set apart (they are only
+        written for some steps): ``{"layers": [...], "maps": {layer: packed map}}``."""
+        layers = self.summaries(keep_maps=True)
+        maps = {layer["name"]: layer.pop("map") for layer in layers if "map" in layer}
+        return {"layers": layers, "maps": maps}
+
 
 def summarize_parameters(model: nn.Module) -> list[dict[str, Any]]:
     """Per parameter: data std, gradient mean/std and, for matrices, grad:data and the
@@ -251,7 +258,7 @@ def _log10_ratio(num: float, den: float) -> float | None:
     return _short(math.log10(ratio)) if ratio and ratio > 0 else None
 
 
-def probe(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, keep_maps: bool = True) -> dict:
+def probe(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> dict:
     """One forward and backward pass on a batch, recorded; the model is left unchanged
     (gradients cleared; running statistics and the train/eval mode restored). What the
     lectures do at step 0.
@@ -270,8 +277,7 @@ def probe(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, keep_ma
         model.zero_grad(set_to_none=True)
         loss = nll(batch_logits(model, inputs, targets), targets)
         loss.backward()
-        record = {"step": 0, "loss": _short(loss.item()), "layers": tap.summaries(keep_maps),
-                  "params": summarize_parameters(model)}
+        record = {"step": 0, "loss": _short(loss.item()), **tap.take(), "params": summarize_parameters(model)}
     finally:
         tap.remove()
         model.zero_grad(set_to_none=True)

@@ -87,7 +87,7 @@ class TrainingWatch:
             self.recent.append(value if math.isfinite(value) else None)
         self._guard(step, value)
         if self.tap is not None and self.tap.armed:
-            self.pending = {"step": step, "loss": value, "layers": self.tap.summaries(keep_maps=True),
+            self.pending = {"step": step, "loss": value, **self.tap.take(),
                             "params": summarize_parameters(self.model)}
             self.before = snapshot(self.model)
             self.tap.disarm()
@@ -101,7 +101,7 @@ class TrainingWatch:
         record["lr"] = lr
         record["updates"] = update_ratios(self.model, self.before)
         self.before = {}
-        maps = {layer["name"]: layer.pop("map") for layer in record["layers"] if "map" in layer}
+        maps = record.pop("maps")
         if step == 0:
             record["maps"], record["initial_loss"] = maps, self.initial
         self.last_maps = (step, maps)
