@@ -47,10 +47,11 @@ def test_recorded_steps_maps_and_every_step_loss(names_file, tmp_path):
     assert not (out / "tensorboard").exists() or "tensorboard" in sys.modules
 
 
-def test_without_diagnostics_nothing_is_recorded_and_only_problems_speak(names_file, tmp_path):
+def test_without_diagnostics_only_the_initial_loss_check_speaks(names_file, tmp_path):
     quiet = run_with_log(names_file, tmp_path / "a", max_steps=5, eval_every=5)
     assert not (tmp_path / "a" / "diagnostics.jsonl").exists()
-    assert not [line for line in quiet if line.startswith("check ")]
+    [ok] = [line for line in quiet if line.startswith("check ")]
+    assert ok.startswith("check initial-loss [ok] step 0")
     loud = run_with_log(names_file, tmp_path / "b", max_steps=5, eval_every=5,
                         model_options={"hidden": 16, "embedding": 4, "output_scale": 10.0})
     [warning] = [line for line in loud if line.startswith("check ")]
@@ -74,7 +75,8 @@ def test_an_exploding_loss_warns_once_then_stops():
     watch.after_backward(1, torch.tensor(50.0))  # one spike: a warning, training goes on
     for step in range(2, 60):
         watch.after_backward(step, torch.tensor(3.0))
-    assert len(said) == 1 and said[0].startswith("check loss [warning] step 1")
+    assert said[0].startswith("check initial-loss [ok] step 0")
+    assert len(said) == 2 and said[1].startswith("check loss [warning] step 1")
     high = 0
     with pytest.raises(TrainingDiverged, match="exploded"):
         while True:

@@ -85,15 +85,21 @@ def test_diagnose_of_no_run_is_a_one_line_error(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_report_renders_in_headless_chromium(diagnosed):
+@pytest.fixture
+def browser_api():
+    """Playwright's sync API and Debian's Chromium, or a skip that says what to install."""
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="playwright is not installed (pip install playwright; "
                                           "see .ci/browser-setup.sh)")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium; see .ci/browser-setup.sh)")
+    return sync_api
+
+
+def test_report_renders_in_headless_chromium(browser_api, diagnosed):
     errors: list[str] = []
     requests: list[str] = []
-    with sync_api.sync_playwright() as playwright:
+    with browser_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page()

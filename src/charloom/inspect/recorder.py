@@ -10,7 +10,8 @@ before each checkpoint:
     flush()                       the per-step losses so far, before a checkpoint
 
 Without ``every`` (no ``--diagnostics``) no hook is attached and only two checks run:
-the initial loss against ln(V), and the exploding-loss guard.
+the initial loss against ln(V) (always printed: one line that says whether the model
+starts unsure, as it should), and the exploding-loss guard.
 
 Each recorded step is one line of ``diagnostics.jsonl``::
 
@@ -164,9 +165,10 @@ class TrainingWatch:
                                    + f" The run's checkpoints are in {self.out}.")
 
     def _say(self, finding: Finding) -> None:
-        """Print a finding when its check's level changes. Without diagnostics, only the
-        initial loss and the loss guard speak, and only when something is wrong."""
-        if self.tap is None and finding.level == "ok":
+        """Print a finding when its check's level changes. Without diagnostics only two
+        checks run: the initial loss, which always speaks, and the loss guard, which speaks
+        when something is wrong."""
+        if self.tap is None and finding.level == "ok" and finding.check != "initial-loss":
             return
         if self.said.get(finding.check) == finding.level:
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import threading
 import time
@@ -135,6 +136,8 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
         for name in ("run.json", "model.safetensors", "last.safetensors", "state.safetensors",
                      "metrics.jsonl", "samples.txt", DIAGNOSTICS_FILE, "report.html"):
             (out / name).unlink(missing_ok=True)
+        for folder in ("plots", "tensorboard"):
+            shutil.rmtree(out / folder, ignore_errors=True)
     try:
         (out / "data").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
