@@ -103,3 +103,11 @@ def test_diagnostics_flag_with_and_without_a_value(names_file, tmp_path, capsys)
     assert "check initial-loss [ok] step 0" in capsys.readouterr().err
     assert json.loads((tmp_path / "b" / "run.json").read_text())["train"]["diagnostics_every"] == 2
     assert main([*base, "--out", str(tmp_path / "c"), "--diagnostics", "0"]) == 2
+
+
+def test_recording_does_not_change_training(names_file, tmp_path):
+    for name, every in (("plain", None), ("watched", 3)):
+        run_with_log(names_file, tmp_path / name, max_steps=12, eval_every=6, diagnostics_every=every)
+    plain, watched = ([json.loads(line)["val_loss"] for line in (tmp_path / name / "metrics.jsonl")
+                       .read_text().splitlines()] for name in ("plain", "watched"))
+    assert plain == watched and len(plain) == 3

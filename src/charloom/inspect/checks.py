@@ -225,7 +225,12 @@ def check_records(records: Sequence[dict[str, Any]], vocab_size: int, warmup_ste
         findings.append(check_initial_loss(full[0].get("initial_loss") or full[0]["loss"], vocab_size))
     for record in full[:1] + full[-1:] if len(full) > 1 else full:
         findings += check_layers(record)
-    findings += check_update_ratios(full, warmup_steps, peak_lr)
+    updates = check_update_ratios(full, warmup_steps, peak_lr)
+    if not updates and any(r.get("updates") for r in full):
+        updates = [Finding("update-ratio", "note", int(full[-1]["step"]),
+                           f"not judged: every recorded step falls in the warm-up (the first {warmup_steps} "
+                           "steps), where the learning rate is still ramping up.")]
+    findings += updates
     steps, losses = per_step_losses(records)
     if losses:
         initial = (full[0].get("initial_loss") or full[0]["loss"]) if full and full[0]["step"] == 0 \
