@@ -111,7 +111,7 @@ def collect_model_options(args: argparse.Namespace, family: str) -> dict[str, An
     return options
 
 
-DIAGNOSTICS_EVERY = 50  # charloom.inspect.recorder.DEFAULT_EVERY, without importing torch here
+DIAGNOSTICS_EVERY = 50  # steps between recorded steps of a bare --diagnostics
 
 TRAIN_FLAGS = {"max_steps", "time_budget", "batch_size", "optimizer", "lr", "weight_decay", "warmup_steps",
                "grad_clip", "eval_every", "checkpoint_every", "eval_max_targets", "num_samples",

@@ -45,7 +45,6 @@ from charloom.inspect.hooks import LayerTap, snapshot, summarize_parameters, upd
 from charloom.inspect.tensorboard import Scalars
 
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
-DEFAULT_EVERY = 50
 
 
 class TrainingWatch:
