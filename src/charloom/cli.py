@@ -111,9 +111,11 @@ def collect_model_options(args: argparse.Namespace, family: str) -> dict[str, An
     return options
 
 
+DIAGNOSTICS_EVERY = 50  # steps between recorded steps of a bare --diagnostics
+
 TRAIN_FLAGS = {"max_steps", "time_budget", "batch_size", "optimizer", "lr", "weight_decay", "warmup_steps",
                "grad_clip", "eval_every", "checkpoint_every", "eval_max_targets", "num_samples",
-               "block_size", "seed", "threads"}
+               "block_size", "seed", "threads", "diagnostics_every"}
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -132,6 +134,10 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--num-samples", type=int, help="samples printed at each eval (default 5)")
     g.add_argument("--seed", type=int, help="seed for initialisation and batches (default 1337)")
     g.add_argument("--threads", type=int, help="torch threads")
+    g.add_argument("--diagnostics", dest="diagnostics_every", type=int, nargs="?", const=DIAGNOSTICS_EVERY,
+                   metavar="EVERY", help="record activations, gradients and update ratios every EVERY steps "
+                   f"(default {DIAGNOSTICS_EVERY}) into diagnostics.jsonl and print the checks; render "
+                   "with `charloom diagnose RUN`")
 
 
 def train_options(args: argparse.Namespace, family: str) -> dict[str, Any]:
@@ -355,6 +361,60 @@ def cmd_neurons(args: argparse.Namespace) -> int:
     for key in ("page", "embeddings", "samples_timeline"):
         if key in result:
             print(f"wrote {result[key]}")
+    return 0
+
+
+def _add_diagnose(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder")
+    p.add_argument("--json", action="store_true", help="the report's path, figures and checks as JSON")
+
+
+@command("diagnose", "plots and an HTML report of a run's training dynamics, with checks", _add_diagnose)
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from charloom.inspect.diagnose import diagnose
+
+    diagnosis = diagnose(args.run)
+    if args.json:
+        emit_json({"report": diagnosis.report, "plots": diagnosis.plots, "probed": diagnosis.probed,
+                   "findings": [f.to_json() for f in diagnosis.findings]})
+        return 0
+    for finding in diagnosis.findings:
+        print(finding.line())
+    print(f"{len(diagnosis.plots)} figures in {diagnosis.report.parent / 'plots'}")
+    print(f"report: {diagnosis.report}")
+    return 0
+
+
+def _add_init_sim(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--depth", type=int, default=100, help="number of layers (default 100)")
+    p.add_argument("--width", type=int, default=512, help="units per layer (default 512)")
+    p.add_argument("--init", default="xavier", help="normal: N(0,1); scaled: N(0,1)/divisor; xavier: "
+                   "1/sqrt(fan_in); kaiming: gain/sqrt(fan_in) (default xavier)")
+    p.add_argument("--activation", default="linear", help="linear (default), tanh or relu")
+    p.add_argument("--divisor", type=float, default=100.0, help="the divisor of --init scaled (default 100)")
+    p.add_argument("--batch", type=int, default=64, help="input vectors (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", metavar="FILE.png", help="also plot the std per layer to this PNG")
+    p.add_argument("--json", action="store_true", help="the experiment as JSON, std per layer under 'std'")
+
+
+@command("init-sim", "initialisation through depth: the std of activations after each random layer",
+         _add_init_sim)
+def cmd_init_sim(args: argparse.Namespace) -> int:
+    from charloom.inspect.init import format_init_sim, simulate_init
+
+    result = simulate_init(args.depth, args.width, args.init, args.activation, args.batch, args.seed,
+                           args.divisor)
+    if args.plot:
+        from charloom.inspect.plots import plot_init_sim
+
+        plot_init_sim([result.to_json()], Path(args.plot))
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print(format_init_sim(result))
+        if args.plot:
+            print(f"plot: {args.plot}")
     return 0
 
 

@@ -27,6 +27,10 @@ class UnknownCharacterError(CharloomError):
         )
 
 
+class TrainingDiverged(CharloomError):
+    """The loss stopped being a number, or ran away; the last good checkpoint is kept."""
+
+
 class RunError(CharloomError):
     """A run directory that is missing, incomplete, corrupt or from an unknown format."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import threading
 import time
@@ -26,8 +27,9 @@ from charloom.data.batches import Batches, encode_items, make_batches
 from charloom.data.corpus import Corpus, load_corpus, parse_lines, read_text_file
 from charloom.data.splits import Splits, split_items, split_text
 from charloom.data.vocab import Vocab
-from charloom.errors import CharloomError
+from charloom.errors import CharloomError, TrainingDiverged
 from charloom.generate.sampling import generate
+from charloom.inspect.recorder import DIAGNOSTICS_FILE, TrainingWatch
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config, model_class
@@ -39,7 +41,8 @@ from charloom.train.optim import OPTIMIZERS, lr_at, make_optimizer
 
 DEFAULT_STEPS = 3000
 SMALL_MODEL = 1_000_000  # parameters; below this one torch thread is fastest here
-RESUMABLE = ("max_steps", "time_budget", "eval_every", "checkpoint_every", "num_samples", "threads")
+RESUMABLE = ("max_steps", "time_budget", "eval_every", "checkpoint_every", "num_samples", "threads",
+             "diagnostics_every")
 
 
 @dataclass
@@ -61,9 +64,11 @@ class TrainConfig:
     block_size: int | None = None
     seed: int = 1337
     threads: int | None = None
+    diagnostics_every: int | None = None  # record training dynamics every N steps (charloom.inspect)
 
     def __post_init__(self):
-        positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "block_size", "threads")
+        positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "block_size", "threads",
+                    "diagnostics_every")
         for name in positive:
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -119,10 +124,6 @@ class Interrupted(CharloomError):
     exit_code = 130
 
 
-class TrainingDiverged(CharloomError):
-    """The loss stopped being a number; the last good checkpoint is kept."""
-
-
 # -- preparing a run ---------------------------------------------------------------
 def prepare_out(out: Path, resume: bool, force: bool) -> None:
     if resume:
@@ -134,9 +135,11 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
                 "or --out to pick another folder"
             )
         for name in ("run.json", "model.safetensors", "last.safetensors", "state.safetensors",
-                     "metrics.jsonl", "samples.txt"):
+                     "metrics.jsonl", "samples.txt", DIAGNOSTICS_FILE, "report.html"):
             (out / name).unlink(missing_ok=True)
         ckpt.remove_stale_temps(out)
+        for folder in ("plots", "tensorboard"):
+            shutil.rmtree(out / folder, ignore_errors=True)
     try:
         (out / "data").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -218,6 +221,7 @@ class Trainer:
         self.train_seconds = 0.0
         self.best_val = math.inf
         self.best_step = -1
+        self.watch: TrainingWatch | None = None
 
     def _read_split(self, name: str) -> list[str]:
         text = read_text_file(split_path(self.out, name)) if split_path(self.out, name).exists() else ""
@@ -272,6 +276,8 @@ class Trainer:
                  "val_loss": val, "lr": self.current_lr(), "tokens_per_s": tokens_per_s,
                  "train_seconds": round(self.train_seconds, 3)}
         ckpt.append_text(self.out / "metrics.jsonl", json.dumps(entry) + "\n")
+        if self.watch is not None:
+            self.watch.on_eval(entry)
         if val is not None and val < self.best_val:
             self.best_val, self.best_step = val, self.step
             ckpt.save_tensors(self.out / "model.safetensors", self.model.state_dict(),
@@ -301,7 +307,10 @@ class Trainer:
             meta["optimizer"] = opt_meta
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.batches"] = self.generator.get_state()
-        meta["file_sizes"] = {name: _size(self.out / name) for name in ("metrics.jsonl", "samples.txt")}
+        if self.watch is not None:
+            self.watch.flush()
+        meta["file_sizes"] = {name: _size(self.out / name)
+                              for name in ("metrics.jsonl", "samples.txt", DIAGNOSTICS_FILE)}
         ckpt.save_tensors(self.out / "state.safetensors", tensors, meta)
         self.set_status("training", step=self.step)
 
@@ -349,7 +358,9 @@ class Trainer:
         bar = tqdm(total=c.max_steps, initial=self.step, disable=not self.progress,
                    unit="step", dynamic_ncols=True, leave=False)
         window_tokens, window_seconds, running = 0, 0.0, []
-        with Interrupt() as interrupt:
+        say = bar.write if self.progress else self.log
+        self.watch = TrainingWatch(self.out, model, c.diagnostics_every, say, c.warmup_steps, c.lr, self.step)
+        with Interrupt() as interrupt, self.watch:
             if self.step == 0:
                 entry = self.record_eval(tokens_per_s=None, train_loss=None)
                 self._report(entry, bar)
@@ -360,6 +371,7 @@ class Trainer:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 inputs, targets = self.batches["train"].sample(c.batch_size, self.generator)
+                self.watch.before_step(self.step)
                 loss, shown = self.parallel.loss(inputs, targets)
                 if not torch.isfinite(shown):
                     raise TrainingDiverged(
@@ -368,9 +380,11 @@ class Trainer:
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                self.watch.after_backward(self.step, shown)
                 if c.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
                 optimizer.step()
+                self.watch.after_update(self.step, lr)
                 self.step += 1
                 elapsed = time.perf_counter() - started
                 self.train_seconds += elapsed

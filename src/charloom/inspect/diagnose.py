@@ -1,0 +1,122 @@
+"""``charloom diagnose RUN``: read what a run recorded, draw it, check it, report it.
+
+A run trained with ``--diagnostics`` has ``diagnostics.jsonl``; one trained without it
+still gets a report: the loss curve from ``metrics.jsonl``, and one probe of its final
+weights on a training batch (activations, gradients, saturation: no history).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from charloom.data.vocab import Vocab
+from charloom.inspect import plots
+from charloom.inspect.checks import Finding, check_layers, check_records
+from charloom.inspect.hooks import probe
+from charloom.inspect.recorder import read_diagnostics
+from charloom.inspect.report import render_report
+from charloom.run import read_run_json
+
+PROBE_BATCH = 256
+
+
+@dataclass
+class Diagnosis:
+    """What ``diagnose`` wrote and found."""
+
+    report: Path
+    plots: dict[str, Path] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    probed: bool = False
+
+
+def read_metrics(run: Path) -> list[dict[str, Any]]:
+    path = run / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def read_samples(run: Path) -> list[tuple[int, str]]:
+    """(step, text) pairs of samples.txt, whose texts are JSON-escaped."""
+    path = run / "samples.txt"
+    if not path.exists():
+        return []
+    samples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        step, _, text = line.partition("\t")
+        try:
+            samples.append((int(step), json.loads(f'"{text}"')))
+        except (ValueError, json.JSONDecodeError):
+            continue
+    return samples
+
+
+def probe_run(run: Path, seed: int = 0) -> dict[str, Any] | None:
+    """A probe of a run's final weights on a batch of its training data, or None for a
+    model with nothing to watch (count models)."""
+    from charloom.run import load_run
+
+    loaded = load_run(run)
+    if not any(p.requires_grad for p in loaded.model.parameters()):
+        return None
+    data = loaded.split_items("train") if loaded.format == "lines" else loaded.split_text("train")
+    if not data:
+        return None
+    batch = loaded.batches_for(data).sample(PROBE_BATCH, torch.Generator().manual_seed(seed))
+    record = probe(loaded.model, *batch)
+    record["step"] = int(loaded.info.get("status", {}).get("step", 0))
+    record["probe"] = True
+    return record
+
+
+def render_plots(records: list[dict[str, Any]], metrics: list[dict[str, Any]], folder: Path,
+                 vocab_size: int | None = None) -> dict[str, Path]:
+    """Every figure the records allow, as PNGs in ``folder``; name -> path."""
+    made = {
+        "loss": plots.plot_loss(records, metrics, folder / "loss.png", vocab_size),
+        "activations": plots.plot_histograms(records, folder / "activations.png", "act"),
+        "gradients": plots.plot_histograms(records, folder / "gradients.png", "grad"),
+        "weight_gradients": plots.plot_weight_gradients(records, folder / "weight_gradients.png"),
+        "saturation": plots.plot_saturation(records, folder / "saturation.png"),
+        "update_ratios": plots.plot_update_ratios(records, folder / "update_ratios.png"),
+        "grad_data": plots.plot_grad_data(records, folder / "grad_data.png"),
+        "layer_stats": plots.plot_layer_stats(records, folder / "layer_stats.png"),
+    }
+    return {name: path for name, path in made.items() if path is not None}
+
+
+def diagnose(run: str | Path) -> Diagnosis:
+    """Write ``RUN/plots/*.png`` and ``RUN/report.html`` and return the checks' findings.
+
+    >>> diagnosis = diagnose("runs/mlp-names")                     # doctest: +SKIP
+    >>> [f.message for f in diagnosis.findings if f.level != "ok"]
+    """
+    run = Path(run)
+    info = read_run_json(run)
+    vocab_size = Vocab.from_json(info["vocab"]).size
+    train = info.get("train", {})
+    records, metrics = read_diagnostics(run), read_metrics(run)
+    notes, probed = [], False
+    if any("layers" in r for r in records):
+        findings = check_records(records, vocab_size, train.get("warmup_steps") or 0, train.get("lr"))
+    else:
+        findings = []
+        record = probe_run(run)
+        if record is not None:
+            probed = True
+            records = records + [record]
+            findings = check_layers(record)
+            notes.append(f"This run was trained without --diagnostics: the layer figures probe its final "
+                         f"weights on one batch of {PROBE_BATCH} training examples. Train with "
+                         "--diagnostics for the history.")
+    figures = render_plots(records, metrics, run / "plots", vocab_size)
+    report = run / "report.html"
+    page = render_report(info, findings, figures, metrics, read_samples(run), notes)
+    report.write_text(page, encoding="utf-8")
+    return Diagnosis(report, figures, findings, probed)

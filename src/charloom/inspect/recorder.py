@@ -1,0 +1,225 @@
+"""What the training loop calls to watch itself: statistics, checks, and the loss guard.
+
+The trainer makes one ``TrainingWatch`` and calls it at four points of a step, and
+before each checkpoint:
+
+    before_step(step)             arm the hooks if this step is recorded
+    after_backward(step, loss)    gradients, grad:data; the loss guard; parameters saved
+    after_update(step, lr)        update:data from the step actually taken; write, check
+    on_eval(entry)                the periodic eval (step-0 loss check, TensorBoard)
+    flush()                       the per-step losses so far, before a checkpoint
+
+Without ``every`` (no ``--diagnostics``) no hook is attached and only two checks run:
+the initial loss against ln(V) (always printed: one line that says whether the model
+starts unsure, as it should), and the exploding-loss guard.
+
+Each recorded step is one line of ``diagnostics.jsonl``::
+
+    {"step", "loss", "lr", "recent_losses": [loss of every step since the last line],
+     "layers": [{name, type, kind, units, rows, act: {mean, std, hist, saturated, dead,
+                 dead_units}, grad: {mean, std, hist}}],
+     "params": [{name, shape, data_std, grad_mean, grad_std, grad_data, hist}],
+     "updates": {param: log10 update:data}, "maps": {layer: packed saturation map}}
+
+Saturation maps are written for step 0 and, when the watch closes, for the last
+recorded step (a short line with only ``step`` and ``maps``); short lines with only
+``step`` and ``recent_losses`` carry the losses of steps after the last record (written
+before checkpoints and at the end). ``read_diagnostics`` merges lines by step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from charloom.errors import TrainingDiverged
+from charloom.inspect import checks
+from charloom.inspect.checks import Finding
+from charloom.inspect.hooks import LayerTap, snapshot, summarize_parameters, update_ratios
+from charloom.inspect.tensorboard import Scalars
+
+DIAGNOSTICS_FILE = "diagnostics.jsonl"
+
+
+class TrainingWatch:
+    """Records diagnostics every ``every`` steps (None: only the two cheap checks), prints
+    the checks' findings as they change, and stops a run whose loss exploded."""
+
+    def __init__(self, out: Path, model: torch.nn.Module, every: int | None, log: Callable[[str], None],
+                 warmup_steps: int = 0, peak_lr: float | None = None, start_step: int = 0):
+        self.out, self.model, self.every, self.log = Path(out), model, every, log
+        self.warmup_steps, self.peak_lr = warmup_steps, peak_lr
+        self.active = model.training_layout != "counts"
+        self.tap = LayerTap(model) if every and self.active else None
+        self.scalars = Scalars(self.out / "tensorboard") if self.tap else None
+        self.initial: float | None = None
+        if start_step:  # resuming: the loss guard still measures from where the run began
+            self.initial = initial_loss_of(self.out) or math.log(model.vocab_size)
+        self.guard: deque[float] = deque(maxlen=checks.EXPLODE_STEPS)
+        self.recent: list[float | None] = []
+        self.history: deque[dict] = deque(maxlen=checks.UPDATE_WINDOW)
+        self.pending: dict[str, Any] | None = None
+        self.before: dict[str, torch.Tensor] = {}
+        self.last_maps: tuple[int, dict] | None = None
+        self.said: dict[str, str] = {}
+        self.spiked = False
+        self.last_step: int | None = None
+
+    # -- the four calls ---------------------------------------------------------------
+    def before_step(self, step: int) -> None:
+        if self.tap is not None and step % self.every == 0:
+            self.tap.arm()
+
+    def after_backward(self, step: int, loss: torch.Tensor) -> None:
+        value = loss.item()
+        self.last_step = step
+        if self.initial is None:
+            self.initial = value
+            if step == 0:
+                self._say(checks.check_initial_loss(value, self.model.vocab_size))
+        if self.tap is not None:
+            self.recent.append(value if math.isfinite(value) else None)
+        self._guard(step, value)
+        if self.tap is not None and self.tap.armed:
+            self.pending = {"step": step, "loss": value, **self.tap.take(),
+                            "params": summarize_parameters(self.model)}
+            self.before = snapshot(self.model)
+            self.tap.disarm()
+        if self.scalars is not None:
+            self.scalars.add({"loss/train_step": value}, step)
+
+    def after_update(self, step: int, lr: float) -> None:
+        if self.pending is None:
+            return
+        record, self.pending = self.pending, None
+        record["lr"] = lr
+        record["updates"] = update_ratios(self.model, self.before)
+        self.before = {}
+        maps = record.pop("maps")
+        if step == 0:
+            record["maps"], record["initial_loss"] = maps, self.initial
+        self.last_maps = (step, maps)
+        record["recent_losses"], self.recent = self.recent, []
+        self._write(record)
+        self.history.append({"step": step, "lr": lr, "updates": record["updates"],
+                             "params": [{"name": p["name"], "shape": p["shape"]} for p in record["params"]]})
+        updates = checks.check_update_ratios(self.history, self.warmup_steps, self.peak_lr)
+        for finding in checks.check_layers(record) + updates:
+            self._say(finding)
+        self._scalars(record)
+
+    def on_eval(self, entry: dict[str, Any]) -> None:
+        if not self.active:
+            return
+        if entry["step"] == 0 and entry.get("val_loss") is not None and self.initial is None:
+            self.initial = entry["val_loss"]
+            self._say(checks.check_initial_loss(self.initial, self.model.vocab_size))
+        if self.scalars is not None:
+            self.scalars.add({"loss/train": entry.get("train_loss"), "loss/val": entry.get("val_loss"),
+                              "lr": entry.get("lr")}, entry["step"])
+
+    # -- closing -------------------------------------------------------------------------
+    def __enter__(self) -> TrainingWatch:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def flush(self) -> None:
+        """Write the losses of the steps since the last line (the trainer calls this before
+        a checkpoint, so that a resumed run's loss curve has no gap)."""
+        if self.tap is not None and self.recent and self.last_step is not None:
+            self._write({"step": self.last_step, "recent_losses": self.recent})
+        self.recent = []
+
+    def close(self) -> None:
+        """Write the last saturation map and the losses after the last line; unhook."""
+        if self.tap is not None:
+            if self.last_maps is not None and self.last_maps[0] > 0:
+                self._write({"step": self.last_maps[0], "maps": self.last_maps[1]})
+            self.flush()
+            self.tap.remove()
+            self.tap = None
+        if self.scalars is not None:
+            self.scalars.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _guard(self, step: int, value: float) -> None:
+        """Stop when the loss ran away: EXPLODE_FACTOR x the initial, on average over
+        EXPLODE_STEPS steps; say so once when a single step first crosses the line."""
+        self.guard.append(value)
+        limit = checks.EXPLODE_FACTOR * self.initial
+        if value > limit and not self.spiked:
+            self.spiked = True
+            self._say(checks.check_loss_curve([value], self.initial, step))
+        if len(self.guard) == self.guard.maxlen and checks.exploded(self.guard, self.initial):
+            mean = sum(self.guard) / len(self.guard)
+            raise TrainingDiverged(checks.exploded_message(mean, self.initial, step)
+                                   + f" The run's checkpoints are in {self.out}.")
+
+    def _say(self, finding: Finding) -> None:
+        """Print a finding when its check's level changes. Without diagnostics only two
+        checks run: the initial loss, which always speaks, and the loss guard, which speaks
+        when something is wrong."""
+        if self.tap is None and finding.level == "ok" and finding.check != "initial-loss":
+            return
+        if self.said.get(finding.check) == finding.level:
+            return
+        self.said[finding.check] = finding.level
+        self.log(finding.line())
+
+    def _write(self, record: dict[str, Any]) -> None:
+        with open(self.out / DIAGNOSTICS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def _scalars(self, record: dict[str, Any]) -> None:
+        if self.scalars is None or not self.scalars.active:
+            return
+        values: dict[str, float | None] = {}
+        for layer in record["layers"]:
+            values[f"act_std/{layer['name']}"] = layer["act"]["std"]
+            values[f"saturated/{layer['name']}"] = layer["act"].get("saturated")
+        for param in record["params"]:
+            values[f"grad_data/{param['name']}"] = param.get("grad_data")
+        for name, ratio in record["updates"].items():
+            values[f"update_data_log10/{name}"] = ratio
+        self.scalars.add(values, record["step"])
+
+
+def initial_loss_of(out: Path) -> float | None:
+    """The initial loss of a run being resumed: its first recorded loss, else its step-0
+    validation loss."""
+    for record in read_diagnostics(out)[:1]:
+        if record["step"] == 0 and record.get("loss") is not None:
+            return float(record["loss"])
+    metrics = out / "metrics.jsonl"
+    if metrics.exists():
+        for line in metrics.read_text(encoding="utf-8").splitlines()[:1]:
+            entry = json.loads(line)
+            if entry.get("step") == 0 and entry.get("val_loss") is not None:
+                return float(entry["val_loss"])
+    return None
+
+
+def read_diagnostics(run: str | Path) -> list[dict[str, Any]]:
+    """The recorded steps of a run, one dict per step (lines of the same step merged),
+    in step order; empty when the run recorded none."""
+    path = Path(run) / DIAGNOSTICS_FILE
+    if not path.exists():
+        return []
+    merged: dict[int, dict[str, Any]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash
+        merged.setdefault(int(record["step"]), {}).update(record)
+    return [merged[step] for step in sorted(merged)]
