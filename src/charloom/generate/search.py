@@ -140,7 +140,8 @@ def best_of(task: Task, n: int, per_item: int, scorer: Scorer, budget: int) -> t
 
 
 @torch.no_grad()
-def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0) -> tuple[list[Sample], int]:
+def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0,
+                include_greedy: bool = True) -> tuple[list[Sample], int]:
     """The ``n`` best items by beam search; returns them (best first) and how many finished
     hypotheses were considered.
 
@@ -153,9 +154,9 @@ def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0)
     stops when no live hypothesis can beat the n-th finished one: with length_penalty 0
     log-probabilities only fall as an item grows, so that test is exact.
 
-    The greedy item is decoded too and joins the finished ones: plain beam search can
-    lose the greedy path (it falls out of the beam, then its rivals end worse), and then
-    returns something less likely than greedy decoding would.
+    With ``include_greedy`` the greedy item is decoded too and joins the finished ones:
+    plain beam search can lose the greedy path (it falls out of the beam, then its rivals
+    end worse), and then returns something less likely than greedy decoding would.
     """
     model, mask, lines = task.model, task.compiled.mask, task.lines
     forced = task.forced_ids
@@ -214,7 +215,8 @@ def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0)
                     break
     finally:
         model.train(was_training)
-    for greedy in task.samples(task.decode(1, decoding=replace(task.decoding, temperature=0.0))):
+    if include_greedy:
+        [greedy] = task.samples(task.decode(1, decoding=replace(task.decoding, temperature=0.0)))
         considered += 1
         greedy.score = greedy.logprob / greedy.num_tokens ** length_penalty
         if greedy.text not in finished and task.acceptable(greedy, set(finished)):
