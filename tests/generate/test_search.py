@@ -37,7 +37,7 @@ def test_beams_are_sorted_and_the_best_beats_greedy(mlp_run, trigram_run):
         scores = [s.score for s in beams]
         assert scores == sorted(scores, reverse=True) and len(beams) == 8
         assert len({s.text for s in beams}) == 8
-        assert beams[0].logprob >= greedy.logprob - 1e-9
+        assert beams[0].logprob >= greedy.logprob - 1e-5  # float32 rounding only
         for s in beams:  # with length_penalty 0 the score is the likelihood
             assert s.score == pytest.approx(s.logprob)
             assert s.logprob == pytest.approx(run.score(s.text)[0].logprob, abs=1e-4)

@@ -36,7 +36,7 @@ from charloom.errors import CharloomError
 from charloom.models.base import CharModel
 
 
-@dataclass
+@dataclass(slots=True)
 class Sample:
     """One generated item.
 
@@ -121,6 +121,12 @@ class Decoding:
     def greedy(self) -> bool:
         return self.temperature == 0
 
+    @property
+    def plain(self) -> bool:
+        """Sampling from the model's distribution as it is (the fast path of the loop)."""
+        return (self.temperature == 1.0 and self.top_k is None and self.top_p in (None, 1.0)
+                and self.repetition_penalty == 1.0)
+
 
 # -- logit transforms: logits[B, V] -> logits[B, V] --------------------------------------
 def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
@@ -150,13 +156,24 @@ def apply_top_p(logits: torch.Tensor, top_p: float | None) -> torch.Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
+def sample_weights(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One index per row, drawn with probability proportional to ``weights[B, V]`` (>= 0, not
+    necessarily normalised), by inverting the cumulative sum: the first v whose cumulative
+    weight exceeds u * total, u ~ U[0, 1). A zero weight is never drawn. (Several times
+    faster than ``torch.multinomial`` for one draw per row.)"""
+    cdf = weights.double().cumsum(dim=-1)  # float64: u * total stays below the last entry
+    u = torch.rand(weights.shape[0], 1, generator=generator, dtype=torch.float64) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True).squeeze(1)
+
+
 def choose(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator | None) -> torch.Tensor:
     """One token per row from reshaped logits: argmax at temperature 0, else a draw."""
     if decoding.greedy:
         return logits.argmax(dim=-1)
-    shaped = apply_top_p(apply_top_k(logits / decoding.temperature, decoding.top_k), decoding.top_p)
-    probs = F.softmax(shaped, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    if decoding.temperature != 1.0:
+        logits = logits / decoding.temperature
+    shaped = apply_top_p(apply_top_k(logits, decoding.top_k), decoding.top_p)
+    return sample_weights(torch.exp(shaped - shaped.amax(dim=-1, keepdim=True)), generator)
 
 
 # -- the loop ----------------------------------------------------------------------------
@@ -231,6 +248,7 @@ def decode(
         seen = torch.zeros(B, model.vocab_size, dtype=torch.bool)
         if not lines:
             seen[:, first] = True
+    plain = decoding.plain and mask is None
     was_training = model.training
     model.eval()
     try:
@@ -238,20 +256,27 @@ def decode(
         for t in range(steps):
             logits, state = model.step(token, state)  # (b, V)
             logits = logits.float()
-            log_probs = F.log_softmax(logits, dim=-1)  # the model's own, for the likelihood
+            top = logits.amax(dim=-1, keepdim=True)
+            weights = torch.exp(logits - top)  # softmax up to a constant, shared by both uses
+            # the model's own log p(v) = logits[v] - normaliser, whatever the draw was from
+            normaliser = top.squeeze(1) + weights.sum(dim=-1).log()
             if forced is not None and t < forced.shared:
                 chosen = forced.tokens[rows, t]
             else:
-                if mask is not None:
-                    logits = logits.masked_fill(~mask.allowed(t, automaton), float("-inf"))
-                if seen is not None:
-                    logits = apply_repetition_penalty(logits, seen, decoding.repetition_penalty)
-                chosen = choose(logits, decoding, generator)
+                if plain:
+                    chosen = sample_weights(weights, generator)
+                else:
+                    shaped = logits
+                    if mask is not None:
+                        shaped = shaped.masked_fill(~mask.allowed(t, automaton), float("-inf"))
+                    if seen is not None:
+                        shaped = apply_repetition_penalty(shaped, seen, decoding.repetition_penalty)
+                    chosen = choose(shaped, decoding, generator)
                 if forced is not None and t < forced.tokens.shape[1]:
                     wanted = forced.tokens[rows, t]
                     chosen = torch.where(wanted >= 0, wanted, chosen)
             tokens[rows, t] = chosen
-            token_logprob[rows, t] = log_probs.gather(1, chosen[:, None]).squeeze(1)
+            token_logprob[rows, t] = logits.gather(1, chosen[:, None]).squeeze(1) - normaliser
             if automaton is not None:
                 automaton = mask.advance(automaton, chosen)
             if seen is not None:
