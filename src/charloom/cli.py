@@ -235,7 +235,7 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
     g.add_argument("--budget", type=int, help="most items drawn to satisfy the filters (default 100 per "
                    "item, at most 200,000)")
     g = p.add_argument_group("search")
-    g.add_argument("--num-beams", type=int, default=1, help="beam search with this many beams")
+    g.add_argument("--num-beams", type=int, help="beam search with this many beams (1: greedy)")
     g.add_argument("--length-penalty", type=float, default=0.0,
                    help="beam score = log p / tokens ** this (0: likelihood, 1: per character)")
     g.add_argument("--best-of", type=int, default=1, metavar="N",

@@ -28,6 +28,23 @@ def test_one_beam_is_greedy(mlp_run, trigram_run):
         [beam], _ = beam_search(task_for(run), num_beams=1, n=1, include_greedy=False)
         assert beam.text == greedy.text
         assert beam.logprob == pytest.approx(greedy.logprob, abs=1e-5)
+        assert run.sample(n=1, num_beams=1)[0].text == greedy.text
+        constrained = dict(starts_with="k", ends_with="n", max_len=7)
+        assert run.sample(n=1, num_beams=1, **constrained)[0].text == \
+            run.sample(n=1, temperature=0, **constrained)[0].text
+
+
+def test_one_beam_does_not_take_an_ending_ranked_below_it():
+    """A bigram where after 'a' the end is likely but 'a' more so, and 'aa' must end:
+    greedy gives 'aa'; a beam that took every ending it saw would return 'a'."""
+    vocab = Vocab(list("a"))
+    model = build_model("bigram", make_config("bigram", {}), vocab.size)
+    with torch.no_grad():  # rows: from boundary, from 'a'
+        model.logits.copy_(torch.tensor([[-9.0, 0.0], [0.0, 0.4]]).log_softmax(-1))
+    run = type("R", (), {"model": model, "vocab": vocab, "train_set": set()})()
+    [beam], _ = beam_search(task_for(run, Constraints(max_len=2), max_new_tokens=3), num_beams=1, n=1,
+                            include_greedy=False)
+    assert beam.text == "aa"
 
 
 def test_beams_are_sorted_and_the_best_beats_greedy(mlp_run, trigram_run):

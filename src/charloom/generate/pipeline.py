@@ -1,7 +1,7 @@
 """``Run.sample`` end to end: options -> constraints -> search -> scored ``Samples``.
 
     plain or filtered sampling   draw until n pass (budget-capped)
-    num_beams > 1                beam search (then optionally reranked by ``score``)
+    num_beams                    beam search (then optionally reranked by ``score``)
     best_of > 1                  N draws per item, the best by ``score`` kept
     refine > 0                   each item rewritten from its most surprising character
 
@@ -38,7 +38,8 @@ class SampleOptions:
     ``contains`` (a string or several), ``regex`` (``re.search``), ``min_len``,
     ``max_len``, ``alphabet``, ``not_in_train``, ``unique``, ``exclude`` (items to avoid),
     ``budget`` (most draws spent on filtered items; default 100 per item, capped at 200,000).
-    Search: ``num_beams``, ``length_penalty`` (beam scores are log p / tokens ** it),
+    Search: ``num_beams`` (beam search; 1 is greedy decoding), ``length_penalty`` (beam
+    scores are log p / tokens ** it),
     ``best_of``, ``score`` (a spec like ``"loglik_per_char:1,novelty:0.5"``, a ``Scorer`` or
     a function of a list of texts), ``refine`` (rounds).
     """
@@ -61,7 +62,7 @@ class SampleOptions:
     unique: bool = False
     exclude: Iterable[str] = ()
     budget: int | None = None
-    num_beams: int = 1
+    num_beams: int | None = None
     length_penalty: float = 0.0
     best_of: int = 1
     score: str | Scorer | Callable | None = None
@@ -87,13 +88,13 @@ class SampleOptions:
             raise CharloomError(f"-n must be at least 1, got {n}")
         for name in ("num_beams", "best_of"):
             value = getattr(self, name)
-            if value < 1:
+            if value is not None and value < 1:
                 raise CharloomError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if self.refine < 0 or self.min_new_tokens < 0:
             raise CharloomError("--refine and --min-new-tokens must be >= 0")
         if self.budget is not None and self.budget < 1:
             raise CharloomError(f"--budget must be at least 1, got {self.budget}")
-        if self.num_beams > 1:
+        if self.num_beams is not None:
             if n > self.num_beams:
                 raise CharloomError(f"beam search returns at most --num-beams items; ask for "
                                     f"-n {self.num_beams} or fewer, or use --num-beams {n}")
@@ -129,12 +130,12 @@ def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Sa
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else torch.seed())
     task = Task(run.model, run.vocab, compiled, decoding, generator)
-    searching = options.best_of > 1 or options.refine > 0 or options.num_beams > 1
+    searching = options.best_of > 1 or options.refine > 0 or options.num_beams is not None
     scorer = make_scorer(options.score, run) if options.score is not None or searching else None
     needed = n * options.best_of
     budget = options.budget or max(needed, min(BUDGET_FACTOR * needed, BUDGET_CAP))
     refined = 0
-    if options.num_beams > 1:
+    if options.num_beams is not None:
         items, tried = beam_search(task, options.num_beams, n if options.score is None else options.num_beams,
                                    options.length_penalty)
         kept = len(items)

@@ -43,7 +43,8 @@ class Sample:
     ``logprob`` is the model's log-likelihood of the whole item in nats, as ``charloom
     score`` computes it: in line mode every character and the end boundary given the
     start boundary; in text mode every character after the first. ``num_tokens`` is the
-    number of predictions it sums over, so ``nll_per_char`` matches ``charloom eval``.
+    number of predictions it sums over, so ``nll_per_char`` matches ``charloom eval``. An
+    unfinished item (cut at ``max_new_tokens``) has no end, so its end is not counted.
     ``score`` is set when a scorer ranked the item (beam search, ``best_of``, ``refine``,
     ``score=``); higher is better.
     """

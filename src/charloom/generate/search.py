@@ -146,8 +146,10 @@ def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0,
     hypotheses were considered.
 
     Each step extends every live hypothesis by every allowed token (constraint masks
-    apply), keeps the ``2 * num_beams`` best extensions, sets the finished ones aside
-    (if they pass the filters) and continues with the ``num_beams`` best unfinished ones.
+    apply) and ranks the ``2 * num_beams`` best extensions; those among the first
+    ``num_beams`` that end are set aside (if they pass the filters), and the search goes on
+    with the ``num_beams`` best that do not end (as in Hugging Face, so that one beam is
+    exactly greedy decoding).
     The score of a finished item is ``log p(x) / num_tokens ** length_penalty`` (its end
     counted as a token): 0 ranks by likelihood (short items win, as they should under
     the model), 1 by likelihood per character, and in between is a compromise. The search
@@ -189,8 +191,10 @@ def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0,
                 ended = chosen == BOUNDARY_ID
             else:  # running text ends where the steps do
                 ended = torch.full_like(chosen, t == steps - 1, dtype=torch.bool)
-            if bool(ended.any()):
-                rows = ended.nonzero().squeeze(1)
+            ranked_in = ended.clone()
+            ranked_in[num_beams:] = False  # an ending ranked below the beam is not taken
+            if bool(ranked_in.any()):
+                rows = ranked_in.nonzero().squeeze(1)
                 candidates = torch.cat([history[origin[rows]], chosen[rows, None]], dim=1)
                 for text, logprob in zip(texts_of(candidates, task.vocab, _start(task)),
                                          top.values[rows].tolist(), strict=True):
