@@ -232,6 +232,9 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
     g.add_argument("--not-in-train", action="store_true", help="only items not in the training set")
     g.add_argument("--unique", action="store_true", help="no item twice")
     g.add_argument("--exclude", metavar="FILE", help="never return an item listed in FILE (one per line)")
+    g.add_argument("--enforce", choices=["auto", "mask", "reject"], default="auto",
+                   help="how --ends-with/--contains are met: resample while affordable, then mask "
+                        "(auto); always mask; only resample (exact, may run out of --budget)")
     g.add_argument("--budget", type=int, help="most items drawn to satisfy the filters (default 100 per "
                    "item, at most 200,000)")
     g = p.add_argument_group("search")
@@ -259,8 +262,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         min_new_tokens=args.min_new_tokens, starts_with=args.starts_with, ends_with=args.ends_with,
         contains=args.contains, regex=args.regex, min_len=args.min_len, max_len=args.max_len,
         alphabet=args.alphabet, not_in_train=args.not_in_train, unique=args.unique, exclude=exclude,
-        budget=args.budget, num_beams=args.num_beams, length_penalty=args.length_penalty,
-        best_of=args.best_of, score=args.score, refine=args.refine,
+        budget=args.budget, enforce=args.enforce, num_beams=args.num_beams,
+        length_penalty=args.length_penalty, best_of=args.best_of, score=args.score, refine=args.refine,
     )
     if not samples:
         raise CharloomError(f"no item satisfied the constraints ({samples.summary()}); loosen them or "

@@ -48,6 +48,7 @@ def constraint_sets(draw):
         options["regex"] = draw(st.sampled_from(["^[^z]*$", "[aeiou]{2}", "^.{2,}$", "(.)\\1"]))
     options["not_in_train"] = draw(st.booleans())
     options["unique"] = draw(st.booleans())
+    options["enforce"] = draw(st.sampled_from(["auto", "mask", "reject"]))
     if draw(st.booleans()):
         options["exclude"] = ["anna", "mara", "jon", "kayla"]
     return options
@@ -69,9 +70,12 @@ def test_every_returned_item_satisfies_every_constraint(mlp_run, options, seed):
         assert len({s.text for s in samples}) == len(samples)
     assert samples.kept == len(samples) and samples.tried <= 300
     filtered = {"regex", "not_in_train", "unique", "exclude"}
-    if not any(options.get(name) for name in filtered):
+    patterns = options.get("ends_with") or options.get("contains")
+    if not any(options.get(name) for name in filtered) and (options["enforce"] == "mask" or not patterns):
         # masks alone: every draw is an answer, nothing is thrown away
         assert len(samples) == 6 and samples.tried == 6
+    if options["enforce"] == "auto" and not any(options.get(name) for name in filtered):
+        assert len(samples) == 6  # rejection gives way to masks before the budget runs out
 
 
 def test_lengths_are_respected_exactly(mlp_run):
@@ -86,10 +90,23 @@ def test_lengths_are_respected_exactly(mlp_run):
 
 
 def test_masks_give_ends_and_contents_without_waste(trigram_run):
-    samples = trigram_run.sample(n=50, seed=1, ends_with="lyn", contains=["e", "ar"], max_len=12)
-    assert samples.tried == 50
+    samples = trigram_run.sample(n=50, seed=1, ends_with="lyn", contains=["e", "ar"], max_len=12,
+                                 enforce="mask")
+    assert samples.tried == 50 and samples.masked_after == 0
     for s in samples:
         assert s.text.endswith("lyn") and "e" in s.text and "ar" in s.text and len(s.text) <= 12
+
+
+def test_patterns_are_resampled_while_affordable_then_masked(trigram_run):
+    common = trigram_run.sample(n=20, seed=0, ends_with="a")
+    assert common.masked_after is None and common.tried > 20  # rejection: the model's own names
+    assert all(s.text.endswith("a") for s in common)
+    rare = trigram_run.sample(n=20, seed=0, contains="qx", budget=400)
+    assert rare.masked_after is not None and len(rare) == 20
+    longest = max(map(len, trigram_run.train_set))
+    assert all("qx" in s.text and len(s.text) <= longest for s in rare)
+    exact = trigram_run.sample(n=20, seed=0, contains="qx", budget=400, enforce="reject")
+    assert exact.masked_after is None and exact.tried == 400 and len(exact) < 20
 
 
 def test_impossible_constraints_are_refused_at_once(mlp_run):

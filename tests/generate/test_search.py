@@ -25,7 +25,7 @@ def task_for(run, constraints=None, max_new_tokens=30, seed=0):
 def test_one_beam_is_greedy(mlp_run, trigram_run):
     for run in (mlp_run, trigram_run):
         greedy = run.sample(n=1, temperature=0)[0]
-        [beam], _ = beam_search(task_for(run), num_beams=1, n=1, include_greedy=False)
+        [beam], _, _ = beam_search(task_for(run), num_beams=1, n=1, include_greedy=False)
         assert beam.text == greedy.text
         assert beam.logprob == pytest.approx(greedy.logprob, abs=1e-5)
         assert run.sample(n=1, num_beams=1)[0].text == greedy.text
@@ -42,7 +42,7 @@ def test_one_beam_does_not_take_an_ending_ranked_below_it():
     with torch.no_grad():  # rows: from boundary, from 'a'
         model.logits.copy_(torch.tensor([[-9.0, 0.0], [0.0, 0.4]]).log_softmax(-1))
     run = type("R", (), {"model": model, "vocab": vocab, "train_set": set()})()
-    [beam], _ = beam_search(task_for(run, Constraints(max_len=2), max_new_tokens=3), num_beams=1, n=1,
+    [beam], _, _ = beam_search(task_for(run, Constraints(max_len=2), max_new_tokens=3), num_beams=1, n=1,
                             include_greedy=False)
     assert beam.text == "aa"
 
@@ -72,9 +72,9 @@ def test_beam_search_finds_the_most_likely_items_exactly():
     items = ["".join(chars) for k in range(4) for chars in itertools.product("abc", repeat=k)]
     likelihood = dict(zip(items, total_logprobs(model, vocab, items), strict=True))
     best = sorted(items, key=likelihood.get, reverse=True)
-    found, _ = beam_search(task_for(run, Constraints(max_len=3), max_new_tokens=4), num_beams=64, n=10)
+    found, *_ = beam_search(task_for(run, Constraints(max_len=3), max_new_tokens=4), num_beams=64, n=10)
     assert [s.text for s in found] == best[:10]
-    constrained, _ = beam_search(task_for(run, Constraints(max_len=3, ends_with="b")), num_beams=64, n=5)
+    constrained, *_ = beam_search(task_for(run, Constraints(max_len=3, ends_with="b")), num_beams=64, n=5)
     assert [s.text for s in constrained] == [x for x in best if x.endswith("b")][:5]
 
 

@@ -21,9 +21,11 @@ enough pass or a budget of attempts is spent: ``regex`` (``re.search``; anchor i
 ``^...$`` to match the whole item), ``not_in_train``, ``exclude``, ``unique``.
 
 Masking samples from the model's distribution renormalised at each step over the allowed
-tokens. That is not exactly the model's distribution conditioned on the constraints
-(rejection sampling would be, at the price of many wasted draws); the difference is that
-a mask steers early, where rejection only keeps the draws that happen to comply.
+tokens. That is not exactly the model's distribution conditioned on the constraints, which
+rejection sampling gives at the price of wasted draws; the difference shows with patterns:
+a row that has not yet written the pattern may not end, and a weak model can wander long
+before it does. So the patterns have a second, ``relaxed`` mask without them, and
+``search.draw`` meets them by rejection while that is affordable, by the automaton after.
 """
 
 from __future__ import annotations
@@ -115,8 +117,10 @@ class Compiled:
     constraints: Constraints
     forced: str  # the text every item starts with
     forced_ids: list[int]
-    mask: TokenMask | None
+    mask: TokenMask | None  # everything maskable
     train_set: set[str]
+    relaxed: TokenMask | None = None  # lengths and alphabet only
+    patterns: bool = False  # whether ``mask`` enforces ends_with / contains (``relaxed`` does not)
     _regex: re.Pattern | None = None
 
     def __post_init__(self):
@@ -214,11 +218,17 @@ def feasibility_mask(trans: torch.Tensor, accept: torch.Tensor, char_ok: torch.T
 
 
 def compile_constraints(constraints: Constraints, vocab: Vocab, *, prefix: str = "",
-                        max_new_tokens: int = 100, min_new_tokens: int = 0,
-                        train_set: Iterable[str] = ()) -> Compiled:
+                        max_new_tokens: int = 100, min_new_tokens: int = 0, train_set: Iterable[str] = (),
+                        natural_max_len: int | None = None) -> Compiled:
     """Bind constraints to a vocabulary. Items are at most ``len(forced) + max_new_tokens - 1``
     characters (the end boundary is a new token too) and at least ``len(forced) +
-    min_new_tokens``. Raises ``CharloomError`` when no item can satisfy the constraints."""
+    min_new_tokens``. Raises ``CharloomError`` when no item can satisfy the constraints.
+
+    Two masks come out: ``mask`` enforces everything maskable; ``relaxed`` leaves out the
+    patterns (``ends_with``, ``contains``), for drawing them by rejection while that is
+    affordable. Under pattern masks without ``max_len``, items are kept to
+    ``natural_max_len`` (the longest training item), or the automaton would let a row wander
+    until it happens to write the pattern."""
     c = constraints
     lines = vocab.boundary
     c.check_format(lines)
@@ -253,12 +263,28 @@ def compile_constraints(constraints: Constraints, vocab: Vocab, *, prefix: str =
     horizon = len(forced) + max_new_tokens - 1
     if c.max_len is not None:
         horizon = min(horizon, c.max_len)
-    if not parts and c.alphabet is None and min_len == 0 and c.max_len is None:
-        return compiled  # nothing to mask
     if horizon < len(forced):
         raise CharloomError(f"the prefix {forced!r} is longer than --max-len {c.max_len}; shorten it")
+    lengths_or_alphabet = c.alphabet is not None or min_len > 0 or c.max_len is not None
+    if lengths_or_alphabet:
+        trans, accept = product_automaton([], V)
+        compiled.relaxed = checked(feasibility_mask(trans, accept, char_ok, min_len, horizon), forced_ids,
+                                   describe(c, forced, horizon))
+    if not parts:
+        compiled.mask = compiled.relaxed
+        return compiled
+    if c.max_len is None and natural_max_len is not None:
+        room = len(forced) + sum(map(len, c.contains)) + len(c.ends_with)  # all patterns in a row fit
+        horizon = min(horizon, max(natural_max_len, min_len, room))
     trans, accept = product_automaton(parts, V)
-    mask = feasibility_mask(trans, accept, char_ok, min_len, horizon)
+    compiled.mask = checked(feasibility_mask(trans, accept, char_ok, min_len, horizon), forced_ids,
+                            describe(c, forced, horizon))
+    compiled.patterns = True
+    return compiled
+
+
+def checked(mask: TokenMask, forced_ids: list[int], described: str) -> TokenMask:
+    """The mask, once it is clear that the forced prefix can be completed under it."""
     state = torch.zeros(1, dtype=torch.long)
     for length, token in enumerate(forced_ids):
         if not bool(mask.allowed(length, state)[0, token]):
@@ -266,10 +292,8 @@ def compile_constraints(constraints: Constraints, vocab: Vocab, *, prefix: str =
         state = mask.advance(state, torch.tensor([token]))
     else:
         if bool(mask.allowed(len(forced_ids), state).any()):
-            compiled.mask = mask
-            return compiled
-    raise CharloomError(f"no item can satisfy these constraints ({describe(c, forced, horizon)}); "
-                        "loosen them")
+            return mask
+    raise CharloomError(f"no item can satisfy these constraints ({described}); loosen them")
 
 
 def describe(c: Constraints, forced: str, horizon: int) -> str:

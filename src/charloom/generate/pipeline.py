@@ -20,7 +20,7 @@ from charloom.errors import CharloomError
 from charloom.generate.constraints import Constraints, compile_constraints, merge_prefix
 from charloom.generate.sampling import Decoding, Samples
 from charloom.generate.scoring import Scorer, make_scorer
-from charloom.generate.search import Task, beam_search, best_of, draw, refine, score_samples
+from charloom.generate.search import ENFORCE, Task, beam_search, best_of, draw, refine, score_samples
 
 DEFAULT_MAX_NEW = {"lines": 100, "text": 500}
 BUDGET_FACTOR = 100  # default budget: this many draws per item wanted ...
@@ -37,7 +37,8 @@ class SampleOptions:
     Constraints (see ``generate.constraints``): ``starts_with``, ``ends_with``,
     ``contains`` (a string or several), ``regex`` (``re.search``), ``min_len``,
     ``max_len``, ``alphabet``, ``not_in_train``, ``unique``, ``exclude`` (items to avoid),
-    ``budget`` (most draws spent on filtered items; default 100 per item, capped at 200,000).
+    ``budget`` (most draws spent on filtered items; default 100 per item, capped at 200,000),
+    ``enforce`` (how ends_with/contains are met: "auto", "mask" or "reject"; see ``search.draw``).
     Search: ``num_beams`` (beam search; 1 is greedy decoding), ``length_penalty`` (beam
     scores are log p / tokens ** it),
     ``best_of``, ``score`` (a spec like ``"loglik_per_char:1,novelty:0.5"``, a ``Scorer`` or
@@ -62,6 +63,7 @@ class SampleOptions:
     unique: bool = False
     exclude: Iterable[str] = ()
     budget: int | None = None
+    enforce: str = "auto"
     num_beams: int | None = None
     length_penalty: float = 0.0
     best_of: int = 1
@@ -92,6 +94,8 @@ class SampleOptions:
                 raise CharloomError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if self.refine < 0 or self.min_new_tokens < 0:
             raise CharloomError("--refine and --min-new-tokens must be >= 0")
+        if self.enforce not in ENFORCE:
+            raise CharloomError(f"--enforce must be one of {', '.join(ENFORCE)}, got {self.enforce!r}")
         if self.budget is not None and self.budget < 1:
             raise CharloomError(f"--budget must be at least 1, got {self.budget}")
         if self.num_beams is not None:
@@ -124,31 +128,31 @@ def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Sa
                         max_new)
     if not lines and not forced:
         raise CharloomError("a text model needs a --prefix to continue")
+    longest = max(map(len, run.train_set), default=None) if lines else None
     compiled = compile_constraints(constraints, run.vocab, prefix=options.prefix, max_new_tokens=max_new,
-                                   min_new_tokens=options.min_new_tokens,
+                                   min_new_tokens=options.min_new_tokens, natural_max_len=longest,
                                    train_set=run.train_set if constraints.not_in_train else ())
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else torch.seed())
     task = Task(run.model, run.vocab, compiled, decoding, generator)
-    searching = options.best_of > 1 or options.refine > 0 or options.num_beams is not None
-    scorer = make_scorer(options.score, run) if options.score is not None or searching else None
+    ranking = options.score is not None or options.best_of > 1 or options.refine > 0
+    scorer = make_scorer(options.score, run) if ranking else None
     needed = n * options.best_of
     budget = options.budget or max(needed, min(BUDGET_FACTOR * needed, BUDGET_CAP))
-    refined = 0
+    refined, masked_after = 0, None
     if options.num_beams is not None:
-        items, tried = beam_search(task, options.num_beams, n if options.score is None else options.num_beams,
-                                   options.length_penalty)
-        kept = len(items)
+        wanted = n if options.score is None else options.num_beams
+        items, tried, kept = beam_search(task, options.num_beams, wanted, options.length_penalty)
         if options.score is not None:  # rerank the finished beams
             score_samples(items, scorer)
             items = sorted(items, key=lambda s: s.score, reverse=True)[:n]
         budget = None
     elif options.best_of > 1:
-        items, drawn = best_of(task, n, options.best_of, scorer, budget)
-        tried, kept = drawn.tried, len(drawn.items)
+        items, drawn = best_of(task, n, options.best_of, scorer, budget, options.enforce)
+        tried, kept, masked_after = drawn.tried, len(drawn.items), drawn.masked_after
     else:
-        drawn = draw(task, n, budget)
-        items, tried, kept = drawn.items, drawn.tried, len(drawn.items)
+        drawn = draw(task, n, budget, options.enforce)
+        items, tried, kept, masked_after = drawn.items, drawn.tried, len(drawn.items), drawn.masked_after
         if scorer is not None:
             score_samples(items, scorer)
     if options.refine > 0:
@@ -156,4 +160,5 @@ def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Sa
     train = run.train_set
     for sample in items:
         sample.new = sample.text not in train if lines else None
-    return Samples(items, requested=n, tried=tried, kept=kept, budget=budget, refined=refined)
+    return Samples(items, requested=n, tried=tried, kept=kept, budget=budget, refined=refined,
+                   masked_after=masked_after)

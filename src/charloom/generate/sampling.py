@@ -68,7 +68,9 @@ class Samples(list):
     - ``tried``: candidates drawn (complete items) until enough passed the filters;
     - ``kept``: candidates that passed every filter (best-of keeps N per item returned);
     - ``budget``: the cap on ``tried``; ``exhausted`` is true when it ran out first;
-    - ``refined``: rewrites accepted by ``refine``.
+    - ``refined``: rewrites accepted by ``refine``;
+    - ``masked_after``: draws before ``ends_with``/``contains`` went from rejection to masks
+      (None: they never did, or there were none).
 
     >>> s = Samples([], requested=3, tried=40, kept=0, budget=40)
     >>> s.exhausted, s.summary()
@@ -76,10 +78,10 @@ class Samples(list):
     """
 
     def __init__(self, items=(), *, requested: int = 0, tried: int = 0, kept: int = 0,
-                 budget: int | None = None, refined: int = 0):
+                 budget: int | None = None, refined: int = 0, masked_after: int | None = None):
         super().__init__(items)
         self.requested, self.tried, self.kept = requested, tried, kept
-        self.budget, self.refined = budget, refined
+        self.budget, self.refined, self.masked_after = budget, refined, masked_after
 
     @property
     def exhausted(self) -> bool:
@@ -89,6 +91,10 @@ class Samples(list):
         line = f"returned {len(self)} of {self.requested} (tried {self.tried}, kept {self.kept})"
         if self.refined:
             line += f", {self.refined} refined"
+        if self.masked_after == 0:
+            line += "; patterns masked"
+        elif self.masked_after is not None:
+            line += f"; patterns masked after {self.masked_after} draws"
         if self.exhausted and self.budget is not None and self.tried >= self.budget:
             line += f"; the budget of {self.budget} attempts ran out"
         elif self.exhausted:

@@ -60,12 +60,14 @@ class Task:
         """Whether items are checked (then unfinished items fail too)."""
         return self.compiled.mask is not None or self.compiled.filters
 
-    def decode(self, batch_size: int, forced: Forced | None = None,
-               decoding: Decoding | None = None) -> Decoded:
+    def decode(self, batch_size: int, forced: Forced | None = None, decoding: Decoding | None = None,
+               relaxed: bool = False) -> Decoded:
+        """Decode a batch under the constraint masks (``relaxed``: without the patterns)."""
         forced = forced or Forced.prefix(self.forced_ids, batch_size)
         start = None if self.lines else self.compiled.forced_ids[0]
+        mask = self.compiled.relaxed if relaxed else self.compiled.mask
         decoded = decode(self.model, batch_size, steps=self.steps, lines=self.lines, start_token=start,
-                         forced=forced, decoding=decoding or self.decoding, mask=self.compiled.mask,
+                         forced=forced, decoding=decoding or self.decoding, mask=mask,
                          generator=self.generator)
         decoded.start = "" if self.lines else self.compiled.forced[0]
         return decoded
@@ -83,24 +85,36 @@ class Task:
 
 @dataclass
 class Drawn:
-    """Items that passed, and how many were drawn to get them."""
+    """Items that passed, how many were drawn to get them, and after how many draws the
+    patterns were masked (None: never; 0: from the start)."""
 
     items: list[Sample]
     tried: int
-    exhausted_budget: bool
+    masked_after: int | None
 
 
-def draw(task: Task, needed: int, budget: int) -> Drawn:
+ENFORCE = ("auto", "mask", "reject")
+
+
+def draw(task: Task, needed: int, budget: int, enforce: str = "auto") -> Drawn:
     """Sample until ``needed`` items pass every filter, or ``budget`` items were drawn.
 
     ``tried`` counts draws up to the last one that was needed (draws of the final batch
-    after it were never looked at), so tried / kept is the acceptance rate."""
+    after it were never looked at), so tried / kept is the acceptance rate.
+
+    ``enforce`` says how ``ends_with`` and ``contains`` are met. ``reject``: draw without
+    their masks and keep the items that comply, which samples the model's distribution
+    conditioned on them exactly but may spend the budget; ``mask``: steer every draw with
+    the automaton; ``auto``: reject while the acceptance rate seen so far lets the items
+    still wanted fit in a quarter of the budget left, then mask."""
     accepted: list[Sample] = []
     taken: set[str] = set()
     tried = 0
+    relaxed = task.compiled.patterns and enforce != "mask"
+    masked_after = 0 if task.compiled.patterns and not relaxed else None
     while len(accepted) < needed and tried < budget:
         remaining = needed - len(accepted)
-        if not task.compiled.filters:
+        if not task.compiled.filters and not relaxed:
             size = remaining  # masks alone: every draw passes
         elif tried == 0:
             size = math.ceil(remaining * 1.25) + 8
@@ -108,7 +122,7 @@ def draw(task: Task, needed: int, budget: int) -> Drawn:
             rate = max(len(accepted), 1) / tried  # a pessimistic rate while nothing passed
             size = math.ceil(remaining / rate * 1.2) + 8
         size = max(1, min(size, budget - tried, MAX_BATCH))
-        batch = task.samples(task.decode(size))
+        batch = task.samples(task.decode(size, relaxed=relaxed))
         if not task.constrained:
             accepted.extend(batch)
             tried += size
@@ -122,7 +136,11 @@ def draw(task: Task, needed: int, budget: int) -> Drawn:
                     break
         else:
             tried += size
-    return Drawn(accepted, tried, len(accepted) < needed)
+            if relaxed and enforce == "auto":
+                rate = len(accepted) / tried
+                if rate == 0 or (needed - len(accepted)) / rate > (budget - tried) / 4:
+                    relaxed, masked_after = False, tried
+    return Drawn(accepted, tried, masked_after)
 
 
 def score_samples(samples: Sequence[Sample], scorer: Scorer) -> None:
@@ -130,10 +148,11 @@ def score_samples(samples: Sequence[Sample], scorer: Scorer) -> None:
         sample.score = value
 
 
-def best_of(task: Task, n: int, per_item: int, scorer: Scorer, budget: int) -> tuple[list[Sample], Drawn]:
+def best_of(task: Task, n: int, per_item: int, scorer: Scorer, budget: int,
+            enforce: str = "auto") -> tuple[list[Sample], Drawn]:
     """Draw ``per_item`` candidates for each of ``n`` items; keep the best of each group.
     With a short budget the last group may be smaller."""
-    drawn = draw(task, n * per_item, budget)
+    drawn = draw(task, n * per_item, budget, enforce)
     score_samples(drawn.items, scorer)
     groups = [drawn.items[i : i + per_item] for i in range(0, len(drawn.items), per_item)]
     return [max(group, key=lambda s: s.score) for group in groups][:n], drawn
@@ -141,9 +160,9 @@ def best_of(task: Task, n: int, per_item: int, scorer: Scorer, budget: int) -> t
 
 @torch.no_grad()
 def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0,
-                include_greedy: bool = True) -> tuple[list[Sample], int]:
-    """The ``n`` best items by beam search; returns them (best first) and how many finished
-    hypotheses were considered.
+                include_greedy: bool = True) -> tuple[list[Sample], int, int]:
+    """The ``n`` best items by beam search; returns them (best first), how many finished
+    hypotheses were considered and how many of those passed the filters.
 
     Each step extends every live hypothesis by every allowed token (constraint masks
     apply) and ranks the ``2 * num_beams`` best extensions; those among the first
@@ -226,7 +245,7 @@ def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0,
         if greedy.text not in finished and task.acceptable(greedy, set(finished)):
             finished[greedy.text] = greedy
     ranked = sorted(finished.values(), key=lambda s: s.score, reverse=True)
-    return ranked[:n], considered
+    return ranked[:n], considered, len(finished)
 
 
 def _start(task: Task) -> str:
