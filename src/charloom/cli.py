@@ -315,7 +315,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         return 0
     print(f"# item\tnll\tnll_per_char\tsurprisal of each character ({unit}; '.' is the end)")
     for r in records:
-        surprisal = " ".join(f"{token}:{value:.2f}" for token, value in r["surprisal"])
+        surprisal = " ".join(f"{token if token.isprintable() else token.encode('unicode_escape').decode()}"
+                             f":{value:.2f}" for token, value in r["surprisal"])
         print(f"{r['item']}\t{r['nll']:.4f}\t{r['nll_per_char']:.4f}\t{surprisal}")
     print(f"# all: {mean:.4f} {unit}/char over {tokens:,} characters")
     return 0

@@ -112,13 +112,13 @@ class SampleOptions:
                 raise CharloomError(f"beam search searches, it does not sample: drop {flag} or --num-beams")
 
 
-def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Samples:
-    """Generate ``n`` items from a ``Run`` (anything with ``model``, ``vocab``, ``format``
-    and ``train_set``) under ``options``."""
-    options.check(n)
+def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
+    """Decoding parameters and constraints bound to the run's model and vocabulary."""
     lines = run.format == "lines"
     constraints = options.constraints()
     forced = merge_prefix(options.prefix, constraints.starts_with) if lines else options.prefix
+    if not lines and not forced:
+        raise CharloomError("a text model needs a --prefix to continue")
     max_new = options.max_new_tokens
     if max_new is None:
         max_new = DEFAULT_MAX_NEW[run.format]
@@ -126,20 +126,25 @@ def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Sa
             max_new = max(max_new, constraints.max_len - len(forced) + 1)
     decoding = Decoding(options.temperature, options.top_k, options.top_p, options.repetition_penalty,
                         max_new)
-    if not lines and not forced:
-        raise CharloomError("a text model needs a --prefix to continue")
     longest = max(map(len, run.train_set), default=None) if lines else None
     compiled = compile_constraints(constraints, run.vocab, prefix=options.prefix, max_new_tokens=max_new,
                                    min_new_tokens=options.min_new_tokens, natural_max_len=longest,
                                    train_set=run.train_set if constraints.not_in_train else ())
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else torch.seed())
-    task = Task(run.model, run.vocab, compiled, decoding, generator)
+    return Task(run.model, run.vocab, compiled, decoding, generator)
+
+
+def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Samples:
+    """Generate ``n`` items from a ``Run`` (anything with ``model``, ``vocab``, ``format``
+    and ``train_set``) under ``options``."""
+    options.check(n)
+    task = make_task(run, options, seed)
     ranking = options.score is not None or options.best_of > 1 or options.refine > 0
     scorer = make_scorer(options.score, run) if ranking else None
     needed = n * options.best_of
     budget = options.budget or max(needed, min(BUDGET_FACTOR * needed, BUDGET_CAP))
-    refined, masked_after = 0, None
+    masked_after = None
     if options.num_beams is not None:
         wanted = n if options.score is None else options.num_beams
         items, tried, kept = beam_search(task, options.num_beams, wanted, options.length_penalty)
@@ -147,18 +152,17 @@ def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Sa
             score_samples(items, scorer)
             items = sorted(items, key=lambda s: s.score, reverse=True)[:n]
         budget = None
-    elif options.best_of > 1:
-        items, drawn = best_of(task, n, options.best_of, scorer, budget, options.enforce)
-        tried, kept, masked_after = drawn.tried, len(drawn.items), drawn.masked_after
     else:
-        drawn = draw(task, n, budget, options.enforce)
-        items, tried, kept, masked_after = drawn.items, drawn.tried, len(drawn.items), drawn.masked_after
-        if scorer is not None:
-            score_samples(items, scorer)
-    if options.refine > 0:
-        refined = refine(task, items, options.refine, scorer)
-    train = run.train_set
+        if options.best_of > 1:
+            items, drawn = best_of(task, n, options.best_of, scorer, budget, options.enforce)
+        else:
+            drawn = draw(task, n, budget, options.enforce)
+            items = drawn.items
+            if scorer is not None:
+                score_samples(items, scorer)
+        tried, kept, masked_after = drawn.tried, len(drawn.items), drawn.masked_after
+    refined = refine(task, items, options.refine, scorer) if options.refine > 0 else 0
     for sample in items:
-        sample.new = sample.text not in train if lines else None
+        sample.new = sample.text not in run.train_set if task.lines else None
     return Samples(items, requested=n, tried=tried, kept=kept, budget=budget, refined=refined,
                    masked_after=masked_after)
