@@ -9,7 +9,9 @@ names run long; the output says which).
 - charloom: ``run.sample(n)``: batched ``step`` with each family's fast path (key/value
   cache, window, hidden state), rows leaving the batch when they end;
 - naive: makemore's loop: every step re-runs ``forward`` on the whole prefix (cropped to
-  the context) for every row, finished or not, until all rows have ended.
+  the context) for every row, finished or not, until all rows have ended;
+- constrained: 1,000 names that start with 'a', end with 'n', have at most 8 letters,
+  are not in the training set and are all different (masks, rejection, budget).
 
 Each figure is the best of ``--repeats`` runs (the CPU is shared); one torch thread.
 
@@ -87,7 +89,13 @@ def main() -> None:
             naive, _ = best_time(naive_run, args.repeats if n == 1_000 else 1)
             row.update({"naive_s": naive, "speedup": naive / fast})
         rows.append(row)
+    constrained = {"starts_with": "a", "ends_with": "n", "max_len": 8, "not_in_train": True, "unique": True}
+    fast, samples = best_time(lambda: run.sample(n=1_000, seed=0, **constrained), args.repeats)
+    rows.append({"family": family, "names": "1000 constrained", "charloom_s": fast,
+                 "names_per_s": 1_000 / fast, "mean_len": sum(len(s.text) for s in samples) / len(samples),
+                 "tried": samples.tried})
     report(rows, args.json)
+    print("constrained: " + ", ".join(f"{k}={v}" for k, v in constrained.items()))
 
 
 if __name__ == "__main__":
