@@ -162,7 +162,8 @@ def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Sa
                 score_samples(items, scorer)
         tried, kept, masked_after = drawn.tried, len(drawn.items), drawn.masked_after
     refined = refine(task, items, options.refine, scorer) if options.refine > 0 else 0
+    train = run.train_set
     for sample in items:
-        sample.new = sample.text not in run.train_set if task.lines else None
+        sample.new = sample.text not in train if task.lines else None
     return Samples(items, requested=n, tried=tried, kept=kept, budget=budget, refined=refined,
                    masked_after=masked_after)
