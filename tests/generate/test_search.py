@@ -138,3 +138,10 @@ def test_search_is_reproducible(mlp_run):
     first = [(s.text, s.score) for s in mlp_run.sample(seed=11, **options)]
     assert first == [(s.text, s.score) for s in mlp_run.sample(seed=11, **options)]
     assert all(math.isfinite(score) for _, score in first)
+
+
+def test_beams_can_be_reranked_by_a_scorer(trigram_run):
+    pool = trigram_run.sample(n=6, num_beams=6)
+    reranked = trigram_run.sample(n=3, num_beams=6, score=lambda texts: [len(t) for t in texts])
+    assert [s.score for s in reranked] == sorted((len(s.text) for s in pool), reverse=True)[:3]
+    assert {s.text for s in reranked} <= {s.text for s in pool}
