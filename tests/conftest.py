@@ -11,23 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from tiny_data import make_names
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 torch.set_num_threads(1)
-
-
-def make_names(count: int = 400, seed: int = 0) -> list[str]:
-    """Pronounceable made-up names: syllables with a few favourite endings, so that a model
-    has real structure to learn in a few hundred steps."""
-    rng = random.Random(seed)
-    onsets = ["b", "d", "k", "l", "m", "n", "r", "s", "t", "v", "j", "el", "an"]
-    vowels = ["a", "e", "i", "o", "u", "ia", "ea"]
-    endings = ["a", "n", "lyn", "elle", "son", "ie", "o"]
-    names = []
-    for _ in range(count):
-        name = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(1, 3)))
-        names.append(name + rng.choice(endings))
-    return names
 
 
 @pytest.fixture

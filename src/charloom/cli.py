@@ -211,37 +211,124 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _add_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run folder")
-    p.add_argument("-n", "--num-return-sequences", dest="n", type=int, default=10, help="how many samples")
-    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (0 = greedy)")
-    p.add_argument("--top-k", type=int, help="sample from the k most likely characters only")
-    p.add_argument("--prefix", default="", help="text to continue")
+    p.add_argument("-n", "--num-return-sequences", dest="n", type=int, default=10, help="how many items")
     p.add_argument("--seed", type=int, help="random seed (default: random)")
-    p.add_argument("--max-new-tokens", type=int, help="longest continuation (default 100 lines, 500 text)")
     p.add_argument("--weights", choices=["model", "last"], default="model",
                    help="best-by-val weights (default) or the latest checkpoint")
-    p.add_argument("--output", help="also write the samples to this file")
-    p.add_argument("--json", action="store_true", help="samples with scores as JSON")
+    p.add_argument("--output", help="also write the items to this file")
+    p.add_argument("--json", action="store_true", help="items with their scores as JSON")
+    p.add_argument("--quiet", action="store_true", help="no tried/kept line on stderr")
+    g = p.add_argument_group("decoding")
+    g.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (0 = greedy)")
+    g.add_argument("--top-k", type=int, help="sample from the k most likely characters only")
+    g.add_argument("--top-p", type=float, help="sample from the most likely characters holding this much "
+                   "probability (nucleus sampling)")
+    g.add_argument("--repetition-penalty", type=float, default=1.0,
+                   help="> 1 makes characters already in the item less likely")
+    g.add_argument("--prefix", default="", help="text to continue")
+    g.add_argument("--max-new-tokens", type=int, help="longest continuation, end included (default 100 "
+                   "lines, 500 text)")
+    g.add_argument("--min-new-tokens", type=int, default=0, help="shortest continuation (the end is masked)")
+    g = p.add_argument_group("constraints (masked where possible, else resampled within --budget)")
+    g.add_argument("--starts-with", default="", metavar="S", help="items start with S")
+    g.add_argument("--ends-with", default="", metavar="S", help="items end with S")
+    g.add_argument("--contains", action="append", default=[], metavar="S",
+                   help="items contain S (repeat for several)")
+    g.add_argument("--regex", metavar="R",
+                   help="items match the regular expression R (a search: anchor it with ^...$)")
+    g.add_argument("--min-len", type=int, metavar="N", help="items have at least N characters")
+    g.add_argument("--max-len", type=int, metavar="N", help="items have at most N characters")
+    g.add_argument("--alphabet", metavar="CHARS", help="items use only these characters")
+    g.add_argument("--not-in-train", action="store_true", help="only items not in the training set")
+    g.add_argument("--unique", action="store_true", help="no item twice")
+    g.add_argument("--exclude", metavar="FILE", help="never return an item listed in FILE (one per line)")
+    g.add_argument("--enforce", choices=["auto", "mask", "reject"], default="auto",
+                   help="how --ends-with/--contains are met: resample while affordable, then mask "
+                        "(auto); always mask; only resample (exact, may run out of --budget)")
+    g.add_argument("--budget", type=int, help="most items drawn to satisfy the filters (default 100 per "
+                   "item, at most 200,000)")
+    g = p.add_argument_group("search")
+    g.add_argument("--num-beams", type=int, help="beam search with this many beams (1: greedy)")
+    g.add_argument("--length-penalty", type=float, default=0.0,
+                   help="beam score = log p / tokens ** this (0: likelihood, 1: per character)")
+    g.add_argument("--best-of", type=int, default=1, metavar="N",
+                   help="draw N per item, keep the best by --score")
+    g.add_argument("--score", metavar="SPEC", help="scorer(s) with weights, e.g. loglik_per_char (default), "
+                   "novelty, ratio:RUN_B, 'loglik:1,novelty:0.5'")
+    g.add_argument("--refine", type=int, default=0, metavar="ROUNDS",
+                   help="rewrite each item from its least likely character, keep it if --score improves")
 
 
-@command("sample", "generate items from a trained run", _add_sample)
+@command("sample", "generate items from a trained run, with constraints and search", _add_sample)
 def cmd_sample(args: argparse.Namespace) -> int:
+    from charloom.data.corpus import parse_lines, read_text_file
     from charloom.run import load_run
 
     run = load_run(args.run, weights=args.weights)
-    samples = run.sample(n=args.n, temperature=args.temperature, top_k=args.top_k, prefix=args.prefix,
-                         max_new_tokens=args.max_new_tokens, seed=args.seed)
+    exclude = parse_lines(read_text_file(args.exclude), args.exclude) if args.exclude else ()
+    samples = run.sample(
+        n=args.n, seed=args.seed, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty, prefix=args.prefix, max_new_tokens=args.max_new_tokens,
+        min_new_tokens=args.min_new_tokens, starts_with=args.starts_with, ends_with=args.ends_with,
+        contains=args.contains, regex=args.regex, min_len=args.min_len, max_len=args.max_len,
+        alphabet=args.alphabet, not_in_train=args.not_in_train, unique=args.unique, exclude=exclude,
+        budget=args.budget, enforce=args.enforce, num_beams=args.num_beams,
+        length_penalty=args.length_penalty, best_of=args.best_of, score=args.score, refine=args.refine,
+    )
+    if not samples:
+        raise CharloomError(f"no item satisfied the constraints ({samples.summary()}); loosen them or "
+                            "raise --budget")
     if args.output:
         text = "\n".join(s.text for s in samples) + "\n"
         Path(args.output).write_text(text, encoding="utf-8")
     if args.json:
         emit_json([{"text": s.text, "new": s.new, "logprob": s.logprob, "nll_per_char": s.nll_per_char,
-                    "finished": s.finished} for s in samples])
+                    "finished": s.finished, "score": s.score} for s in samples])
     elif run.format == "text":
         for s in samples:
             print(s.text)
     else:
         for s in samples:
-            print(f"{s.text}\t{'new' if s.new else 'seen'}\t{s.nll_per_char:.3f}")
+            score = "" if s.score is None else f"\t{s.score:.4f}"
+            print(f"{s.text}\t{'new' if s.new else 'seen'}\t{s.nll_per_char:.3f}{score}")
+    if not args.quiet:
+        print(f"charloom: {samples.summary()}", file=sys.stderr)
+    return 0
+
+
+def _add_score(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder")
+    p.add_argument("items", nargs="*", help="items to score")
+    p.add_argument("--file", help="score every line of this file instead")
+    p.add_argument("--bits", action="store_true", help="report in bits instead of nats")
+    p.add_argument("--weights", choices=["model", "last"], default="model")
+    p.add_argument("--json", action="store_true")
+
+
+@command("score", "how likely a run finds items: total and per-character NLL, surprisal of each character",
+         _add_score)
+def cmd_score(args: argparse.Namespace) -> int:
+    from charloom.data.corpus import parse_lines, read_text_file
+    from charloom.run import load_run
+
+    if bool(args.items) == bool(args.file):
+        raise CharloomError("give the items to score, or --file FILE (one item per line), not both")
+    items = parse_lines(read_text_file(args.file), args.file) if args.file else args.items
+    run = load_run(args.run, weights=args.weights)
+    scores = run.score(items)
+    unit = "bits" if args.bits else "nats"
+    records = [s.to_json(unit) for s in scores]
+    tokens = sum(s.num_tokens for s in scores)
+    mean = sum(r["nll"] for r in records) / max(tokens, 1)
+    if args.json:
+        emit_json({"unit": unit, "items": records, "nll_per_char": mean, "tokens": tokens})
+        return 0
+    print(f"# item\tnll\tnll_per_char\tsurprisal of each character ({unit}; '.' is the end)")
+    for r in records:
+        surprisal = " ".join(f"{token if token.isprintable() else token.encode('unicode_escape').decode()}"
+                             f":{value:.2f}" for token, value in r["surprisal"])
+        print(f"{r['item']}\t{r['nll']:.4f}\t{r['nll_per_char']:.4f}\t{surprisal}")
+    print(f"# all: {mean:.4f} {unit}/char over {tokens:,} characters")
     return 0
 
 

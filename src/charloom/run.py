@@ -23,7 +23,9 @@ from charloom.data.batches import Batches, encode_items, make_batches
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError, RunError
-from charloom.generate.sampling import Sample, generate
+from charloom.generate.pipeline import SampleOptions, sample_run
+from charloom.generate.sampling import Samples
+from charloom.generate.scoring import ItemScore, score_items
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config
@@ -32,7 +34,6 @@ from charloom.train.evaluate import evaluate
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
-DEFAULT_MAX_NEW = {"lines": 100, "text": 500}
 
 
 def run_file(path: Path, name: str) -> Path:
@@ -147,26 +148,26 @@ class Run:
         result = evaluate(self.model, self.batches_for(data, where=f"{label} item"))
         return {"run": str(self.path), "data": label, **result}
 
-    def sample(
-        self,
-        n: int = 10,
-        *,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        prefix: str = "",
-        max_new_tokens: int | None = None,
-        seed: int | None = None,
-    ) -> list[Sample]:
-        """Generate ``n`` items; each ``Sample`` has ``text``, ``logprob`` and ``new``."""
-        generator = torch.Generator()
-        generator.manual_seed(seed if seed is not None else torch.seed())
-        samples = generate(
-            self.model, self.vocab, n, temperature=temperature, top_k=top_k, prefix=prefix,
-            max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW[self.format], generator=generator,
-        )
-        for s in samples:
-            s.new = s.text not in self.train_set
-        return samples
+    def sample(self, n: int = 10, *, seed: int | None = None, **options: Any) -> Samples:
+        """Generate ``n`` items. Options (see ``charloom.generate.pipeline.SampleOptions``):
+        temperature, top_k, top_p, repetition_penalty, prefix, max_new_tokens, min_new_tokens;
+        constraints starts_with, ends_with, contains, regex, min_len, max_len, alphabet,
+        not_in_train, unique, exclude, budget; search num_beams, length_penalty, best_of,
+        score, refine.
+
+        Returns a list of ``Sample`` (``text``, ``logprob``, ``nll_per_char``, ``new``,
+        ``score``) with the search statistics as attributes (``tried``, ``kept``,
+        ``exhausted``, ``summary()``). Same seed, same items.
+
+        >>> run.sample(n=5, seed=0, starts_with="ma", max_len=6, not_in_train=True)  # doctest: +SKIP
+        """
+        return sample_run(self, n, seed, SampleOptions.from_kwargs(options))
+
+    def score(self, items: str | list[str]) -> list[ItemScore]:
+        """Each item's likelihood: total and per-character NLL (nats; the end boundary counts,
+        as in ``evaluate``) and the surprisal of every character."""
+        items = [items] if isinstance(items, str) else list(items)
+        return score_items(self.model, self.vocab, items)
 
 
 def load_run(path: str | Path, weights: str = "model") -> Run:

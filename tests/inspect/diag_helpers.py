@@ -6,7 +6,7 @@ import torch
 
 from charloom.data.batches import WindowBatches, encode_items
 from charloom.data.vocab import Vocab
-from conftest import make_names
+from tiny_data import make_names
 
 
 def window_batch(count: int = 1000, seed: int = 0,

@@ -14,7 +14,7 @@ import pytest
 from charloom.cli import main
 from charloom.inspect.diagnose import diagnose
 from charloom.train.trainer import train
-from conftest import make_names
+from tiny_data import make_names
 
 pytest.importorskip("matplotlib")
 

@@ -1,14 +1,33 @@
-"""The decoding loop: batched, incremental through ``step``, each row leaving the batch
-when it emits the boundary.
+"""The decoding loop and the logit transforms it applies.
 
-Line mode: every row starts from the boundary token (then the prefix) and ends at the
-next boundary. Text mode: rows continue the prefix for ``max_new_tokens`` characters.
+One loop over ``model.step`` serves every family and every search: rows are batched,
+token buffers are tensors, and a row leaves the batch (``select_state``) when it emits
+the boundary, so no Python code runs per row or per character inside the loop.
+
+At each step the next-token logits are reshaped, in the order Hugging Face's
+``generate`` applies its processors:
+
+    constraint mask        disallowed tokens -> -inf (constraints.TokenMask)
+    repetition_penalty     l -> l / r if l > 0 else l * r, for characters already in the row
+    temperature            l -> l / T  (T = 0: greedy, argmax)
+    top_k                  keep the k largest logits
+    top_p                  keep the smallest set of tokens whose probability reaches p
+
+and the token is drawn from softmax of the result. Forced tokens (a prefix, or the kept
+part of a candidate being refined) override the draw. Whatever was drawn, the loop
+records the model's own log-probability of the token (at temperature 1, unmasked), so
+that ``Sample.logprob`` is always the likelihood ``charloom score`` reports.
+
+Line mode: every row starts from the boundary and ends at the next one. Text mode: the
+first prefix character is the start, and rows run for ``max_new_tokens`` characters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -18,43 +37,303 @@ from charloom.models.base import CharModel
 from charloom.models.context import check_fits
 
 
-@dataclass
+@dataclass(slots=True)
 class Sample:
-    """One generated item: its text (prefix included), the model's log-probability of the
-    generated part (at temperature 1, end boundary included) and whether it ended."""
+    """One generated item.
+
+    ``logprob`` is the model's log-likelihood of the whole item in nats, as ``charloom
+    score`` computes it: in line mode every character and the end boundary given the
+    start boundary; in text mode every character after the first. ``num_tokens`` is the
+    number of predictions it sums over, so ``nll_per_char`` matches ``charloom eval``. An
+    unfinished item (cut at ``max_new_tokens``) has no end, so its end is not counted.
+    ``score`` is set when a scorer ranked the item (beam search, ``best_of``, ``refine``,
+    ``score=``); higher is better.
+    """
 
     text: str
     logprob: float
     num_tokens: int
     finished: bool
     new: bool | None = None  # not among the training items (None: unknown)
+    score: float | None = None
 
     @property
     def nll_per_char(self) -> float:
         return -self.logprob / max(self.num_tokens, 1)
 
 
-def apply_temperature_top_k(logits: torch.Tensor, temperature: float, top_k: int | None) -> torch.Tensor:
-    """Reshape next-token logits: divide by the temperature, keep the k most likely."""
-    logits = logits / temperature
-    if top_k is not None and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    return logits
+class Samples(list):
+    """What ``Run.sample`` returns: a list of ``Sample`` plus how the search went.
+
+    - ``requested``: how many items were asked for;
+    - ``tried``: candidates drawn (complete items) until enough passed the filters;
+    - ``kept``: candidates that passed every filter (best-of keeps N per item returned);
+    - ``budget``: the cap on ``tried``; ``exhausted`` is true when it ran out first;
+    - ``refined``: rewrites accepted by ``refine``;
+    - ``masked_after``: draws before ``ends_with``/``contains`` went from rejection to masks
+      (None: they never did, or there were none).
+
+    >>> s = Samples([], requested=3, tried=40, kept=0, budget=40)
+    >>> s.exhausted, s.summary()
+    (True, 'returned 0 of 3 (tried 40, kept 0); the budget of 40 attempts ran out')
+    """
+
+    def __init__(self, items=(), *, requested: int = 0, tried: int = 0, kept: int = 0,
+                 budget: int | None = None, refined: int = 0, masked_after: int | None = None):
+        super().__init__(items)
+        self.requested, self.tried, self.kept = requested, tried, kept
+        self.budget, self.refined, self.masked_after = budget, refined, masked_after
+
+    @property
+    def exhausted(self) -> bool:
+        return len(self) < self.requested
+
+    def summary(self) -> str:
+        line = f"returned {len(self)} of {self.requested} (tried {self.tried}, kept {self.kept})"
+        if self.refined:
+            line += f", {self.refined} refined"
+        if self.masked_after == 0:
+            line += "; patterns masked"
+        elif self.masked_after is not None:
+            line += f"; patterns masked after {self.masked_after} draws"
+        if self.exhausted and self.budget is not None and self.tried >= self.budget:
+            line += f"; the budget of {self.budget} attempts ran out"
+        elif self.exhausted:
+            line += "; the search ended without enough items"
+        return line
 
 
-def check_decoding(temperature: float, top_k: int | None, max_new_tokens: int, n: int) -> None:
-    if not temperature >= 0:
-        raise CharloomError(f"--temperature must be >= 0, got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise CharloomError(f"--top-k must be at least 1, got {top_k}")
-    if max_new_tokens < 1:
-        raise CharloomError(f"--max-new-tokens must be at least 1, got {max_new_tokens}")
-    if n < 1:
-        raise CharloomError(f"-n must be at least 1, got {n}")
+@dataclass
+class Decoding:
+    """How each next token is chosen (names as in Hugging Face ``generate``)."""
+
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float = 1.0
+    max_new_tokens: int = 100
+
+    def __post_init__(self):
+        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
+            raise CharloomError(f"--temperature must be >= 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise CharloomError(f"--top-k must be at least 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise CharloomError(f"--top-p must be in (0, 1], got {self.top_p}")
+        if not (self.repetition_penalty > 0 and math.isfinite(self.repetition_penalty)):
+            raise CharloomError(f"--repetition-penalty must be above 0, got {self.repetition_penalty}")
+        if self.max_new_tokens < 1:
+            raise CharloomError(f"--max-new-tokens must be at least 1, got {self.max_new_tokens}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+    @property
+    def plain(self) -> bool:
+        """Sampling from the model's distribution as it is (the fast path of the loop)."""
+        return (self.temperature == 1.0 and self.top_k is None and self.top_p in (None, 1.0)
+                and self.repetition_penalty == 1.0)
+
+
+# -- logit transforms: logits[B, V] -> logits[B, V] --------------------------------------
+def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """CTRL's penalty (Keskar et al., 2019): make characters already in the row less likely
+    (penalty > 1) or more likely (< 1). ``seen[B, V]`` marks them."""
+    penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalised, logits)
+
+
+def apply_top_k(logits: torch.Tensor, top_k: int | None) -> torch.Tensor:
+    """Keep the k largest logits of each row (ties with the k-th are kept)."""
+    if top_k is None or top_k >= logits.shape[-1]:
+        return logits
+    kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def apply_top_p(logits: torch.Tensor, top_p: float | None) -> torch.Tensor:
+    """Nucleus sampling (Holtzman et al., 2020): keep the most likely tokens until their
+    probability reaches p; a token stays when the mass of the ones before it is < p."""
+    if top_p is None or top_p >= 1.0:
+        return logits
+    ordered, order = torch.sort(logits, dim=-1, descending=True)
+    probs = F.softmax(ordered, dim=-1)
+    before = probs.cumsum(dim=-1) - probs  # mass of the more likely tokens
+    drop = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, order, before >= top_p)
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def sample_weights(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One index per row, drawn with probability proportional to ``weights[B, V]`` (>= 0, not
+    necessarily normalised), by inverting the cumulative sum: the first v whose cumulative
+    weight exceeds u * total, u ~ U[0, 1). A zero weight is never drawn. (Several times
+    faster than ``torch.multinomial`` for one draw per row.)"""
+    cdf = weights.double().cumsum(dim=-1)  # float64: u * total stays below the last entry
+    u = torch.rand(weights.shape[0], 1, generator=generator, dtype=torch.float64) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True).squeeze(1)
+
+
+def choose(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator | None) -> torch.Tensor:
+    """One token per row from reshaped logits: argmax at temperature 0, else a draw."""
+    if decoding.greedy:
+        return logits.argmax(dim=-1)
+    if decoding.temperature != 1.0:
+        logits = logits / decoding.temperature
+    shaped = apply_top_p(apply_top_k(logits, decoding.top_k), decoding.top_p)
+    return sample_weights(torch.exp(shaped - shaped.amax(dim=-1, keepdim=True)), generator)
+
+
+# -- the loop ----------------------------------------------------------------------------
+@dataclass
+class Decoded:
+    """The raw result of one batch: token ids, -1 after a row's end."""
+
+    tokens: torch.Tensor  # (B, T) every emitted token, forced ones and the end boundary included
+    token_logprob: torch.Tensor  # (B, T) model log-probability of each, 0 after the end
+    finished: torch.Tensor  # (B,) bool: ended with the boundary
+    start: str = ""  # text mode: the first prefix character, which is context, not emitted
+
+    @property
+    def num_tokens(self) -> torch.Tensor:
+        return (self.tokens >= 0).sum(dim=1)
+
+    @property
+    def logprob(self) -> torch.Tensor:
+        return self.token_logprob.double().sum(dim=1)
+
+
+@dataclass
+class Forced:
+    """Tokens that override the draw: ``tokens[B, P]`` with -1 where the row is free.
+    ``shared`` is how many leading steps are forced in every row (nothing to draw there)."""
+
+    tokens: torch.Tensor
+    shared: int = field(default=0)
+
+    @classmethod
+    def prefix(cls, ids: list[int], batch_size: int) -> Forced | None:
+        if not ids:
+            return None
+        return cls(torch.tensor(ids, dtype=torch.long).expand(batch_size, -1), len(ids))
+
+    @classmethod
+    def rows(cls, prefixes: torch.Tensor) -> Forced:
+        """Per-row prefixes of different lengths, -1 padded on the right."""
+        lengths = (prefixes >= 0).sum(dim=1)
+        return cls(prefixes, int(lengths.min()) if len(lengths) else 0)
 
 
 @torch.no_grad()
+def decode(
+    model: CharModel,
+    batch_size: int,
+    *,
+    steps: int,
+    lines: bool = True,
+    start_token: int | None = None,
+    forced: Forced | None = None,
+    decoding: Decoding | None = None,
+    mask=None,
+    generator: torch.Generator | None = None,
+) -> Decoded:
+    """Run ``batch_size`` rows for at most ``steps`` tokens through ``model.step``.
+
+    ``mask`` (a ``constraints.TokenMask``) allows tokens by step and automaton state;
+    ``start_token`` is the first input in text mode (line mode starts from the boundary).
+    """
+    decoding = decoding or Decoding()
+    B = batch_size
+    tokens = torch.full((B, steps), -1, dtype=torch.long)
+    token_logprob = torch.zeros(B, steps)
+    finished = torch.zeros(B, dtype=torch.bool)
+    rows = torch.arange(B)  # which output row each batch row is
+    first = BOUNDARY_ID if lines else int(start_token if start_token is not None else 0)
+    token = torch.full((B,), first, dtype=torch.long)
+    automaton = torch.zeros(B, dtype=torch.long) if mask is not None else None
+    seen = None
+    if decoding.repetition_penalty != 1.0:
+        seen = torch.zeros(B, model.vocab_size, dtype=torch.bool)
+        if not lines:
+            seen[:, first] = True
+    plain = decoding.plain and mask is None
+    was_training = model.training
+    model.eval()
+    try:
+        state = model.init_state(B)
+        for t in range(steps):
+            logits, state = model.step(token, state)  # (b, V)
+            logits = logits.float()
+            top = logits.amax(dim=-1, keepdim=True)
+            weights = torch.exp(logits - top)  # softmax up to a constant, shared by both uses
+            # the model's own log p(v) = logits[v] - normaliser, whatever the draw was from
+            normaliser = top.squeeze(1) + weights.sum(dim=-1).log()
+            if forced is not None and t < forced.shared:
+                chosen = forced.tokens[rows, t]
+            else:
+                if plain:
+                    chosen = sample_weights(weights, generator)
+                else:
+                    shaped = logits
+                    if mask is not None:
+                        shaped = shaped.masked_fill(~mask.allowed(t, automaton), float("-inf"))
+                    if seen is not None:
+                        shaped = apply_repetition_penalty(shaped, seen, decoding.repetition_penalty)
+                    chosen = choose(shaped, decoding, generator)
+                if forced is not None and t < forced.tokens.shape[1]:
+                    wanted = forced.tokens[rows, t]
+                    chosen = torch.where(wanted >= 0, wanted, chosen)
+            tokens[rows, t] = chosen
+            token_logprob[rows, t] = logits.gather(1, chosen[:, None]).squeeze(1) - normaliser
+            if automaton is not None:
+                automaton = mask.advance(automaton, chosen)
+            if seen is not None:
+                seen[torch.arange(len(chosen)), chosen] = True
+            if lines:
+                done = chosen == BOUNDARY_ID
+                if bool(done.any()):
+                    finished[rows[done]] = True
+                    keep = (~done).nonzero().squeeze(1)
+                    if len(keep) == 0:
+                        break
+                    rows, chosen = rows[keep], chosen[keep]
+                    state = model.select_state(state, keep)
+                    if automaton is not None:
+                        automaton = automaton[keep]
+                    if seen is not None:
+                        seen = seen[keep]
+            token = chosen
+    finally:
+        model.train(was_training)
+    if not lines:
+        finished[:] = True
+    return Decoded(tokens, token_logprob, finished)
+
+
+def texts_of(tokens: torch.Tensor, vocab: Vocab, start: str = "") -> list[str]:
+    """Token rows (-1 padded, boundaries anywhere dropped) to strings, without a Python
+    loop over characters: ids become code points and numpy reads each row as one string
+    (its fixed-width strings drop trailing NULs, which is what -1 and the boundary map to)."""
+    B, T = tokens.shape
+    if T == 0:
+        return [start] * B
+    offset = 1 if vocab.boundary else 0
+    table = np.zeros(vocab.size + 1, dtype=np.uint32)  # last slot: padding (-1)
+    table[offset : offset + len(vocab.chars)] = [ord(c) for c in vocab.chars]
+    points = table[tokens.numpy()]  # -1 indexes the last slot, 0
+    texts = np.ascontiguousarray(points).view(f"<U{T}").reshape(B).tolist()
+    return [start + text for text in texts] if start else texts
+
+
+def to_samples(decoded: Decoded, vocab: Vocab) -> list[Sample]:
+    texts = texts_of(decoded.tokens, vocab, decoded.start)
+    logprob = decoded.logprob.tolist()
+    counts = decoded.num_tokens.tolist()
+    finished = decoded.finished.tolist()
+    return [Sample(text, lp, count, done)
+            for text, lp, count, done in zip(texts, logprob, counts, finished, strict=True)]
+
+
 def generate(
     model: CharModel,
     vocab: Vocab,
@@ -62,58 +341,25 @@ def generate(
     *,
     temperature: float = 1.0,
     top_k: int | None = None,
+    top_p: float | None = None,
+    repetition_penalty: float = 1.0,
     prefix: str = "",
     max_new_tokens: int = 100,
     generator: torch.Generator | None = None,
 ) -> list[Sample]:
-    """Draw ``n`` samples. Temperature 0 is greedy decoding."""
-    check_decoding(temperature, top_k, max_new_tokens, n)
+    """Draw ``n`` samples with no constraints (the trainer's samples use this; ``Run.sample``
+    adds constraints and search). Temperature 0 is greedy decoding."""
+    decoding = Decoding(temperature, top_k, top_p, repetition_penalty, max_new_tokens)
+    if n < 1:
+        raise CharloomError(f"-n must be at least 1, got {n}")
     prefix_ids = vocab.encode(prefix, where="prefix")
     lines = vocab.boundary
     check_fits(model, len(prefix_ids), "the prefix", lines)
     if not lines and not prefix_ids:
         raise CharloomError("a text model needs a --prefix to continue")
-    was_training = model.training
-    model.eval()
-    try:
-        start = ([BOUNDARY_ID] if lines else []) + prefix_ids
-        state = model.init_state(n)
-        for token in start:
-            logits, state = model.step(torch.full((n,), token, dtype=torch.long), state)
-        rows = torch.arange(n)  # which sample each batch row is
-        generated: list[list[int]] = [[] for _ in range(n)]
-        logprob = torch.zeros(n, dtype=torch.float64)
-        finished = [False] * n
-        for _ in range(max_new_tokens):
-            log_probs = F.log_softmax(logits.float(), dim=-1)
-            if temperature == 0:
-                chosen = logits.argmax(dim=-1)
-            else:
-                shaped = apply_temperature_top_k(logits.float(), temperature, top_k)
-                probs = F.softmax(shaped, dim=-1)
-                chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-            logprob[rows] += log_probs.gather(1, chosen[:, None]).squeeze(1).double()
-            done = chosen == BOUNDARY_ID if lines else torch.zeros_like(chosen, dtype=torch.bool)
-            for row, token, ended in zip(rows.tolist(), chosen.tolist(), done.tolist(), strict=True):
-                if ended:
-                    finished[row] = True
-                else:
-                    generated[row].append(token)
-            if done.any():
-                keep = (~done).nonzero().squeeze(1)
-                if len(keep) == 0:
-                    break
-                rows, chosen = rows[keep], chosen[keep]
-                state = model.select_state(state, keep)
-            logits, state = model.step(chosen, state)
-    finally:
-        model.train(was_training)
-    return [
-        Sample(
-            text=prefix + vocab.decode(generated[i]),
-            logprob=float(logprob[i]),
-            num_tokens=len(generated[i]) + (1 if finished[i] else 0),
-            finished=finished[i] or not lines,
-        )
-        for i in range(n)
-    ]
+    forced_ids = prefix_ids if lines else prefix_ids[1:]
+    decoded = decode(model, n, steps=len(forced_ids) + max_new_tokens, lines=lines,
+                     start_token=None if lines else prefix_ids[0],
+                     forced=Forced.prefix(forced_ids, n), decoding=decoding, generator=generator)
+    decoded.start = "" if lines else prefix[0]
+    return to_samples(decoded, vocab)

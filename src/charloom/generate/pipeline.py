@@ -1,0 +1,169 @@
+"""``Run.sample`` end to end: options -> constraints -> search -> scored ``Samples``.
+
+    plain or filtered sampling   draw until n pass (budget-capped)
+    num_beams                    beam search (then optionally reranked by ``score``)
+    best_of > 1                  N draws per item, the best by ``score`` kept
+    refine > 0                   each item rewritten from its most surprising character
+
+The options are named as in Hugging Face ``generate`` where it has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+
+from charloom.errors import CharloomError
+from charloom.generate.constraints import Constraints, compile_constraints, merge_prefix
+from charloom.generate.sampling import Decoding, Samples
+from charloom.generate.scoring import Scorer, make_scorer
+from charloom.generate.search import ENFORCE, Task, beam_search, best_of, draw, refine, score_samples
+
+DEFAULT_MAX_NEW = {"lines": 100, "text": 500}
+BUDGET_FACTOR = 100  # default budget: this many draws per item wanted ...
+BUDGET_CAP = 200_000  # ... but no more than this (unless --budget says so)
+
+
+@dataclass
+class SampleOptions:
+    """Everything ``Run.sample`` takes besides ``n`` and ``seed``.
+
+    Decoding: ``temperature`` (0: greedy), ``top_k``, ``top_p``, ``repetition_penalty``,
+    ``prefix`` (text to continue), ``max_new_tokens`` (after the prefix, the end boundary
+    included), ``min_new_tokens``.
+    Constraints (see ``generate.constraints``): ``starts_with``, ``ends_with``,
+    ``contains`` (a string or several), ``regex`` (``re.search``), ``min_len``,
+    ``max_len``, ``alphabet``, ``not_in_train``, ``unique``, ``exclude`` (items to avoid),
+    ``budget`` (most draws spent on filtered items; default 100 per item, capped at 200,000),
+    ``enforce`` (how ends_with/contains are met: "auto", "mask" or "reject"; see ``search.draw``).
+    Search: ``num_beams`` (beam search; 1 is greedy decoding), ``length_penalty`` (beam
+    scores are log p / tokens ** it),
+    ``best_of``, ``score`` (a spec like ``"loglik_per_char:1,novelty:0.5"``, a ``Scorer`` or
+    a function of a list of texts), ``refine`` (rounds).
+    """
+
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float = 1.0
+    prefix: str = ""
+    max_new_tokens: int | None = None
+    min_new_tokens: int = 0
+    starts_with: str = ""
+    ends_with: str = ""
+    contains: str | Sequence[str] = ()
+    regex: str | None = None
+    min_len: int | None = None
+    max_len: int | None = None
+    alphabet: str | None = None
+    not_in_train: bool = False
+    unique: bool = False
+    exclude: Iterable[str] = ()
+    budget: int | None = None
+    enforce: str = "auto"
+    num_beams: int | None = None
+    length_penalty: float = 0.0
+    best_of: int = 1
+    score: str | Scorer | Callable | None = None
+    refine: int = 0
+
+    @classmethod
+    def from_kwargs(cls, options: dict[str, Any]) -> SampleOptions:
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            raise CharloomError(f"sample() has no option {unknown[0]!r}; its options: n, seed, "
+                                f"{', '.join(names)}")
+        return cls(**options)
+
+    def constraints(self) -> Constraints:
+        return Constraints(starts_with=self.starts_with, ends_with=self.ends_with, contains=self.contains,
+                           regex=self.regex, min_len=self.min_len, max_len=self.max_len,
+                           alphabet=self.alphabet, not_in_train=self.not_in_train, unique=self.unique,
+                           exclude=frozenset(self.exclude or ()))
+
+    def check(self, n: int) -> None:
+        if n < 1:
+            raise CharloomError(f"-n must be at least 1, got {n}")
+        for name in ("num_beams", "best_of"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise CharloomError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.refine < 0 or self.min_new_tokens < 0:
+            raise CharloomError("--refine and --min-new-tokens must be >= 0")
+        if self.enforce not in ENFORCE:
+            raise CharloomError(f"--enforce must be one of {', '.join(ENFORCE)}, got {self.enforce!r}")
+        if self.budget is not None and self.budget < 1:
+            raise CharloomError(f"--budget must be at least 1, got {self.budget}")
+        if self.num_beams is not None:
+            if n > self.num_beams:
+                raise CharloomError(f"beam search returns at most --num-beams items; ask for "
+                                    f"-n {self.num_beams} or fewer, or use --num-beams {n}")
+            sampling = {"temperature": self.temperature != 1.0, "top_k": self.top_k is not None,
+                        "top_p": self.top_p not in (None, 1.0),
+                        "repetition_penalty": self.repetition_penalty != 1,
+                        "best_of": self.best_of > 1, "refine": self.refine > 0}
+            clash = [name for name, given in sampling.items() if given]
+            if clash:
+                flag = "--" + clash[0].replace("_", "-")
+                raise CharloomError(f"beam search searches, it does not sample: drop {flag} or --num-beams")
+
+
+def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
+    """Decoding parameters and constraints bound to the run's model and vocabulary."""
+    lines = run.format == "lines"
+    constraints = options.constraints()
+    forced = merge_prefix(options.prefix, constraints.starts_with) if lines else options.prefix
+    if not lines and not forced:
+        raise CharloomError("a text model needs a --prefix to continue")
+    max_new = options.max_new_tokens
+    if max_new is None:
+        max_new = DEFAULT_MAX_NEW[run.format]
+        if constraints.max_len is not None:
+            max_new = max(max_new, constraints.max_len - len(forced) + 1)
+    decoding = Decoding(options.temperature, options.top_k, options.top_p, options.repetition_penalty,
+                        max_new)
+    longest = max(map(len, run.train_set), default=None) if lines else None
+    compiled = compile_constraints(constraints, run.vocab, prefix=options.prefix, max_new_tokens=max_new,
+                                   min_new_tokens=options.min_new_tokens, natural_max_len=longest,
+                                   train_set=run.train_set if constraints.not_in_train else ())
+    generator = torch.Generator()
+    generator.manual_seed(seed if seed is not None else torch.seed())
+    return Task(run.model, run.vocab, compiled, decoding, generator)
+
+
+def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Samples:
+    """Generate ``n`` items from a ``Run`` (anything with ``model``, ``vocab``, ``format``
+    and ``train_set``) under ``options``."""
+    options.check(n)
+    task = make_task(run, options, seed)
+    ranking = options.score is not None or options.best_of > 1 or options.refine > 0
+    scorer = make_scorer(options.score, run) if ranking else None
+    needed = n * options.best_of
+    budget = options.budget or max(needed, min(BUDGET_FACTOR * needed, BUDGET_CAP))
+    masked_after = None
+    if options.num_beams is not None:
+        wanted = n if options.score is None else options.num_beams
+        items, tried, kept = beam_search(task, options.num_beams, wanted, options.length_penalty)
+        if options.score is not None:  # rerank the finished beams
+            score_samples(items, scorer)
+            items = sorted(items, key=lambda s: s.score, reverse=True)[:n]
+        budget = None
+    else:
+        if options.best_of > 1:
+            items, drawn = best_of(task, n, options.best_of, scorer, budget, options.enforce)
+        else:
+            drawn = draw(task, n, budget, options.enforce)
+            items = drawn.items
+            if scorer is not None:
+                score_samples(items, scorer)
+        tried, kept, masked_after = drawn.tried, len(drawn.items), drawn.masked_after
+    refined = refine(task, items, options.refine, scorer) if options.refine > 0 else 0
+    train = run.train_set
+    for sample in items:
+        sample.new = sample.text not in train if task.lines else None
+    return Samples(items, requested=n, tried=tried, kept=kept, budget=budget, refined=refined,
+                   masked_after=masked_after)
