@@ -21,6 +21,7 @@ from charloom.generate.constraints import Constraints, compile_constraints, merg
 from charloom.generate.sampling import Decoding, Samples
 from charloom.generate.scoring import Scorer, make_scorer
 from charloom.generate.search import ENFORCE, Task, beam_search, best_of, draw, refine, score_samples
+from charloom.models.context import check_fits
 
 DEFAULT_MAX_NEW = {"lines": 100, "text": 500}
 BUDGET_FACTOR = 100  # default budget: this many draws per item wanted ...
@@ -119,6 +120,8 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
     forced = merge_prefix(options.prefix, constraints.starts_with) if lines else options.prefix
     if not lines and not forced:
         raise CharloomError("a text model needs a --prefix to continue")
+    run.vocab.check(forced, where="prefix")
+    check_fits(run.model, len(forced), "the prefix", lines)
     max_new = options.max_new_tokens
     if max_new is None:
         max_new = DEFAULT_MAX_NEW[run.format]
