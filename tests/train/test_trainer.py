@@ -103,3 +103,27 @@ def test_nan_loss_stops_and_keeps_the_checkpoint(names_file, tmp_path):
         train(names_file, "mlp", out=tmp_path / "nan", max_steps=50, lr=1e30, grad_clip=None,
               optimizer="sgd", **QUIET)
     assert load_run(tmp_path / "nan", weights="last") is not None
+
+
+def test_resume_from_the_step_zero_checkpoint_does_not_evaluate_step_zero_twice(names_file, tmp_path,
+                                                                                 monkeypatch):
+    from charloom.train.trainer import Trainer
+
+    options = dict(max_steps=20, eval_every=10, seed=5, **QUIET)
+    train(names_file, "bigram", out=tmp_path / "once", **options)
+    original = Trainer.save_checkpoint
+
+    def save_then_die(self):
+        original(self)
+        raise SystemExit("killed right after the first checkpoint")
+
+    monkeypatch.setattr(Trainer, "save_checkpoint", save_then_die)
+    with pytest.raises(SystemExit):
+        train(names_file, "bigram", out=tmp_path / "killed", **options)
+    monkeypatch.setattr(Trainer, "save_checkpoint", original)
+    train(None, out=tmp_path / "killed", resume=True, **QUIET)
+
+    def steps(out):
+        return [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+    assert steps(tmp_path / "killed") == steps(tmp_path / "once") == [0, 10, 20]

@@ -218,6 +218,7 @@ class Trainer:
         self.generator = torch.Generator()
         self.generator.manual_seed(config.seed + 1)
         self.step = 0
+        self.resumed = False
         self.train_seconds = 0.0
         self.best_val = math.inf
         self.best_step = -1
@@ -326,6 +327,7 @@ class Trainer:
         torch.set_rng_state(tensors["rng.torch"])
         self.generator.set_state(tensors["rng.batches"])
         self.step = int(meta["step"])
+        self.resumed = True
         self.train_seconds = float(meta["train_seconds"])
         self.best_val = math.inf if meta["best_val"] is None else float(meta["best_val"])
         self.best_step = int(meta["best_step"])
@@ -361,7 +363,7 @@ class Trainer:
         say = bar.write if self.progress else self.log
         self.watch = TrainingWatch(self.out, model, c.diagnostics_every, say, c.warmup_steps, c.lr, self.step)
         with Interrupt() as interrupt, self.watch:
-            if self.step == 0:
+            if self.step == 0 and not self.resumed:  # a checkpoint at step 0 follows its eval
                 entry = self.record_eval(tokens_per_s=None, train_loss=None)
                 self._report(entry, bar)
                 self.save_checkpoint()
