@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from cli_runner import run_cli
 from tiny_data import make_names
-
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 torch.set_num_threads(1)
 
@@ -38,13 +34,6 @@ def text_file(tmp_path: Path) -> Path:
     path = tmp_path / "text.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m charloom ...` in a fresh process, as a user would."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "charloom", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from cli_runner import run_cli
+
 
 @pytest.fixture(scope="module")
 def cli_group(categorized_file, tmp_path_factory):
-    from tests.conftest import run_cli
-
     out = tmp_path_factory.mktemp("cli") / "g"
     result = run_cli("train-categories", str(categorized_file), "--model", "ngram", "--n", "3",
                      "--out", str(out))
