@@ -10,6 +10,10 @@ category classifier that measures them.
 Each category's items go through ``train()`` unchanged, from a temporary file, so a group's
 runs are exactly the runs ``charloom train`` would make; their splits (run/data/) are what
 the classifier trains on (train), picks its weights with (val) and is scored on (test).
+Every run gets the same vocabulary, the union of all categories' characters: otherwise a
+generator cannot read a seed with a letter its own language lacks (Turkish and Hungarian
+names have no 'w'), those seeds drop out of the transfer score, and the likelihood judge
+calls every string with such a letter impossible for that category instead of unlikely.
 """
 
 from __future__ import annotations
@@ -115,13 +119,14 @@ def train_group(
     info = {"format_version": GROUP_FORMAT, "source": str(data), "keep_accents": keep_accents,
             "model": model, "model_options": model_options or {}, "train": train_options,
             "split_seed": split_seed, "categories": {}}
+    alphabet = "".join(sorted({ch for lines in items.values() for line in lines for ch in line}))
     with tempfile.TemporaryDirectory(prefix="charloom-group-") as scratch:
         for number, (category, lines) in enumerate(items.items(), 1):
             log(f"[{number}/{len(items)}] {category}: {len(lines):,} items")
             path = Path(scratch) / f"{category}.txt"
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             train(path, model, out=out / category, model_options=model_options, split_seed=split_seed,
-                  force=force, log=log, **train_options)
+                  alphabet=alphabet, force=force, log=log, **train_options)
             info["categories"][category] = category
             ckpt.atomic_write_json(out / "group.json", info)  # usable as far as it got
     group = Group(out)
