@@ -226,6 +226,7 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
     g.add_argument("--repetition-penalty", type=float, default=1.0,
                    help="> 1 makes characters already in the item less likely")
     g.add_argument("--prefix", default="", help="text to continue")
+    g.add_argument("--category", help="the category to generate, for a run trained with --condition category")
     g.add_argument("--max-new-tokens", type=int, help="longest continuation, end included (default 100 "
                    "lines, 500 text)")
     g.add_argument("--min-new-tokens", type=int, default=0, help="shortest continuation (the end is masked)")
@@ -267,7 +268,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     run = load_run(args.run, weights=args.weights)
     exclude = parse_lines(read_text_file(args.exclude), args.exclude) if args.exclude else ()
     samples = run.sample(
-        n=args.n, seed=args.seed, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        n=args.n, seed=args.seed, category=args.category, temperature=args.temperature, top_k=args.top_k,
+        top_p=args.top_p,
         repetition_penalty=args.repetition_penalty, prefix=args.prefix, max_new_tokens=args.max_new_tokens,
         min_new_tokens=args.min_new_tokens, starts_with=args.starts_with, ends_with=args.ends_with,
         contains=args.contains, regex=args.regex, min_len=args.min_len, max_len=args.max_len,
@@ -546,6 +548,9 @@ def _add_train_categories(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="the run group folder")
     p.add_argument("--categories", help="comma-separated categories to keep (default: all)")
     p.add_argument("--keep-accents", action="store_true", help="keep accents instead of folding to a-z")
+    p.add_argument("--condition", choices=["category"],
+                   help="one model for all categories, told which by a category token (see "
+                        "charloom.data.conditions), instead of one run per category")
     p.add_argument("--split-seed", type=int, default=42, help="seed of each category's split shuffle")
     p.add_argument("--classifier-steps", type=int, default=150, help="training steps of the classifier")
     p.add_argument("--force", action="store_true", help="replace an existing group in --out")
@@ -566,7 +571,8 @@ def cmd_train_categories(args: argparse.Namespace) -> int:
     log = (lambda message: print(message, file=sys.stderr)) if args.json else print
     group = train_group(
         args.data, args.model, out=args.out, categories=_split_list(args.categories),
-        keep_accents=args.keep_accents, model_options=collect_model_options(args, args.model),
+        keep_accents=args.keep_accents, condition=args.condition,
+        model_options=collect_model_options(args, args.model),
         classifier=ClassifierConfig(steps=args.classifier_steps), split_seed=args.split_seed,
         force=args.force, log=log, **train_options(args, args.model),
     )

@@ -20,6 +20,7 @@ import torch
 
 from charloom import __version__
 from charloom.data.batches import Batches, encode_items, make_batches
+from charloom.data.conditions import TOKEN_BASE, categories_of, token_for
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError, RunError
@@ -148,7 +149,13 @@ class Run:
         result = evaluate(self.model, self.batches_for(data, where=f"{label} item"))
         return {"run": str(self.path), "data": label, **result}
 
-    def sample(self, n: int = 10, *, seed: int | None = None, **options: Any) -> Samples:
+    @property
+    def categories(self) -> list[str]:
+        """The categories of a conditional run (``--condition category``); [] otherwise."""
+        return categories_of(self.info)
+
+    def sample(self, n: int = 10, *, seed: int | None = None, category: str | None = None,
+               **options: Any) -> Samples:
         """Generate ``n`` items. Options (see ``charloom.generate.pipeline.SampleOptions``):
         temperature, top_k, top_p, repetition_penalty, prefix, max_new_tokens, min_new_tokens;
         constraints starts_with, ends_with, contains, regex, min_len, max_len, alphabet,
@@ -159,9 +166,22 @@ class Run:
         ``score``) with the search statistics as attributes (``tried``, ``kept``,
         ``exhausted``, ``summary()``). Same seed, same items.
 
+        A conditional run needs ``category`` (one of ``run.categories``); its token is
+        continued as a prefix and left out of the texts returned.
+
         >>> run.sample(n=5, seed=0, starts_with="ma", max_len=6, not_in_train=True)  # doctest: +SKIP
         """
-        return sample_run(self, n, seed, SampleOptions.from_kwargs(options))
+        token = token_for(self.info, category)
+        if token:  # continue the token; other categories' tokens are masked
+            real = [c for c in self.vocab.chars if ord(c) < TOKEN_BASE]
+            alphabet = options.get("alphabet")
+            keep = [c for c in real if alphabet is None or c in alphabet]
+            options = {**options, "prefix": token + options.get("prefix", ""),
+                       "alphabet": "".join(keep) + token}
+        samples = sample_run(self, n, seed, SampleOptions.from_kwargs(options))
+        for sample in samples:
+            sample.text = sample.text[len(token):]
+        return samples
 
     def score(self, items: str | list[str]) -> list[ItemScore]:
         """Each item's likelihood: total and per-character NLL (nats; the end boundary counts,

@@ -80,3 +80,17 @@ def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp
             browser.close()
     assert errors == []
     assert headers == ["name", "seed", "hard", "soft"] and rows == 2
+
+
+def test_conditional_group_from_the_cli(categorized_file, tmp_path):
+    from tests.conftest import run_cli
+
+    out = tmp_path / "c"
+    made = run_cli("train-categories", str(categorized_file), "--condition", "category", "--model", "ngram",
+                   "--n", "3", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    sampled = run_cli("sample", str(out / "model"), "--category", "soft", "-n", "3", "--seed", "0")
+    assert sampled.returncode == 0, sampled.stderr
+    table = run_cli("transfer", str(out), "--seeds", "kotak", "--format", "csv")
+    assert table.returncode == 0, table.stderr
+    assert "hard" in table.stdout and "soft" in table.stdout

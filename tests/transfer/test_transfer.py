@@ -62,3 +62,16 @@ def test_transfer_score_shapes(group):
 def test_a_folder_without_group_json_is_refused(tmp_path):
     with pytest.raises(RunError, match="not a run group"):
         load_group(tmp_path)
+
+
+def test_every_generator_reads_every_seed(tmp_path):
+    """A letter only one category uses ('w') is in every run's vocabulary, so the other
+    generator can continue a seed with it rather than skipping it."""
+    from charloom.transfer.group import train_group
+
+    path = tmp_path / "two.tsv"
+    path.write_text("".join(f"a\twawa{i % 7}\nb\tbobo{i % 5}\n" for i in range(40)), encoding="utf-8")
+    group = train_group(path, "ngram", out=tmp_path / "g", model_options={"n": 2}, log=lambda m: None)
+    assert group.runs["a"].vocab == group.runs["b"].vocab
+    assert complete(group, "b", "wa", 2)[0].text.startswith("wa")
+    assert transfer_score(group, [0.5], max_names=2, best_of=2)["skipped_seeds"] == 0

@@ -21,9 +21,10 @@ CHUNK = 512
 
 
 @torch.no_grad()
-def log_likelihood(model: CharModel, vocab: Vocab, texts: list[str]) -> torch.Tensor:
+def log_likelihood(model: CharModel, vocab: Vocab, texts: list[str], condition: str = "") -> torch.Tensor:
     """log p(text) under a line-mode model, in nats, one per text: float64[N]; -inf where
-    the text has a character outside ``vocab``.
+    the text has a character outside ``vocab``. ``condition`` is context read before each
+    text and not scored: log p(text | condition) (a conditional run's category token).
 
     >>> log_likelihood(run.model, run.vocab, ["emma"])   # doctest: +SKIP
     tensor([-7.21], dtype=torch.float64)
@@ -35,13 +36,13 @@ def log_likelihood(model: CharModel, vocab: Vocab, texts: list[str]) -> torch.Te
     try:
         for start in range(0, len(known), CHUNK):
             rows = known[start : start + CHUNK]
-            framed = [[BOUNDARY_ID, *vocab.encode(texts[i]), BOUNDARY_ID] for i in rows]
+            framed = [[BOUNDARY_ID, *vocab.encode(condition + texts[i]), BOUNDARY_ID] for i in rows]
             longest = max(len(f) for f in framed)
             ids = torch.zeros(len(rows), longest, dtype=torch.long)  # padded with the boundary
             mask = torch.zeros(len(rows), longest - 1, dtype=torch.bool)
             for r, f in enumerate(framed):
                 ids[r, : len(f)] = torch.tensor(f)
-                mask[r, : len(f) - 1] = True
+                mask[r, len(condition) : len(f) - 1] = True
             logits = model(ids[:, :-1])  # (B, T, V); causal, so right padding changes nothing before it
             logp = F.log_softmax(logits.float(), dim=-1).gather(2, ids[:, 1:, None]).squeeze(2)  # (B, T)
             out[rows] = (logp.double() * mask).sum(dim=1)
@@ -67,7 +68,8 @@ class LikelihoodJudge:
 
     def log_likelihoods(self, texts: list[str]) -> torch.Tensor:
         """log p(x | c): float64[N, K], columns in ``self.categories`` order."""
-        columns = [log_likelihood(run.model, run.vocab, texts) for run in self.runs.values()]
+        columns = [log_likelihood(run.model, run.vocab, texts, getattr(run, "condition", ""))
+                   for run in self.runs.values()]
         return torch.stack(columns, dim=1) if columns else torch.zeros(len(texts), 0)
 
     def posterior(self, texts: list[str]) -> torch.Tensor:

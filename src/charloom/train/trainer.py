@@ -478,13 +478,16 @@ def train(
     split_seed: int = 42,
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
     dedup: bool = True,
+    alphabet: str | None = None,
     resume: bool = False,
     force: bool = False,
     progress: bool = False,
     log: Callable[[str], None] = print,
     **train_options: Any,
 ) -> Run:
-    """Train a model and return the finished run.
+    """Train a model and return the finished run. ``alphabet`` names characters the
+    vocabulary holds even where the data lacks them (a run group gives every category's
+    generator the union of all their alphabets, so each can read every other's seeds).
 
     >>> run = train("names", "mlp", max_steps=2000, out="runs/demo")  # doctest: +SKIP
     >>> run.evaluate("test")["nll"]                                   # doctest: +SKIP
@@ -498,19 +501,20 @@ def train(
                 raise CharloomError("--resume needs the run folder: --out DIR")
             return _resume(Path(out), train_options, progress, log, ctx)
         return _train_new(data, model, out, model_options, format, val_file, test_file, split_seed,
-                          split_fractions, dedup, force, progress, log, ctx, train_options)
+                          split_fractions, dedup, force, progress, log, ctx, train_options, alphabet)
     finally:
         distributed.teardown(ctx)
 
 
 def _train_new(data, model, out, model_options, format, val_file, test_file, split_seed, split_fractions,
-               dedup, force, progress, log, ctx, train_options) -> Run:
+               dedup, force, progress, log, ctx, train_options, alphabet=None) -> Run:
     config = TrainConfig(**train_options)
     model_class(model)  # a clear error for an unknown family before any work
     model_config = make_config(model, model_options)
     corpus = load_corpus(data if data is not None else "names", format)
     splits = make_splits(corpus, split_fractions, split_seed, dedup, val_file, test_file)
-    vocab = Vocab.from_texts(splits.train + splits.val + splits.test, boundary=(format == "lines"))
+    vocab = Vocab.from_texts([*splits.train, *splits.val, *splits.test, alphabet or ""],
+                             boundary=(format == "lines"))
     torch.manual_seed(config.seed)
     net = build_model(model, model_config, vocab.size)
     if format == "lines":  # before anything is written

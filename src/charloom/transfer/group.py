@@ -4,12 +4,18 @@ category classifier that measures them.
     GROUP/
       group.json                 source, categories -> run folders, options, classifier figures
       <category>/                an ordinary charloom run (``charloom sample GROUP/italian`` works)
+      model/                     instead, with --condition category: one conditional run for
+                                 all categories (``charloom sample GROUP/model --category italian``)
       classifier.safetensors     the n-gram classifier (judge/classifier.py)
       classifier.json
 
 Each category's items go through ``train()`` unchanged, from a temporary file, so a group's
 runs are exactly the runs ``charloom train`` would make; their splits (run/data/) are what
 the classifier trains on (train), picks its weights with (val) and is scored on (test).
+Every run gets the same vocabulary, the union of all categories' characters: otherwise a
+generator cannot read a seed with a letter its own language lacks (Turkish and Hungarian
+names have no 'w'), those seeds drop out of the transfer score, and the likelihood judge
+calls every string with such a letter impossible for that category instead of unlikely.
 """
 
 from __future__ import annotations
@@ -22,15 +28,36 @@ from pathlib import Path
 from typing import Any
 
 from charloom.data.categories import load_categorized
+from charloom.data.conditions import tag, token_for
 from charloom.errors import CharloomError, RunError
 from charloom.judge.classifier import ClassifierConfig, NgramClassifier
 from charloom.judge.likelihood import LikelihoodJudge
-from charloom.run import Run, load_run
+from charloom.run import Run, load_run, read_run_json
 from charloom.train import checkpoint as ckpt
 from charloom.train.trainer import train
 
 GROUP_FORMAT = 1
 RESERVED = {"group.json", "classifier.json", "classifier.safetensors"}
+
+
+class CategoryRun:
+    """One category of a conditional run, looking like a run of its own to the transfer
+    code: ``sample`` and ``split_items`` add and strip the category token, and the judge
+    reads ``condition`` as context (data/conditions.py)."""
+
+    def __init__(self, run: Run, category: str):
+        self.run, self.category = run, category
+        self.condition = token_for(run.info, category)
+        self.model, self.vocab, self.path, self.info = run.model, run.vocab, run.path, run.info
+
+    def __repr__(self) -> str:
+        return f"CategoryRun({str(self.path)!r}, category={self.category!r})"
+
+    def sample(self, n: int = 10, **options: Any):
+        return self.run.sample(n, category=self.category, **options)
+
+    def split_items(self, name: str) -> list[str]:
+        return [item[1:] for item in self.run.split_items(name) if item[:1] == self.condition]
 
 
 class Group:
@@ -55,8 +82,15 @@ class Group:
     def categories(self) -> list[str]:
         return list(self.run_folders)
 
+    @property
+    def conditional(self) -> bool:
+        return self.info.get("condition") == "category"
+
     @cached_property
-    def runs(self) -> dict[str, Run]:
+    def runs(self) -> dict[str, Run | CategoryRun]:
+        if self.conditional:
+            run = load_run(self.path / self.info["run"])
+            return {c: CategoryRun(run, c) for c in self.run_folders}
         return {c: load_run(self.path / folder) for c, folder in self.run_folders.items()}
 
     @cached_property
@@ -89,6 +123,7 @@ def train_group(
     out: str | Path,
     categories: list[str] | None = None,
     keep_accents: bool = False,
+    condition: str | None = None,
     model_options: dict[str, Any] | None = None,
     classifier: ClassifierConfig | None = None,
     split_seed: int = 42,
@@ -97,7 +132,8 @@ def train_group(
     **train_options: Any,
 ) -> Group:
     """Train one run per category of ``data`` (embedded set, TSV file or folder), then the
-    classifier; returns the group.
+    classifier; returns the group. ``condition="category"`` trains one conditional run for
+    all categories instead (data/conditions.py).
 
     >>> group = train_group("fullnames-by-country", "gru", out="runs/langs",
     ...                     categories=["italian", "turkish"], time_budget=30)   # doctest: +SKIP
@@ -111,19 +147,48 @@ def train_group(
         raise CharloomError(f"a category cannot be named {clash[0]!r}; rename it")
     if (out / "group.json").exists() and not force:
         raise CharloomError(f"{out} already holds a run group; use --force to replace it, or another --out")
+    if condition not in (None, "category"):
+        raise CharloomError(f"--condition takes 'category' (or nothing), got {condition!r}")
     out.mkdir(parents=True, exist_ok=True)
     info = {"format_version": GROUP_FORMAT, "source": str(data), "keep_accents": keep_accents,
             "model": model, "model_options": model_options or {}, "train": train_options,
             "split_seed": split_seed, "categories": {}}
+    alphabet = "".join(sorted({ch for lines in items.values() for line in lines for ch in line}))
+    if condition == "category":
+        return _train_conditional(items, model, out, info, model_options, split_seed, force, log,
+                                  classifier, train_options)
     with tempfile.TemporaryDirectory(prefix="charloom-group-") as scratch:
         for number, (category, lines) in enumerate(items.items(), 1):
             log(f"[{number}/{len(items)}] {category}: {len(lines):,} items")
             path = Path(scratch) / f"{category}.txt"
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             train(path, model, out=out / category, model_options=model_options, split_seed=split_seed,
-                  force=force, log=log, **train_options)
+                  alphabet=alphabet, force=force, log=log, **train_options)
             info["categories"][category] = category
             ckpt.atomic_write_json(out / "group.json", info)  # usable as far as it got
+    group = Group(out)
+    figures = train_classifier(group, classifier)
+    log(f"classifier: held-out accuracy {figures['accuracy']:.3f} on {figures['items']:,} test items")
+    return group
+
+
+def _train_conditional(items, model, out, info, model_options, split_seed, force, log, classifier,
+                       train_options) -> Group:
+    """One run for every category, each item tagged with its category's token."""
+    categories = list(items)
+    log(f"one {model} for {len(categories)} categories: "
+        + ", ".join(f"{c} {len(lines):,}" for c, lines in items.items()))
+    with tempfile.TemporaryDirectory(prefix="charloom-group-") as scratch:
+        path = Path(scratch) / "tagged.txt"
+        path.write_text("".join(tag(k, line) + "\n" for k, c in enumerate(categories) for line in items[c]),
+                        encoding="utf-8")
+        train(path, model, out=out / "model", model_options=model_options, split_seed=split_seed,
+              force=force, log=log, **train_options)
+    run_info = read_run_json(out / "model")
+    run_info["condition"] = {"kind": "category", "categories": categories}
+    ckpt.atomic_write_json(out / "model" / "run.json", run_info)
+    info.update({"condition": "category", "run": "model", "categories": {c: "model" for c in categories}})
+    ckpt.atomic_write_json(out / "group.json", info)
     group = Group(out)
     figures = train_classifier(group, classifier)
     log(f"classifier: held-out accuracy {figures['accuracy']:.3f} on {figures['items']:,} test items")
@@ -142,4 +207,4 @@ def train_classifier(group: Group, config: ClassifierConfig | None = None) -> di
     return figures
 
 
-__all__ = ["Group", "load_group", "train_classifier", "train_group"]
+__all__ = ["CategoryRun", "Group", "load_group", "train_classifier", "train_group"]
