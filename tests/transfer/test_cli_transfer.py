@@ -83,8 +83,6 @@ def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp
 
 
 def test_conditional_group_from_the_cli(categorized_file, tmp_path):
-    from tests.conftest import run_cli
-
     out = tmp_path / "c"
     made = run_cli("train-categories", str(categorized_file), "--condition", "category", "--model", "ngram",
                    "--n", "3", "--out", str(out))
