@@ -25,13 +25,19 @@ def test_steps_past_block_size_match_forward_on_the_last_block(make, block_size)
             assert state["pos"] == min(t + 1, block_size)
 
 
-def test_cache_grows_by_one_position_per_step(make):
+def test_cache_fills_one_position_per_step_with_the_keys_forward_computes(make):
     model = make("transformer").eval()
+    tokens = torch.tensor([[1, 2, 3], [2, 2, 1]])
     state = model.init_state(2)
-    for t in range(3):
-        _, state = model.step(torch.tensor([1, 2]), state)
-        for k, v in state["kv"]:
-            assert k.shape == v.shape == (2, 2, t + 1, 8)  # (B, nh, t, hs)
+    with torch.no_grad():
+        for t in range(3):
+            _, state = model.step(tokens[:, t], state)
+            assert state["pos"] == t + 1
+        _, full = model._run(tokens, 0, None)
+    for (k, v), (k_full, v_full) in zip(state["kv"], full, strict=True):
+        assert k.shape == v.shape == (2, 2, model.config.block_size, 8)  # (B, nh, block, hs)
+        assert torch.allclose(k[:, :, :3], k_full, atol=1e-6)
+        assert torch.allclose(v[:, :, :3], v_full, atol=1e-6)
 
 
 def test_forward_refuses_more_than_block_size(make):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +29,16 @@ from charloom.models.base import CharModel, State, require, require_at_least_one
 
 INIT_STD = 0.02  # GPT-2's init: small enough that the first softmax is near uniform
 
-KV = tuple[torch.Tensor, torch.Tensor]  # one layer's cached keys and values, (B, nh, t, hs) each
+KV = tuple[torch.Tensor, torch.Tensor]  # one layer's keys and values, (B, nh, t, hs) each
+
+
+class Cache(NamedTuple):
+    """One layer's key/value cache during generation: room for ``block_size`` positions,
+    (B, nh, block_size, hs) each, of which positions < ``pos`` are filled."""
+
+    k: torch.Tensor
+    v: torch.Tensor
+    pos: int
 
 
 @dataclass
@@ -64,24 +74,34 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, past: KV | None = None) -> tuple[torch.Tensor, KV]:
+    def forward(self, x: torch.Tensor, past: Cache | None = None) -> tuple[torch.Tensor, KV]:
         """x: (B, T, C). Without ``past``: the whole sequence at once, causally masked.
-        With ``past`` (the cache of earlier positions): one new position (T = 1), which may
-        attend to every cached key, so no mask is needed. Returns y (B, T, C) and the keys
-        and values of all positions so far."""
+        With ``past`` (this layer's cache, which holds positions < ``past.pos``): one new
+        position (T = 1), written into the cache in place, which attends to every cached
+        key, so no mask is needed. Returns y (B, T, C) and the keys and values."""
         B, T, C = x.shape
+        if past is not None:
+            return self._attend_cached(x, past)
         q, k, v = self.c_attn(x).split(C, dim=2)  # (B, T, C) each
         q, k, v = (z.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for z in (q, k, v))
         # q, k, v: (B, nh, T, hs)
         dropout = self.dropout if self.training else 0.0
-        if past is None:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
-        else:
-            k = torch.cat([past[0], k], dim=2)  # (B, nh, t + 1, hs)
-            v = torch.cat([past[1], v], dim=2)  # (B, nh, t + 1, hs)
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_dropout(self.c_proj(y)), (k, v)
+
+    def _attend_cached(self, x: torch.Tensor, past: Cache) -> tuple[torch.Tensor, KV]:
+        """One query per row against the cache: no mask is needed, and the preallocated
+        cache costs no copy of the past keys per step (generation's hot path)."""
+        B, _, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).view(B, 3, self.n_head, hs).unbind(1)  # (B, nh, hs) each
+        past.k[:, :, past.pos] = k
+        past.v[:, :, past.pos] = v
+        keys = past.k[:, :, : past.pos + 1]  # (B, nh, t, hs)
+        values = past.v[:, :, : past.pos + 1]  # (B, nh, t, hs)
+        y = F.scaled_dot_product_attention(q[:, :, None], keys, values)  # (B, nh, 1, hs)
+        return self.resid_dropout(self.c_proj(y.reshape(B, 1, C))), (past.k, past.v)
 
 
 class MLP(nn.Module):
@@ -109,7 +129,7 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, past: KV | None = None) -> tuple[torch.Tensor, KV]:
+    def forward(self, x: torch.Tensor, past: Cache | None = None) -> tuple[torch.Tensor, KV]:
         a, kv = self.attn(self.ln_1(x), past)
         x = x + a  # (B, T, C)
         x = x + self.mlp(self.ln_2(x))  # (B, T, C)
@@ -161,7 +181,7 @@ class Transformer(CharModel):
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         kvs = []
         for i, block in enumerate(self.blocks):
-            x, kv = block(x, None if pasts is None else pasts[i])
+            x, kv = block(x, None if pasts is None else Cache(*pasts[i], start))
             kvs.append(kv)
         return self.head(self.ln_f(x)), kvs  # (B, T, V)
 
@@ -174,12 +194,17 @@ class Transformer(CharModel):
         return logits  # (B, T, V)
 
     def init_state(self, batch_size: int) -> State:
-        """An empty cache: per layer keys and values (B, nh, 0, hs), the position of the
-        next token, and the last ``block_size - 1`` tokens (for re-encoding when full)."""
+        """An empty cache: per layer room for the keys and values of ``block_size``
+        positions (B, nh, block_size, hs), the position of the next token, and the last
+        ``block_size - 1`` tokens (for re-encoding when full). ``step`` fills the cache in
+        place: to branch one state into several, ``select_state`` (which copies) first."""
         c = self.config
-        empty = torch.zeros(batch_size, c.n_head, 0, c.n_embd // c.n_head, device=self.device)
+        shape = (batch_size, c.n_head, c.block_size, c.n_embd // c.n_head)
+        # empty, not zeros: positions >= pos are never read, and zeroing costs a pass over memory
+        kv = [(torch.empty(shape, device=self.device), torch.empty(shape, device=self.device))
+              for _ in self.blocks]
         history = torch.zeros(batch_size, 0, dtype=torch.long, device=self.device)
-        return {"kv": [(empty, empty) for _ in self.blocks], "pos": 0, "history": history}
+        return {"kv": kv, "pos": 0, "history": history}
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         block_size = self.config.block_size
