@@ -127,7 +127,10 @@ class Transformer(CharModel):
     family = "transformer"
     config_class = TransformerConfig
     training_layout = "packed"  # several names per row: see data/packing.py
-    train_defaults = {"batch_size": 64, "lr": 2e-3}
+    # Packed rows make a step's cost follow its real tokens, and larger steps amortise the
+    # fixed cost of ~200 small ops: 128 names per step trains ~25% more tokens per second
+    # than 64 and, in equal time, reached a lower val NLL (names, 90 s runs side by side).
+    train_defaults = {"batch_size": 128, "lr": 3e-3}
 
     def __init__(self, config: TransformerConfig, vocab_size: int):
         super().__init__(config, vocab_size)
