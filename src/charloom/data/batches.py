@@ -9,6 +9,8 @@ and a batch is one random gather from it (fast on a CPU, and reproducible from o
 - sequence, text: random windows of ``block_size`` characters of the running text.
 - window: one example per target: the ``C`` tokens before it (boundary-padded at the
   start of an item), as in the MLP lectures.
+- packed, lines: several whole items per row, no padding between them (``packing.py``),
+  for models that can keep items apart inside a row (the transformer).
 """
 
 from __future__ import annotations
@@ -126,7 +128,10 @@ class WindowBatches(Batches):
 
 class TextBatches(Batches):
     """Windows of running text. ``block`` tokens of input per row; with ``window_only``
-    each row predicts only its last target (window layout), else every position."""
+    each row predicts only its last target (window layout), else every position.
+
+    ``stream`` may be any integer dtype (a memory-mapped uint8 token file for a large
+    corpus, see ``tokens.py``); only the gathered windows become int64."""
 
     def __init__(self, stream: torch.Tensor, block: int, window_only: bool = False):
         if len(stream) < 2:
@@ -137,7 +142,7 @@ class TextBatches(Batches):
 
     def _rows(self, starts: torch.Tensor) -> Batch:
         offsets = torch.arange(self.block + 1)
-        block = self.stream[starts[:, None] + offsets[None, :]]  # (B, block + 1)
+        block = self.stream[starts[:, None] + offsets[None, :]].long()  # (B, block + 1)
         if self.window_only:
             return block[:, :-1], block[:, -1]
         return block[:, :-1], block[:, 1:]
@@ -179,4 +184,8 @@ def make_batches(
         return TextBatches(data, context if window else block, window_only=window)
     if layout in ("window", "counts"):
         return WindowBatches(data, context)
+    if layout == "packed" and context is not None and max(len(s) for s in data) - 1 <= context:
+        from charloom.data.packing import PACKED_ROW_LEN, PackedBatches  # packing builds on this module
+
+        return PackedBatches(data, max(PACKED_ROW_LEN, context))
     return ItemBatches(data)

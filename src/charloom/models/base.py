@@ -14,8 +14,10 @@ The trainer, the sampler, the evaluator and the diagnostics only ever talk to a
 - ``training_layout``: how training batches are laid out for this family:
   ``"sequence"`` (padded items or text windows, all positions predicted at once),
   ``"window"`` (one example per target, the fixed context before it, as in the MLP
-  lectures: exact for BatchNorm, no padding in its statistics) or ``"counts"``
-  (fitted by counting with ``fit``; no optimiser).
+  lectures: exact for BatchNorm, no padding in its statistics), ``"packed"`` (several
+  whole items per row, no padding between them; the model provides
+  ``forward_packed(idx, positions, segments)`` and keeps the items apart, see
+  ``data/packing.py``) or ``"counts"`` (fitted by counting with ``fit``; no optimiser).
 """
 
 from __future__ import annotations

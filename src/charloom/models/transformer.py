@@ -74,10 +74,13 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, past: Cache | None = None) -> tuple[torch.Tensor, KV]:
-        """x: (B, T, C). Without ``past``: the whole sequence at once, causally masked.
-        With ``past`` (this layer's cache, which holds positions < ``past.pos``): one new
-        position (T = 1), written into the cache in place, which attends to every cached
+    def forward(
+        self, x: torch.Tensor, past: Cache | None = None, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, KV]:
+        """x: (B, T, C). Without ``past``: the whole sequence at once, causally masked, or
+        by ``mask`` (B, 1, T, T), True where a position may attend, when rows hold several
+        items. With ``past`` (this layer's cache, which holds positions < ``past.pos``): one
+        new position (T = 1), written into the cache in place, which attends to every cached
         key, so no mask is needed. Returns y (B, T, C) and the keys and values."""
         B, T, C = x.shape
         if past is not None:
@@ -86,7 +89,10 @@ class CausalSelfAttention(nn.Module):
         q, k, v = (z.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for z in (q, k, v))
         # q, k, v: (B, nh, T, hs)
         dropout = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
+        if mask is not None:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_dropout(self.c_proj(y)), (k, v)
 
@@ -129,8 +135,10 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, past: Cache | None = None) -> tuple[torch.Tensor, KV]:
-        a, kv = self.attn(self.ln_1(x), past)
+    def forward(
+        self, x: torch.Tensor, past: Cache | None = None, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, KV]:
+        a, kv = self.attn(self.ln_1(x), past, mask)
         x = x + a  # (B, T, C)
         x = x + self.mlp(self.ln_2(x))  # (B, T, C)
         return x, kv
@@ -139,7 +147,11 @@ class Block(nn.Module):
 class Transformer(CharModel):
     family = "transformer"
     config_class = TransformerConfig
-    train_defaults = {"batch_size": 64, "lr": 2e-3}
+    training_layout = "packed"  # several names per row: see data/packing.py
+    # Packed rows make a step's cost follow its real tokens, and larger steps amortise the
+    # fixed cost of ~200 small ops: 128 names per step trains ~25% more tokens per second
+    # than 64 and, in equal time, reached a lower val NLL (names, 90 s runs side by side).
+    train_defaults = {"batch_size": 128, "lr": 3e-3}
 
     def __init__(self, config: TransformerConfig, vocab_size: int):
         super().__init__(config, vocab_size)
@@ -192,6 +204,22 @@ class Transformer(CharModel):
             )
         logits, _ = self._run(idx, 0, None)
         return logits  # (B, T, V)
+
+    def forward_packed(
+        self, idx: torch.Tensor, positions: torch.Tensor, segments: torch.Tensor
+    ) -> torch.Tensor:
+        """Rows holding several items (``data.packing``): idx, positions, segments (R, T)
+        -> logits (R, T, V). Positions restart at every item and each position attends to
+        earlier positions of its own item only (a block-diagonal causal mask), so every
+        item's logits are those ``forward`` computes on that item alone."""
+        T = idx.shape[1]
+        causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()  # (T, T)
+        same_item = segments[:, :, None] == segments[:, None, :]  # (R, T, T)
+        mask = (same_item & causal)[:, None]  # (R, 1, T, T), shared by the heads
+        x = self.drop(self.wte(idx) + self.wpe(positions))  # (R, T, C)
+        for block in self.blocks:
+            x, _ = block(x, mask=mask)
+        return self.head(self.ln_f(x))  # (R, T, V)
 
     def init_state(self, batch_size: int) -> State:
         """An empty cache: per layer room for the keys and values of ``block_size``

@@ -26,7 +26,10 @@ def nll_sum(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, 
 
 def batch_logits(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Logits shaped like ``targets``: one target per row means the rows are windows
-    (window layout, ``forward_window``); a row of targets means whole sequences."""
+    (window layout, ``forward_window``); a row of targets means whole sequences; inputs
+    that are a tuple (``data.packing.Packed``) hold several items per row."""
+    if isinstance(inputs, tuple):
+        return model.forward_packed(*inputs)  # (R, T, V)
     if targets.dim() == 1:
         return model.forward_window(inputs)  # (B, V)
     return model(inputs)  # (B, T, V)

@@ -24,7 +24,10 @@ def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float) 
             (decay if param.dim() >= 2 else no_decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99))
+        # fused: one kernel updates every tensor of a group (the same update, far fewer ops);
+        # on a small model the per-tensor loop otherwise costs a tenth of each step
+        fused = all(p.dtype.is_floating_point and p.device.type in ("cpu", "cuda") for p in decay + no_decay)
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99), fused=fused)
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr)
     raise ValueError(f"unknown optimizer {name!r}")

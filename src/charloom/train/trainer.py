@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from charloom.data.batches import Batches, encode_items, make_batches
 from charloom.data.corpus import Corpus, load_corpus, parse_lines, read_text_file
 from charloom.data.splits import Splits, split_items, split_text
+from charloom.data.tokens import encode_text_file
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError, TrainingDiverged
 from charloom.generate.sampling import generate
@@ -203,7 +204,7 @@ class Trainer:
         self.format = fmt
         block = config.block_size or model.context_size or 128
         self.block = block
-        data = {name: split_data(vocab, fmt, self._read_split(name)) for name in ("train", "val", "test")}
+        data = {name: self._split_tokens(name) for name in ("train", "val", "test")}
         layout = model.training_layout
         self.batches: dict[str, Batches | None] = {}
         for name, encoded in data.items():
@@ -223,6 +224,14 @@ class Trainer:
         self.best_val = math.inf
         self.best_step = -1
         self.watch: TrainingWatch | None = None
+
+    def _split_tokens(self, name: str) -> Any:
+        """Line mode: the encoded items. Text mode: a memory-mapped token file next to the
+        split, so that a large corpus never sits in memory as int64 (data/tokens.py)."""
+        path = split_path(self.out, name)
+        if self.format == "text" and path.exists():
+            return encode_text_file(path, self.vocab, path.with_suffix(".tokens"))
+        return split_data(self.vocab, self.format, self._read_split(name))
 
     def _read_split(self, name: str) -> list[str]:
         text = read_text_file(split_path(self.out, name)) if split_path(self.out, name).exists() else ""
