@@ -1,7 +1,7 @@
 """What "longer than the context" means, one rule for every family.
 
 A line-mode model with a bounded context that trains on whole items (the transformer:
-``sequence`` layout, learned absolute positions) reads an item as the boundary followed
+``sequence`` or ``packed`` layout, learned absolute positions) reads an item as the boundary followed
 by its characters, so an item or a prefix of ``n`` characters needs ``n + 1 <=
 block_size`` positions. Anything longer could never be read the way training read it,
 so it is refused. Window models (n-gram, MLP, WaveNet) and any model on running text
