@@ -71,9 +71,11 @@ def warm_up() -> None:
     _warm = True
 
 
-def run_forked(argv: list[str], kill_after: float | None, log: Path) -> Outcome:
+def run_forked(argv: list[str], kill_after: float | None, log: Path, limit: float = 300.0) -> Outcome:
     """``charloom ARGV`` in a forked child, SIGKILLed after ``kill_after`` seconds if it is
-    still running then."""
+    still running then, and after ``limit`` seconds in any case (a stuck child fails the
+    caller instead of hanging it). Fork only from a process that has run torch on one
+    thread: a child forked after a parallel region can deadlock."""
     warm_up()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
@@ -87,15 +89,15 @@ def run_forked(argv: list[str], kill_after: float | None, log: Path) -> Outcome:
             sys.stderr.flush()
         finally:
             os._exit(code)
-    deadline = None if kill_after is None else time.monotonic() + kill_after
+    deadline = time.monotonic() + (limit if kill_after is None else kill_after)
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return Outcome(os.waitstatus_to_exitcode(status), log.read_text(errors="replace"))
-        if deadline is not None and time.monotonic() >= deadline:
+        if time.monotonic() >= deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return Outcome(-signal.SIGKILL, log.read_text(errors="replace"), killed=True)
+            return Outcome(-signal.SIGKILL, log.read_text(errors="replace"), killed=kill_after is not None)
         time.sleep(0.002)
 
 

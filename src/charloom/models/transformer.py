@@ -47,7 +47,9 @@ class TransformerConfig:
     n_head: int = field(default=4, metadata={"help": "attention heads per block"})
     n_embd: int = field(default=64, metadata={"help": "width of the residual stream"})
     block_size: int = field(default=16, metadata={"help": "characters of context"})
-    dropout: float = field(default=0.0, metadata={"help": "dropout rate (0: none)"})
+    # makemore uses none; on 23k names this model overfits within minutes (train 1.83 vs
+    # val 2.01 after 300 s), and 0.1 gave the lower val NLL in equal time (bench/run.py).
+    dropout: float = field(default=0.1, metadata={"help": "dropout rate (0: none)"})
     tie_weights: bool = field(
         default=False, metadata={"help": "share the token embedding with the output layer"}
     )
