@@ -10,6 +10,7 @@ The options are named as in Hugging Face ``generate`` where it has them.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -134,7 +135,8 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
                                    min_new_tokens=options.min_new_tokens, natural_max_len=longest,
                                    train_set=run.train_set if constraints.not_in_train else ())
     generator = torch.Generator()
-    generator.manual_seed(seed if seed is not None else torch.seed())
+    # no seed: a fresh one, without reseeding torch's global generator as torch.seed() would
+    generator.manual_seed(seed if seed is not None else secrets.randbits(63))
     return Task(run.model, run.vocab, compiled, decoding, generator)
 
 
