@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from charloom import __version__
-from charloom.data.batches import Batches, encode_items, make_batches
+from charloom.data.batches import Batches, encode_items, make_batches, text_block
 from charloom.data.conditions import TOKEN_BASE, categories_of, token_for
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.data.vocab import Vocab
@@ -35,10 +35,6 @@ from charloom.train.evaluate import evaluate
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
-
-
-def run_file(path: Path, name: str) -> Path:
-    return Path(path) / name
 
 
 def split_path(path: Path, split: str) -> Path:
@@ -133,7 +129,7 @@ class Run:
             check_fits(self.model, max(len(item) for item in items), f"the longest {where}", True)
         else:
             data = torch.tensor(self.vocab.encode(items, where), dtype=torch.long)
-        block = int(self.info["train"].get("block_size") or self.model.context_size or 128)
+        block = text_block(self.info["train"].get("block_size"), self.model.context_size)
         return make_batches(self.model.training_layout, data, self.model.context_size, block)
 
     # -- use ---------------------------------------------------------------------

@@ -175,6 +175,15 @@ class TextBatches(Batches):
         return len(self.stream) - (self.block if self.window_only else 1)
 
 
+DEFAULT_TEXT_BLOCK = 128
+
+
+def text_block(block_size: int | None, context: int | None) -> int:
+    """Characters per training window of running text: ``--block-size`` if given, else the
+    model's context, else 128 for models that see the whole past."""
+    return block_size or context or DEFAULT_TEXT_BLOCK
+
+
 def make_batches(
     layout: str, data: list[list[int]] | torch.Tensor, context: int | None, block: int
 ) -> Batches:

@@ -9,7 +9,6 @@ key), so any n works without a V^n table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import torch
@@ -64,13 +63,6 @@ class NGram(WindowModel):
         self.context_keys = unique_keys
         self.counts = counts
         return self
-
-    def fit_items(self, sequences: Iterable[list[int]]) -> NGram:
-        """Convenience: count over encoded items (with boundaries)."""
-        from charloom.data.batches import windows_and_targets
-
-        windows, targets = windows_and_targets(list(sequences), self.context_size)
-        return self.fit(windows, targets)
 
     def forward_window(self, windows: torch.Tensor) -> torch.Tensor:
         k = self.config.smoothing

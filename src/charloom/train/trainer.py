@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from charloom.data.batches import Batches, encode_items, make_batches
+from charloom.data.batches import Batches, encode_items, make_batches, text_block
 from charloom.data.corpus import Corpus, load_corpus, parse_lines, read_text_file
 from charloom.data.splits import Splits, split_items, split_text
 from charloom.data.tokens import encode_text_file
@@ -202,8 +202,7 @@ class Trainer:
         self.dist = dist or distributed.Context()
         fmt = info["data"]["format"]
         self.format = fmt
-        block = config.block_size or model.context_size or 128
-        self.block = block
+        block = text_block(config.block_size, model.context_size)
         data = {name: self._split_tokens(name) for name in ("train", "val", "test")}
         layout = model.training_layout
         self.batches: dict[str, Batches | None] = {}
