@@ -4,8 +4,10 @@
     h = tanh(BN(W_1 x)) ... tanh(BN(W_L h))       one or more hidden layers
     logits = W_out h + b_out
 
-Weights use Kaiming init with the tanh gain 5/3; the output layer is scaled down so
-the first loss is about ln(V). With BatchNorm the linear layers carry no bias (the
+Weights use Kaiming init: gain 5/3 on the layers that take a tanh output, whose
+squashing it makes up for, and gain 1 on the first layer, whose input (the N(0, 1)
+embeddings) is not squashed; with 5/3 there too the first layer starts 20% saturated.
+The output layer is scaled down so the first loss is about ln(V). With BatchNorm the linear layers carry no bias (the
 BatchNorm shift replaces it) and eval uses the running statistics.
 """
 
@@ -27,7 +29,8 @@ class MLPConfig:
     hidden: int = field(default=200, metadata={"help": "units per hidden layer"})
     n_layer: int = field(default=1, metadata={"help": "number of hidden layers"})
     batchnorm: bool = field(default=False, metadata={"help": "BatchNorm after each hidden Linear"})
-    gain: float = field(default=TANH_GAIN, metadata={"help": "init gain of hidden layers"})
+    gain: float = field(default=TANH_GAIN, metadata={"help": "init gain of the layers after a tanh"})
+    input_gain: float = field(default=1.0, metadata={"help": "init gain of the first layer (input: embeddings)"})
     output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
 
     def __post_init__(self):
@@ -46,13 +49,14 @@ class MLP(WindowModel):
         self.embedding = nn.Embedding(vocab_size, config.embedding)
         layers: list[nn.Module] = []
         fan_in = config.context * config.embedding
+        gain = config.input_gain
         for _ in range(config.n_layer):
             bias = not config.batchnorm  # BatchNorm's shift replaces the bias
-            layers.append(kaiming_linear(fan_in, config.hidden, config.gain, bias=bias))
+            layers.append(kaiming_linear(fan_in, config.hidden, gain, bias=bias))
             if config.batchnorm:
                 layers.append(BatchNorm1d(config.hidden))
             layers.append(nn.Tanh())
-            fan_in = config.hidden
+            fan_in, gain = config.hidden, config.gain
         self.hidden = nn.Sequential(*layers)
         self.output = scaled_output(fan_in, vocab_size, config.output_scale)
 
