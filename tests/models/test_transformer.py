@@ -35,9 +35,23 @@ def test_cache_fills_one_position_per_step_with_the_keys_forward_computes(make):
             assert state["pos"] == t + 1
         _, full = model._run(tokens, 0, None)
     for (k, v), (k_full, v_full) in zip(state["kv"], full, strict=True):
-        assert k.shape == v.shape == (2, 2, model.config.block_size, 8)  # (B, nh, block, hs)
-        assert torch.allclose(k[:, :, :3], k_full, atol=1e-6)
-        assert torch.allclose(v[:, :, :3], v_full, atol=1e-6)
+        assert k.shape == v.shape == (model.config.block_size, 2, 2, 8)  # (block, B, nh, hs)
+        # forward's keys are (B, nh, T, hs)
+        assert torch.allclose(k[:3], k_full.permute(2, 0, 1, 3), atol=1e-6)
+        assert torch.allclose(v[:3], v_full.permute(2, 0, 1, 3), atol=1e-6)
+
+
+def test_dropping_rows_keeps_the_cache_of_the_rows_kept(make):
+    model = make("transformer").eval()
+    tokens = torch.tensor([[1, 2, 3, 1], [2, 2, 1, 3], [3, 1, 2, 2]])
+    with torch.no_grad():
+        expected = model(tokens)[[2, 0], -1]
+        state = model.init_state(3)
+        for t in range(3):
+            _, state = model.step(tokens[:, t], state)
+        state = model.select_state(state, torch.tensor([2, 0]))
+        logits, _ = model.step(tokens[[2, 0], 3], state)
+    assert torch.allclose(logits, expected, atol=1e-5)
 
 
 def test_forward_refuses_more_than_block_size(make):

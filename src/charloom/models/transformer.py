@@ -29,12 +29,16 @@ from charloom.models.base import CharModel, State, require, require_at_least_one
 
 INIT_STD = 0.02  # GPT-2's init: small enough that the first softmax is near uniform
 
-KV = tuple[torch.Tensor, torch.Tensor]  # one layer's keys and values, (B, nh, t, hs) each
+KV = tuple[torch.Tensor, torch.Tensor]  # one layer's keys and values
 
 
 class Cache(NamedTuple):
     """One layer's key/value cache during generation: room for ``block_size`` positions,
-    (B, nh, block_size, hs) each, of which positions < ``pos`` are filled."""
+    (block_size, B, nh, hs) each, of which positions < ``pos`` are filled.
+
+    Position-major, so the filled part ``k[:pos]`` is one contiguous block: attention
+    reads it without strides (3x faster than a (B, nh, T, hs) slice at 1,000 rows), and
+    dropping finished rows copies the filled positions only."""
 
     k: torch.Tensor
     v: torch.Tensor
@@ -99,16 +103,23 @@ class CausalSelfAttention(nn.Module):
         return self.resid_dropout(self.c_proj(y)), (k, v)
 
     def _attend_cached(self, x: torch.Tensor, past: Cache) -> tuple[torch.Tensor, KV]:
-        """One query per row against the cache: no mask is needed, and the preallocated
-        cache costs no copy of the past keys per step (generation's hot path)."""
+        """One query per row against the cache, written out (generation's hot path):
+
+            att[t, b, h] = softmax_t(q[b, h] . k[t, b, h] / sqrt(hs))
+            y[b, h]      = sum_t att[t, b, h] v[t, b, h]
+
+        A single query needs no mask, and at this size the two products are cheaper as
+        broadcast multiply-and-sum than as thousands of tiny batched matmuls."""
         B, _, C = x.shape
         hs = C // self.n_head
         q, k, v = self.c_attn(x).view(B, 3, self.n_head, hs).unbind(1)  # (B, nh, hs) each
-        past.k[:, :, past.pos] = k
-        past.v[:, :, past.pos] = v
-        keys = past.k[:, :, : past.pos + 1]  # (B, nh, t, hs)
-        values = past.v[:, :, : past.pos + 1]  # (B, nh, t, hs)
-        y = F.scaled_dot_product_attention(q[:, :, None], keys, values)  # (B, nh, 1, hs)
+        past.k[past.pos] = k
+        past.v[past.pos] = v
+        keys = past.k[: past.pos + 1]  # (t, B, nh, hs), contiguous
+        values = past.v[: past.pos + 1]  # (t, B, nh, hs)
+        att = (keys * q).sum(dim=-1) * (1.0 / math.sqrt(hs))  # (t, B, nh)
+        att = att.softmax(dim=0)
+        y = (att[..., None] * values).sum(dim=0)  # (B, nh, hs)
         return self.resid_dropout(self.c_proj(y.reshape(B, 1, C))), (past.k, past.v)
 
 
@@ -225,11 +236,11 @@ class Transformer(CharModel):
 
     def init_state(self, batch_size: int) -> State:
         """An empty cache: per layer room for the keys and values of ``block_size``
-        positions (B, nh, block_size, hs), the position of the next token, and the last
+        positions (block_size, B, nh, hs), the position of the next token, and the last
         ``block_size - 1`` tokens (for re-encoding when full). ``step`` fills the cache in
         place: to branch one state into several, ``select_state`` (which copies) first."""
         c = self.config
-        shape = (batch_size, c.n_head, c.block_size, c.n_embd // c.n_head)
+        shape = (c.block_size, batch_size, c.n_head, c.n_embd // c.n_head)
         # empty, not zeros: positions >= pos are never read, and zeroing costs a pass over memory
         kv = [(torch.empty(shape, device=self.device), torch.empty(shape, device=self.device))
               for _ in self.blocks]
@@ -238,15 +249,29 @@ class Transformer(CharModel):
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         block_size = self.config.block_size
-        pos, history = state["pos"], state["history"]
+        pos, history, kv = state["pos"], state["history"], state["kv"]
         if pos < block_size:
-            logits, kvs = self._run(tokens[:, None], pos, state["kv"])  # (B, 1, V)
+            logits, kv = self._run(tokens[:, None], pos, kv)  # (B, 1, V)
         else:
-            # Cache full: slide the window, re-encode it from position 0.
+            # Cache full: slide the window, re-encode it from position 0 (the cache is not
+            # read again once full, so it is left as it is).
             window = torch.cat([history, tokens[:, None]], dim=1)  # (B, block_size)
-            logits, kvs = self._run(window, 0, None)  # (B, block_size, V)
+            logits, _ = self._run(window, 0, None)  # (B, block_size, V)
         keep = block_size - 1
         history = torch.cat([history, tokens[:, None]], dim=1)
         history = history[:, max(history.shape[1] - keep, 0) :]  # (B, <= block_size - 1)
-        state = {"kv": kvs, "pos": min(pos + 1, block_size), "history": history}
+        state = {"kv": kv, "pos": min(pos + 1, block_size), "history": history}
         return logits[:, -1], state
+
+    def select_state(self, state: State, index: torch.Tensor) -> State:
+        """Keep the rows named by ``index``, copying the filled cache positions only."""
+        pos, index = state["pos"], index.to(self.device)
+        kv = []
+        for cached in state["kv"]:
+            pair = []
+            for tensor in cached:  # keys, then values: (block_size, B, nh, hs)
+                kept = tensor.new_empty((tensor.shape[0], len(index), *tensor.shape[2:]))
+                kept[:pos] = tensor[:pos].index_select(1, index)
+                pair.append(kept)
+            kv.append(tuple(pair))
+        return {"kv": kv, "pos": pos, "history": state["history"].index_select(0, index)}
