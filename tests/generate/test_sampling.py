@@ -9,6 +9,7 @@ from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError
 from charloom.generate.sampling import (
     Decoding,
+    Forced,
     apply_repetition_penalty,
     apply_top_k,
     apply_top_p,
@@ -99,10 +100,21 @@ def test_rows_that_finish_leave_the_batch(mlp_run):
     model = Counting(mlp_run.model)
     decoded = decode(model, 64, steps=30, generator=torch.Generator().manual_seed(0))
     lengths = decoded.num_tokens  # tokens emitted, the end included
-    assert model.sizes[0] == 64
-    for t, size in enumerate(model.sizes):
+    assert model.sizes[0] == 1  # every row starts from the boundary: one row computes it
+    for t, size in enumerate(model.sizes[1:], start=1):
         assert size == int((lengths > t).sum())  # rows still going at step t, and only those
-    assert model.sizes == sorted(model.sizes, reverse=True)
+    assert model.sizes[1:] == sorted(model.sizes[1:], reverse=True)
+
+
+def test_a_shared_prefix_is_computed_once_and_scores_as_if_each_row_ran_it(mlp_run):
+    model = Counting(mlp_run.model)
+    samples = mlp_run.sample(n=20, seed=3, prefix="mar")
+    assert all(s.text.startswith("mar") for s in samples)
+    scored = mlp_run.score([s.text for s in samples])
+    for sample, score in zip(samples, scored, strict=True):
+        assert -sample.logprob == pytest.approx(score.nll, abs=1e-4)
+    decode(model, 20, steps=10, forced=Forced.prefix([5, 1, 9], 20), generator=torch.Generator().manual_seed(0))
+    assert model.sizes[:4] == [1, 1, 1, 1] and model.sizes[4] <= 20
 
 
 def test_min_and_max_new_tokens(mlp_run):

@@ -259,10 +259,22 @@ def decode(
     plain = decoding.plain and mask is None
     was_training = model.training
     model.eval()
+    # Every row starts from the same token (and a prefix forces the same ones into every
+    # row), so up to the first free draw all rows share one state: run them as one row and
+    # branch it B ways after that step (names: 1 step in 7 is computed once, not B times).
+    together = 1
+    if forced is not None and forced.shared and bool((forced.tokens[:, : forced.shared] == forced.tokens[:1, : forced.shared]).all()):
+        together += forced.shared
     try:
-        state = model.init_state(B)
+        state = model.init_state(1)
         for t in range(steps):
-            logits, state = model.step(token, state)  # (b, V)
+            if t < together:
+                logits, state = model.step(token[:1], state)  # (1, V): the same for every row
+                logits = logits.expand(B, -1)
+                if t == together - 1 or t == steps - 1:
+                    state = model.select_state(state, torch.zeros(B, dtype=torch.long))
+            else:
+                logits, state = model.step(token, state)  # (b, V)
             logits = logits.float()
             top = logits.amax(dim=-1, keepdim=True)
             weights = torch.exp(logits - top)  # softmax up to a constant, shared by both uses

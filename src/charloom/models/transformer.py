@@ -271,7 +271,7 @@ class Transformer(CharModel):
             pair = []
             for tensor in cached:  # keys, then values: (block_size, B, nh, hs)
                 kept = tensor.new_empty((tensor.shape[0], len(index), *tensor.shape[2:]))
-                kept[:pos] = tensor[:pos].index_select(1, index)
+                torch.index_select(tensor[:pos], 1, index, out=kept[:pos])  # no temporary
                 pair.append(kept)
             kv.append(tuple(pair))
         return {"kv": kv, "pos": pos, "history": state["history"].index_select(0, index)}
