@@ -13,9 +13,10 @@ names run long; the output says which).
 - constrained: 1,000 names that start with 'a', end with 'n', have at most 8 letters,
   are not in the training set and are all different (masks, rejection, budget).
 
-Each figure is the best of ``--repeats`` runs (the CPU is shared); one torch thread.
+Each figure is the best of ``--repeats`` runs (the CPU is shared), at each thread count
+of ``--threads`` (the naive decoder and the constrained run at the first one only).
 
-    python bench/sampling.py [--train-steps 300] [--repeats 3] [--skip-naive-10k]
+    python bench/sampling.py [--train-steps 300] [--repeats 3] [--threads 1,2] [--skip-naive-10k]
 """
 
 from __future__ import annotations
@@ -59,13 +60,29 @@ def best_time(function, repeats: int) -> tuple[float, object]:
     return best, result
 
 
+def time_names(run, family: str, n: int, threads: int, args, naive: bool) -> dict:
+    fast, samples = best_time(lambda: run.sample(n=n, seed=0), args.repeats)
+    row = {"family": family, "names": n, "threads": threads, "charloom_s": fast, "names_per_s": n / fast,
+           "mean_len": sum(len(s.text) for s in samples) / n, "target_s": TARGETS[n],
+           "met": fast <= TARGETS[n]}
+    if naive and (n == 1_000 or not args.skip_naive_10k):
+        def naive_run():
+            return naive_sample(run.model, n, 100, torch.Generator().manual_seed(0))
+
+        slow, _ = best_time(naive_run, args.repeats if n == 1_000 else 1)
+        row.update({"naive_s": slow, "speedup": slow / fast})
+    return row
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--train-steps", type=int, default=300, help="training steps before timing (0: untrained)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per figure; the best is kept")
     p.add_argument("--skip-naive-10k", action="store_true", help="time the naive decoder on 1,000 names only")
+    p.add_argument("--threads", default="1,2", help="torch thread counts to time, comma-separated")
     args = p.parse_args()
-    torch.set_num_threads(1)
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    torch.set_num_threads(thread_counts[0])
     family = "transformer" if "transformer" in FAMILIES else "mlp"
     steps = max(args.train_steps, 1)
     run = train(args.data, family, out=scratch() / family, max_steps=steps, eval_every=steps, num_samples=0,
@@ -75,23 +92,16 @@ def main() -> None:
             torch.nn.init.normal_(parameter, 0.0, 0.02)
     state = f"trained {args.train_steps} steps (val NLL {run.info['status']['val_nll']:.3f})" \
         if args.train_steps else "untrained (random weights; items run longer than real names)"
-    print(f"{family}, {run.model.num_parameters():,} parameters, {state}; 1 torch thread")
+    print(f"{family}, {run.model.num_parameters():,} parameters, {state}")
     rows = []
-    for n in (1_000, 10_000):
-        fast, samples = best_time(lambda n=n: run.sample(n=n, seed=0), args.repeats)
-        row = {"family": family, "names": n, "charloom_s": fast, "names_per_s": n / fast,
-               "mean_len": sum(len(s.text) for s in samples) / n, "target_s": TARGETS[n],
-               "met": fast <= TARGETS[n]}
-        if n == 1_000 or not args.skip_naive_10k:
-            def naive_run(n=n):
-                return naive_sample(run.model, n, 100, torch.Generator().manual_seed(0))
-
-            naive, _ = best_time(naive_run, args.repeats if n == 1_000 else 1)
-            row.update({"naive_s": naive, "speedup": naive / fast})
-        rows.append(row)
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        for n in (1_000, 10_000):
+            rows.append(time_names(run, family, n, threads, args, naive=threads == thread_counts[0]))
+    torch.set_num_threads(thread_counts[0])
     constrained = {"starts_with": "a", "ends_with": "n", "max_len": 8, "not_in_train": True, "unique": True}
     fast, samples = best_time(lambda: run.sample(n=1_000, seed=0, **constrained), args.repeats)
-    rows.append({"family": family, "names": "1000 constrained", "charloom_s": fast,
+    rows.append({"family": family, "names": "1000 constrained", "threads": thread_counts[0], "charloom_s": fast,
                  "names_per_s": 1_000 / fast, "mean_len": sum(len(s.text) for s in samples) / len(samples),
                  "tried": samples.tried})
     report(rows, args.json)
