@@ -101,7 +101,8 @@ def main() -> None:
     torch.set_num_threads(thread_counts[0])
     constrained = {"starts_with": "a", "ends_with": "n", "max_len": 8, "not_in_train": True, "unique": True}
     fast, samples = best_time(lambda: run.sample(n=1_000, seed=0, **constrained), args.repeats)
-    rows.append({"family": family, "names": "1000 constrained", "threads": thread_counts[0], "charloom_s": fast,
+    rows.append({"family": family, "names": "1000 constrained", "threads": thread_counts[0],
+                 "charloom_s": fast,
                  "names_per_s": 1_000 / fast, "mean_len": sum(len(s.text) for s in samples) / len(samples),
                  "tried": samples.tried})
     report(rows, args.json)

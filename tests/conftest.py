@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from cli_runner import run_cli
 from tiny_data import make_names
 
 torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # and the CLI runs that the tests start: tiny models
 
 
 @pytest.fixture

@@ -113,7 +113,8 @@ def test_a_shared_prefix_is_computed_once_and_scores_as_if_each_row_ran_it(mlp_r
     scored = mlp_run.score([s.text for s in samples])
     for sample, score in zip(samples, scored, strict=True):
         assert -sample.logprob == pytest.approx(score.nll, abs=1e-4)
-    decode(model, 20, steps=10, forced=Forced.prefix([5, 1, 9], 20), generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    decode(model, 20, steps=10, forced=Forced.prefix([5, 1, 9], 20), generator=generator)
     assert model.sizes[:4] == [1, 1, 1, 1] and model.sizes[4] <= 20
 
 

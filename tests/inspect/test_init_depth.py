@@ -60,7 +60,7 @@ def test_kaiming_gain_keeps_tanh_activations_steady_through_depth():
     assert all(finding.level == "ok" for finding in check_layers(record))
     # over four seeds: 3.0% 3.9% 4.6% 5.0% 5.0% layer by layer, rising to the fixed point
     by_seed = [tanh_saturation(*deep_mlp(5 / 3, seed=seed)) for seed in range(4)]
-    per_layer = [sum(column) / len(column) for column in zip(*by_seed)]
+    per_layer = [sum(column) / len(column) for column in zip(*by_seed, strict=True)]
     assert sum(per_layer) / len(per_layer) < 0.05 and all(s < 0.055 for s in per_layer), per_layer
 
 

@@ -263,8 +263,9 @@ def decode(
     # row), so up to the first free draw all rows share one state: run them as one row and
     # branch it B ways after that step (names: 1 step in 7 is computed once, not B times).
     together = 1
-    if forced is not None and forced.shared and bool((forced.tokens[:, : forced.shared] == forced.tokens[:1, : forced.shared]).all()):
-        together += forced.shared
+    if forced is not None and forced.shared:
+        common = forced.tokens[:, : forced.shared]
+        together += forced.shared if bool((common == common[:1]).all()) else 0
     try:
         state = model.init_state(1)
         for t in range(steps):

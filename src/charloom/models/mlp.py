@@ -7,8 +7,9 @@
 Weights use Kaiming init: gain 5/3 on the layers that take a tanh output, whose
 squashing it makes up for, and gain 1 on the first layer, whose input (the N(0, 1)
 embeddings) is not squashed; with 5/3 there too the first layer starts 20% saturated.
-The output layer is scaled down so the first loss is about ln(V). With BatchNorm the linear layers carry no bias (the
-BatchNorm shift replaces it) and eval uses the running statistics.
+The output layer is scaled down so the first loss is about ln(V). With BatchNorm the
+linear layers carry no bias (the BatchNorm shift replaces it) and eval uses the running
+statistics.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class MLPConfig:
     n_layer: int = field(default=1, metadata={"help": "number of hidden layers"})
     batchnorm: bool = field(default=False, metadata={"help": "BatchNorm after each hidden Linear"})
     gain: float = field(default=TANH_GAIN, metadata={"help": "init gain of the layers after a tanh"})
-    input_gain: float = field(default=1.0, metadata={"help": "init gain of the first layer (input: embeddings)"})
+    input_gain: float = field(default=1.0, metadata={"help": "init gain of the first layer (on embeddings)"})
     output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
 
     def __post_init__(self):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import signal
 import threading
@@ -41,7 +40,6 @@ from charloom.train.evaluate import evaluate
 from charloom.train.optim import OPTIMIZERS, lr_at, make_optimizer
 
 DEFAULT_STEPS = 3000
-SMALL_MODEL = 1_000_000  # parameters; below this one torch thread is fastest here
 RESUMABLE = ("max_steps", "time_budget", "eval_every", "checkpoint_every", "num_samples", "threads",
              "diagnostics_every")
 
@@ -583,15 +581,12 @@ def _resume(out: Path, overrides: dict[str, Any], progress: bool, log,
     return _run_trainer(trainer)
 
 
-def default_threads(model: CharModel) -> int:
-    """One thread for small models: their matrices are too small to split across cores,
-    and a second thread only adds synchronisation (see bench/threads.py); larger models
-    take every core."""
-    return 1 if model.num_parameters() < SMALL_MODEL else (os.cpu_count() or 1)
-
-
 def _run_trainer(trainer: Trainer) -> Run:
-    torch.set_num_threads(trainer.config.threads or default_threads(trainer.model))
+    # --threads, else torch's own count (a thread per core, or OMP_NUM_THREADS). On an idle
+    # 2-core machine two threads train every family's default 1.26-1.68x faster than one
+    # (bench/threads.py); on a machine busy with other work, --threads 1 avoids contention.
+    if trainer.config.threads:
+        torch.set_num_threads(trainer.config.threads)
     trainer.set_status("training", step=trainer.step)
     if trainer.model.training_layout == "counts":
         trainer.fit_counts()
