@@ -1,7 +1,7 @@
 """Every family's default config on the names file, side by side: training speed and
 quality under one time budget, and sampling speed.
 
-    python bench/run.py [--budget 60] [--json] [--families transformer,lstm] [--data FILE]
+    python bench/run.py [--budget 60] [--json] [--families transformer,lstm] [--threads N] [--data FILE]
 
 Per family: parameters, optimiser steps, real (non-padding) training tokens per second,
 MFU, the final val and test NLL (best-by-val checkpoint) and the seconds to sample
@@ -13,7 +13,7 @@ peak. Model FLOPs follow the usual estimate 6 x N x real tokens (2 for the forwa
 multiply-add, 4 for the backward), with N the parameters that multiply (every weight but
 the embedding tables, which are looked up); attention's score and mix FLOPs and padding
 work are not counted, so this is the useful work only. The peak is measured in the same
-run, at the family's thread count: the best of several large ``torch.mm`` calls.
+run, at the same thread count: the best of several large ``torch.mm`` calls.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from common import REPO, parser, report, scratch  # noqa: E402
 
 from charloom import train  # noqa: E402
 from charloom.models.registry import FAMILIES  # noqa: E402
-from charloom.train.trainer import default_threads  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "results.md"
 PEAK_SIZE = 1024  # a (1024 x 1024) @ (1024 x 1024) product: 2.1 GFLOP, big enough to hit peak
@@ -78,11 +77,10 @@ def sampling_seconds(run, n: int) -> float:
     return time.perf_counter() - start
 
 
-def bench_family(family: str, data: str, budget: float, eval_every: int) -> dict:
+def bench_family(family: str, data: str, budget: float, eval_every: int, threads: int) -> dict:
     run = train(data, family, out=scratch() / family, time_budget=budget, eval_every=eval_every,
-                num_samples=0, log=lambda message: None)
+                num_samples=0, threads=threads, log=lambda message: None)
     status = run.info["status"]
-    threads = default_threads(run.model)
     speed = training_speed(run.path / "metrics.jsonl")
     mfu = None
     if speed is not None:
@@ -115,11 +113,13 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=60.0, help="training seconds per family")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated families")
     p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=torch.get_num_threads(),
+                   help="torch threads for training and sampling (default: torch's, a thread per core)")
     args = p.parse_args()
     load_before = os.getloadavg()[0]
     rows = []
     for family in args.families.split(","):
-        rows.append(bench_family(family, args.data, args.budget, args.eval_every))
+        rows.append(bench_family(family, args.data, args.budget, args.eval_every, args.threads))
         if not args.json:
             print(rows[-1], flush=True)
     command = "python bench/run.py " + " ".join(sys.argv[1:])
