@@ -54,3 +54,16 @@ def test_without_batchnorm_the_levels_have_biases(make):
     model = make("wavenet", batchnorm=False)
     assert not any(isinstance(m, BatchNorm1d) for m in model.modules())
     assert all(m.bias is not None for m in model.levels if isinstance(m, torch.nn.Linear))
+
+
+def test_dropout_drops_in_training_only_and_adds_no_parameters():
+    plain = WaveNet(WaveNetConfig(context=4, embedding=4, hidden=16), V)
+    dropped = WaveNet(WaveNetConfig(context=4, embedding=4, hidden=16, dropout=0.5), V)
+    with torch.no_grad():  # same weights (the Dropout modules shift the layer numbers)
+        for mine, theirs in zip(dropped.parameters(), plain.parameters(), strict=True):
+            mine.copy_(theirs)
+    windows = torch.randint(0, V, (32, 4))
+    torch.testing.assert_close(dropped.eval()(windows), plain.eval()(windows))
+    torch.manual_seed(0)
+    first, second = dropped.train()(windows), dropped(windows)
+    assert not torch.allclose(first, second)  # a fresh mask each call

@@ -39,8 +39,10 @@ class WaveNetConfig:
     hidden: int = field(default=128, metadata={"help": "units per level"})
     batchnorm: bool = field(default=True, metadata={"help": "BatchNorm after each level's Linear"})
     output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
+    dropout: float = field(default=0.0, metadata={"help": "dropout after each level's tanh (0: none)"})
 
     def __post_init__(self):
+        require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
         require(
             self.context >= 2 and self.context & (self.context - 1) == 0,
             f"--context must be a power of two (2, 4, 8, 16, ...) for the wavenet, "
@@ -67,6 +69,8 @@ class WaveNet(WindowModel):
             if config.batchnorm:
                 levels.append(BatchNorm1d(config.hidden))
             levels.append(nn.Tanh())
+            if config.dropout:
+                levels.append(nn.Dropout(config.dropout))
             fan_in = 2 * config.hidden
         self.levels = nn.Sequential(*levels)
         self.output = scaled_output(config.hidden, vocab_size, config.output_scale)
