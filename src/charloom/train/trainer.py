@@ -53,7 +53,7 @@ class TrainConfig:
     batch_size: int | None = None
     optimizer: str = "adamw"
     lr: float | None = None
-    weight_decay: float = 0.01
+    weight_decay: float | None = None  # AdamW: the family's default, else 0.01
     warmup_steps: int = 100
     grad_clip: float | None = 1.0
     eval_every: int = 500
@@ -78,7 +78,7 @@ class TrainConfig:
             raise CharloomError(f"--lr must be a positive number, got {self.lr}")
         if self.optimizer not in OPTIMIZERS:
             raise CharloomError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.num_samples < 0 or self.warmup_steps < 0 or self.weight_decay < 0:
+        if self.num_samples < 0 or self.warmup_steps < 0 or (self.weight_decay or 0) < 0:
             raise CharloomError("--num-samples, --warmup-steps and --weight-decay must be >= 0")
 
 
@@ -86,10 +86,12 @@ def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
     """Fill in what the user left open from the family's defaults, then the global ones."""
     values = asdict(config)
     family_defaults = model.train_defaults
-    global_defaults = {"batch_size": 64, "lr": 0.1 if config.optimizer == "sgd" else 3e-3}
-    for name in ("batch_size", "lr"):
+    sgd = config.optimizer == "sgd"  # the family defaults of lr and weight decay are AdamW's
+    global_defaults = {"batch_size": 64, "lr": 0.1 if sgd else 3e-3, "weight_decay": 0.01}
+    for name in ("batch_size", "lr", "weight_decay"):
         if values[name] is None:
-            values[name] = family_defaults.get(name, global_defaults[name])
+            own = family_defaults.get(name) if name == "batch_size" or not sgd else None
+            values[name] = global_defaults[name] if own is None else own
     if values["max_steps"] is None and values["time_budget"] is None:
         values["max_steps"] = family_defaults.get("max_steps", DEFAULT_STEPS)
     if values["checkpoint_every"] is None:
