@@ -125,7 +125,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, help="examples per step (family default, else 64)")
     g.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or sgd with step decay")
     g.add_argument("--lr", type=float, help="peak learning rate (family default)")
-    g.add_argument("--weight-decay", type=float, help="AdamW weight decay on matrices (family default, else 0.01)")
+    g.add_argument("--weight-decay", type=float,
+                   help="AdamW weight decay on matrices (default: the family's, else 0.01)")
     g.add_argument("--warmup-steps", type=int, help="linear warm-up steps for AdamW (default 100)")
     g.add_argument("--grad-clip", type=float, help="clip the gradient norm (default 1.0; 0 = off)")
     g.add_argument("--eval-every", type=int, help="evaluate on val every N steps (default 500)")
