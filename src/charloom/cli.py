@@ -399,11 +399,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(described)
         return 0
+    width = max(len(option["name"]) + 2 for d in described for option in d["options"])
     for d in described:
         print(f"{d['family']}  ({d['layout']})  {d['summary']}")
         for option in d["options"]:
             flag = "--" + option["name"].replace("_", "-")
-            print(f"    {flag:<18} default {option['default']!s:<10} {option['help']}")
+            print(f"    {flag:<{width}} default {option['default']!s:<10} {option['help']}")
     return 0
 
 
