@@ -1,7 +1,7 @@
 """The hierarchical MLP of makemore part 5, after WaveNet (van den Oord et al., 2016).
 
     x_0 = [C[w_{t-7}], ..., C[w_t]]                      (B, 8, E)  embeddings of the context
-    x_k = tanh(BN(W_k · pairs(x_{k-1})))                 (B, 8 / 2^k, H)  k = 1 .. log2(8)
+    x_k = dropout(tanh(BN(W_k · pairs(x_{k-1}))))        (B, 8 / 2^k, H)  k = 1 .. log2(8)
     logits = W_out x_K + b_out                           (B, V)
 
 where ``pairs`` concatenates positions 2i and 2i+1. The MLP crushes the whole context
