@@ -272,7 +272,7 @@ def decode(
             if t < together:
                 logits, state = model.step(token[:1], state)  # (1, V): the same for every row
                 logits = logits.expand(B, -1)
-                if t == together - 1 or t == steps - 1:
+                if t == together - 1:
                     state = model.select_state(state, torch.zeros(B, dtype=torch.long))
             else:
                 logits, state = model.step(token, state)  # (b, V)

@@ -86,11 +86,12 @@ def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
     """Fill in what the user left open from the family's defaults, then the global ones."""
     values = asdict(config)
     family_defaults = model.train_defaults
-    sgd = config.optimizer == "sgd"  # the family defaults of lr and weight decay are AdamW's
+    sgd = config.optimizer == "sgd"
     global_defaults = {"batch_size": 64, "lr": 0.1 if sgd else 3e-3, "weight_decay": 0.01}
+    adamw_only = ("lr", "weight_decay")  # the families' own values were tuned with AdamW
     for name in ("batch_size", "lr", "weight_decay"):
         if values[name] is None:
-            own = family_defaults.get(name) if name == "batch_size" or not sgd else None
+            own = None if sgd and name in adamw_only else family_defaults.get(name)
             values[name] = global_defaults[name] if own is None else own
     if values["max_steps"] is None and values["time_budget"] is None:
         values["max_steps"] = family_defaults.get("max_steps", DEFAULT_STEPS)
