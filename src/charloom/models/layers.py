@@ -92,3 +92,47 @@ class FlattenConsecutive(nn.Module):
 
     def extra_repr(self) -> str:
         return f"n={self.n}"
+
+
+LEVELS = 1 << 16  # a unit's random number is a 16-bit integer: the rate is a multiple of 1/65536
+
+
+def keep_mask(shape: torch.Size, p: float, device: torch.device | None = None) -> torch.Tensor:
+    """A bool mask of ``shape``, each entry True with probability 1 - p (p rounded to a
+    multiple of 1/65536).
+
+    torch's CPU dropout draws one random number per unit; that was a seventh of a
+    transformer training step at two threads. Here every 64-bit draw of the (seeded)
+    global generator is cut into four 16-bit integers r, uniform on [-32768, 32768), and
+    a unit is kept when r >= p * 65536 - 32768: a quarter of the draws."""
+    n = math.prod(shape)
+    words = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_(-(1 << 63), (1 << 63) - 1)
+    lanes = words.view(torch.int16)[:n]  # every 16-bit slice of a 64-bit draw, in order
+    return lanes.view(shape) >= round(p * LEVELS) - LEVELS // 2
+
+
+class Dropout(nn.Module):
+    """Inverted dropout (Srivastava et al., 2014), the maths of ``nn.Dropout``:
+
+        train:  y = x * m / (1 - p),   m ~ Bernoulli(1 - p) per unit
+        eval:   y = x
+
+    Scaling in training keeps E[y] = x, so evaluation needs no correction. Only the
+    source of the random bits differs from ``nn.Dropout`` (``keep_mask``): 2-3x faster
+    forward and backward on a CPU."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout rate must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dropped = round(self.p * LEVELS)
+        if not self.training or dropped == 0:
+            return x
+        kept = keep_mask(x.shape, self.p, x.device)
+        return x * kept.to(x.dtype).mul_(LEVELS / (LEVELS - dropped))  # x * m / (1 - p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from charloom.models.base import CharModel, State, require, require_at_least_one
-from charloom.models.layers import scaled_output
+from charloom.models.layers import Dropout, scaled_output
 
 CELL_IMPLS = ("fused", "equations")
 
@@ -252,7 +252,7 @@ class Recurrent(CharModel):
         # The state before the first character: learned (L, H) tensors, or zeros.
         learned = self.state_names if config.learned_init else ()
         self.initial = nn.ParameterDict({n: nn.Parameter(torch.zeros(L, H)) for n in learned})
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         # Small output weights: near-uniform softmax, loss at step 0 about ln(V).
         self.head = scaled_output(H, vocab_size, 0.1)
 

@@ -26,6 +26,7 @@ from charloom.models.base import WindowModel, require, require_at_least_one
 from charloom.models.layers import (
     TANH_GAIN,
     BatchNorm1d,
+    Dropout,
     FlattenConsecutive,
     kaiming_linear,
     scaled_output,
@@ -73,7 +74,7 @@ class WaveNet(WindowModel):
                 levels.append(BatchNorm1d(config.hidden))
             levels.append(nn.Tanh())
             if config.dropout:
-                levels.append(nn.Dropout(config.dropout))
+                levels.append(Dropout(config.dropout))
             fan_in = 2 * config.hidden
         self.levels = nn.Sequential(*levels)
         self.output = scaled_output(config.hidden, vocab_size, config.output_scale)
