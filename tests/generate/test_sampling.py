@@ -95,6 +95,9 @@ class Counting(torch.nn.Module):
     def select_state(self, state, index):
         return self.inner.select_state(state, index)
 
+    def compact_state(self, state, keep):
+        return self.inner.compact_state(state, keep)
+
 
 def test_rows_that_finish_leave_the_batch(mlp_run):
     model = Counting(mlp_run.model)

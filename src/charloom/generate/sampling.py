@@ -310,7 +310,7 @@ def decode(
                     if len(keep) == 0:
                         break
                     rows, chosen = rows[keep], chosen[keep]
-                    state = model.select_state(state, keep)
+                    state = model.compact_state(state, keep)
                     if automaton is not None:
                         automaton = automaton[keep]
                     if seen is not None:

@@ -10,7 +10,8 @@ The trainer, the sampler, the evaluator and the diagnostics only ever talk to a
   incremental generation. Every state is a nest (tuple/list/dict) of tensors whose
   first dimension is the batch, plus plain Python values shared by all rows, so that
   ``select_state`` can keep, drop or reorder rows (finished samples, beams) for any
-  family without knowing which one it holds.
+  family without knowing which one it holds (``compact_state``: drop finished rows
+  of a state no longer needed, in place where the family can).
 - ``training_layout``: how training batches are laid out for this family:
   ``"sequence"`` (padded items or text windows, all positions predicted at once),
   ``"window"`` (one example per target, the fixed context before it, as in the MLP
@@ -69,6 +70,12 @@ class CharModel(nn.Module):
     def select_state(self, state: State, index: torch.Tensor) -> State:
         """Keep the rows of ``state`` named by ``index`` (a LongTensor of row numbers)."""
         return select_rows(state, index)
+
+    def compact_state(self, state: State, keep: torch.Tensor) -> State:
+        """Drop finished rows: keep the rows named by ``keep`` (ascending row numbers) of a
+        state that is not used again. Same result as ``select_state``, but a family may
+        move the rows within the state's own memory instead of copying them out."""
+        return self.select_state(state, keep)
 
     # -- helpers shared by all families ---------------------------------------------
     @property
