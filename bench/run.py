@@ -14,6 +14,10 @@ multiply-add, 4 for the backward), with N the parameters that multiply (every we
 the embedding tables, which are looked up); attention's score and mix FLOPs and padding
 work are not counted, so this is the useful work only. The peak is measured in the same
 run, at the same thread count: the best of several large ``torch.mm`` calls.
+
+The transformer row is also set against makemore's own training loop on the same model
+(bench/makemore.py: padded rows of 32 names a step, its written-out GPT), timed in the same
+process at the same thread count: ``makemore_tokens_per_s`` and the ratio ``vs_makemore``.
 """
 
 from __future__ import annotations
@@ -29,12 +33,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # runs without installing
 
+import makemore  # noqa: E402
 from common import REPO, parser, report, scratch  # noqa: E402
 
 from charloom import train  # noqa: E402
 from charloom.models.registry import FAMILIES  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "results.md"
+MAKEMORE_SECONDS = 30.0  # the baseline's steps are uniform: half a minute measures them
 PEAK_SIZE = 1024  # a (1024 x 1024) @ (1024 x 1024) product: 2.1 GFLOP, big enough to hit peak
 
 
@@ -87,10 +93,16 @@ def bench_family(family: str, data: str, budget: float, eval_every: int, threads
         mfu = 6 * multiplying_parameters(run.model) * speed / matmul_peak(threads)
     torch.set_num_threads(threads)
     run.sample(n=10, seed=0)  # warm-up
-    return {"model": family, "parameters": run.model.num_parameters(), "threads": threads,
-            "steps": status["step"], "tokens_per_s": speed, "mfu": mfu,
-            "val_nll": status["val_nll"], "test_nll": status["test_nll"],
-            "sample_1k_s": sampling_seconds(run, 1000), "sample_10k_s": sampling_seconds(run, 10_000)}
+    row = {"model": family, "parameters": run.model.num_parameters(), "threads": threads,
+           "steps": status["step"], "tokens_per_s": speed, "mfu": mfu,
+           "val_nll": status["val_nll"], "test_nll": status["test_nll"],
+           "sample_1k_s": sampling_seconds(run, 1000), "sample_10k_s": sampling_seconds(run, 10_000)}
+    if family == "transformer" and speed is not None:
+        names = Path(data).read_text().split()
+        baseline, parameters, _ = makemore.tokens_per_second(names, min(budget, MAKEMORE_SECONDS))
+        assert parameters == row["parameters"], "the baseline must be the same model"
+        row.update({"makemore_tokens_per_s": baseline, "vs_makemore": speed / baseline})
+    return row
 
 
 def markdown(rows: list[dict], command: str, load_before: float, load_after: float) -> str:
@@ -105,6 +117,11 @@ def markdown(rows: list[dict], command: str, load_before: float, load_after: flo
         lines.append(f"| {r['model']} | {r['parameters']:,} | {r['threads']} | {r['steps']:,} | {speed} "
                      f"| {mfu} | {r['val_nll']:.4f} | {r['test_nll']:.4f} | {r['sample_1k_s']:.3f} "
                      f"| {r['sample_10k_s']:.3f} |")
+    for r in rows:
+        if "vs_makemore" in r:
+            lines += ["", f"makemore's training loop on the same {r['model']} (bench/makemore.py), "
+                      f"same process and threads: {r['makemore_tokens_per_s']:,.0f} real tokens/s; charloom "
+                      f"{r['tokens_per_s']:,.0f}, {r['vs_makemore']:.1f}x."]
     return "\n".join(lines) + "\n"
 
 
