@@ -96,9 +96,10 @@ class CausalSelfAttention(nn.Module):
     ) -> tuple[torch.Tensor, KV]:
         """x: (B, T, C). Without ``past``: the whole sequence at once, causally masked, or
         by ``mask`` (B, 1, T, T), 0 where a position may attend and -inf where not, when
-        rows hold several items. With ``past`` (this layer's cache, which holds positions < ``past.pos``): one
-        new position (T = 1), written into the cache in place, which attends to every cached
-        key, so no mask is needed. Returns y (B, T, C) and the keys and values."""
+        rows hold several items. With ``past`` (this layer's cache, which holds positions
+        < ``past.pos``): one new position (T = 1), written into the cache in place, which
+        attends to every cached key, so no mask is needed. Returns y (B, T, C) and the
+        keys and values."""
         B, T, C = x.shape
         if past is not None:
             return self._attend_cached(x, past)
