@@ -3,8 +3,8 @@
 Small character models multiply small matrices, and splitting them across cores costs
 synchronisation. This measures real tokens per second for each family's default (and a
 few other sizes) at 1 and 2 threads, alternated in one process. On an idle 2-core machine
-two threads won for every family's default batch (1.26-1.68x; the 5-layer BatchNorm MLP
-at batch 256 tied), so the trainer keeps torch's own count (a thread per core) unless
+two threads won for every family's default batch (1.42-1.76x; the 5-layer BatchNorm MLP
+at batch 256 gained 1.05x), so the trainer keeps torch's own count (a thread per core) unless
 ``--threads`` says otherwise; on a busy machine one thread avoids contention.
 
     python bench/threads.py [--steps 300]
