@@ -85,8 +85,7 @@ class CausalSelfAttention(nn.Module):
         # Off by default: on whole sequences (running text) dropout on the attention weights
         # takes SDPA off its fused path and doubles attention's forward + backward time,
         # and on names dropout on the residual branches and embeddings alone did better.
-        self.attention_dropout = config.attention_dropout
-        self.att_dropout = Dropout(config.attention_dropout)  # on the written-out path
+        self.att_dropout = Dropout(config.attention_dropout)  # its rate also goes to SDPA
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = Dropout(config.dropout)
@@ -108,7 +107,7 @@ class CausalSelfAttention(nn.Module):
         if mask is not None:
             y = self._attend_masked(q, k, v, mask)
         else:
-            dropout = self.attention_dropout if self.training else 0.0
+            dropout = self.att_dropout.p if self.training else 0.0
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_dropout(self.c_proj(y)), (k, v)
