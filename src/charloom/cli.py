@@ -115,7 +115,7 @@ DIAGNOSTICS_EVERY = 50  # steps between recorded steps of a bare --diagnostics
 
 TRAIN_FLAGS = {"max_steps", "time_budget", "batch_size", "optimizer", "lr", "weight_decay", "warmup_steps",
                "grad_clip", "eval_every", "checkpoint_every", "eval_max_targets", "num_samples",
-               "block_size", "seed", "threads", "diagnostics_every"}
+               "block_size", "seed", "threads", "diagnostics_every", "ema"}
 
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -133,6 +133,9 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default: --eval-every)")
     g.add_argument("--eval-max-targets", type=int, help="cap on val targets per periodic eval")
     g.add_argument("--num-samples", type=int, help="samples printed at each eval (default 5)")
+    g.add_argument("--ema", type=float, metavar="DECAY",
+                   help="evaluate, sample and save a moving average of the weights with this decay "
+                   "(e.g. 0.999; 0: off; default: the family's, else off)")
     g.add_argument("--seed", type=int, help="seed for initialisation and batches (default 1337)")
     g.add_argument("--threads", type=int, help="torch threads")
     g.add_argument("--diagnostics", dest="diagnostics_every", type=int, nargs="?", const=DIAGNOSTICS_EVERY,

@@ -39,8 +39,9 @@ def test_training_lowers_val_loss_and_writes_a_complete_run(names_file, tmp_path
     assert run.info["status"]["test_nll"] == pytest.approx(run.evaluate("test")["nll"], rel=1e-5)
 
 
-def test_resume_is_bit_for_bit(names_file, tmp_path):
-    options = dict(max_steps=120, eval_every=30, batch_size=16, seed=7, **QUIET)
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_is_bit_for_bit(names_file, tmp_path, ema):
+    options = dict(max_steps=120, eval_every=30, batch_size=16, seed=7, ema=ema, **QUIET)
     train(names_file, "mlp", out=tmp_path / "once", model_options={"batchnorm": True}, **options)
     half = {**options, "max_steps": 60}
     train(names_file, "mlp", out=tmp_path / "twice", model_options={"batchnorm": True}, **half)
@@ -127,3 +128,48 @@ def test_resume_from_the_step_zero_checkpoint_does_not_evaluate_step_zero_twice(
         return [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
 
     assert steps(tmp_path / "killed") == steps(tmp_path / "once") == [0, 10, 20]
+
+
+def test_a_weight_average_follows_its_recurrence_and_copies_buffers():
+    from charloom.train.averaging import WeightAverage
+
+    torch.manual_seed(0)
+    model = build_model("mlp", make_config("mlp", {"batchnorm": True}), 5)
+    average = WeightAverage(model, decay=0.5)
+    expected = [p.detach().clone() for p in model.parameters()]
+    for t in range(4):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+            for b in model.buffers():
+                b.add_(1)
+        decay = min(0.5, (1 + t) / (10 + t))  # warm-up: 0.1, 0.18, 0.25, then the decay 0.5 itself
+        expected = [decay * e + (1 - decay) * p.detach() for e, p in zip(expected, model.parameters(), strict=True)]
+        average.update(model)
+    for got, want in zip(average.model.parameters(), expected, strict=True):
+        assert torch.allclose(got, want, atol=1e-6)
+    for got, live in zip(average.model.buffers(), model.buffers(), strict=True):
+        assert torch.equal(got, live)
+    assert not any(p.requires_grad for p in average.model.parameters())
+
+
+def test_with_ema_the_saved_model_is_the_average_and_training_goes_on_with_the_raw_weights(names_file,
+                                                                                          tmp_path):
+    run = train(names_file, "mlp", out=tmp_path / "ema", max_steps=80, eval_every=80, ema=0.95, **QUIET)
+    best, _ = load_tensors(tmp_path / "ema" / "model.safetensors")
+    last, _ = load_tensors(tmp_path / "ema" / "last.safetensors")
+    state, meta = load_tensors(tmp_path / "ema" / "state.safetensors")
+    assert meta["average_updates"] == 80
+    assert run.info["status"]["best_step"] == 80
+    for key in best:
+        assert torch.equal(best[key], state[f"average.{key}"]), key
+        assert torch.equal(last[key], state[f"model.{key}"]), key
+    assert any(not torch.equal(best[key], last[key]) for key in best)
+    assert run.info["train"]["ema"] == 0.95
+
+
+def test_ema_outside_zero_to_one_is_refused(names_file, tmp_path):
+    from charloom.errors import CharloomError
+
+    with pytest.raises(CharloomError, match="--ema"):
+        train(names_file, "mlp", out=tmp_path / "bad", max_steps=5, ema=1.0, **QUIET)

@@ -36,6 +36,7 @@ from charloom.models.registry import build_model, make_config, model_class
 from charloom.run import Run, model_from_info, new_run_info, read_run_json, split_path
 from charloom.train import checkpoint as ckpt
 from charloom.train import distributed
+from charloom.train.averaging import WeightAverage, check_decay
 from charloom.train.evaluate import evaluate
 from charloom.train.optim import OPTIMIZERS, lr_at, make_optimizer
 
@@ -64,6 +65,7 @@ class TrainConfig:
     seed: int = 1337
     threads: int | None = None
     diagnostics_every: int | None = None  # record training dynamics every N steps (charloom.inspect)
+    ema: float | None = None  # decay of a moving average of the weights, which is then the model
 
     def __post_init__(self):
         positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "block_size", "threads",
@@ -80,6 +82,8 @@ class TrainConfig:
             raise CharloomError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.num_samples < 0 or self.warmup_steps < 0 or (self.weight_decay or 0) < 0:
             raise CharloomError("--num-samples, --warmup-steps and --weight-decay must be >= 0")
+        if self.ema is not None:
+            check_decay(self.ema)
 
 
 def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
@@ -93,6 +97,8 @@ def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
         if values[name] is None:
             own = None if sgd and name in adamw_only else family_defaults.get(name)
             values[name] = global_defaults[name] if own is None else own
+    if values["ema"] is None:
+        values["ema"] = family_defaults.get("ema", 0.0)
     if values["max_steps"] is None and values["time_budget"] is None:
         values["max_steps"] = family_defaults.get("max_steps", DEFAULT_STEPS)
     if values["checkpoint_every"] is None:
@@ -224,6 +230,13 @@ class Trainer:
         self.best_val = math.inf
         self.best_step = -1
         self.watch: TrainingWatch | None = None
+        # With --ema the average is what gets evaluated, sampled and saved as the model;
+        # the raw weights go on training (and into last.safetensors).
+        self.average = WeightAverage(model, config.ema) if config.ema and layout != "counts" else None
+
+    @property
+    def eval_model(self) -> CharModel:
+        return self.average.model if self.average is not None else self.model
 
     def _split_tokens(self, name: str) -> Any:
         """Line mode: the encoded items. Text mode: a memory-mapped token file next to the
@@ -260,7 +273,7 @@ class Trainer:
         batches = self.batches[name]
         if batches is None:
             return None
-        return evaluate(self.model, batches, max_targets=limit)["nll"]
+        return evaluate(self.eval_model, batches, max_targets=limit)["nll"]
 
     def take_samples(self) -> list[str]:
         if self.config.num_samples == 0:
@@ -270,7 +283,7 @@ class Trainer:
         prefix = "" if self.format == "lines" else self._text_prompt()
         count = self.config.num_samples if self.format == "lines" else 1
         max_new = 50 if self.format == "lines" else 200
-        samples = generate(self.model, self.vocab, count, prefix=prefix, max_new_tokens=max_new,
+        samples = generate(self.eval_model, self.vocab, count, prefix=prefix, max_new_tokens=max_new,
                            generator=generator)
         return [s.text for s in samples]
 
@@ -290,7 +303,7 @@ class Trainer:
             self.watch.on_eval(entry)
         if val is not None and val < self.best_val:
             self.best_val, self.best_step = val, self.step
-            ckpt.save_tensors(self.out / "model.safetensors", self.model.state_dict(),
+            ckpt.save_tensors(self.out / "model.safetensors", self.eval_model.state_dict(),
                               {"step": self.step, "val_loss": val})
         samples = self.take_samples()
         if samples:
@@ -315,6 +328,9 @@ class Trainer:
             opt_tensors, opt_meta = ckpt.flatten_optimizer(self.optimizer.state_dict())
             tensors.update({f"optim.{k}": v for k, v in opt_tensors.items()})
             meta["optimizer"] = opt_meta
+        if self.average is not None:
+            tensors.update({f"average.{k}": v for k, v in self.average.state_dict().items()})
+            meta["average_updates"] = self.average.updates
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.batches"] = self.generator.get_state()
         if self.watch is not None:
@@ -333,6 +349,9 @@ class Trainer:
         if self.optimizer is not None and "optimizer" in meta:
             opt = {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")}
             self.optimizer.load_state_dict(ckpt.unflatten_optimizer(opt, meta["optimizer"]))
+        if self.average is not None:
+            self.average.load({k[8:]: v for k, v in tensors.items() if k.startswith("average.")},
+                              int(meta["average_updates"]))
         torch.set_rng_state(tensors["rng.torch"])
         self.generator.set_state(tensors["rng.batches"])
         self.step = int(meta["step"])
@@ -395,6 +414,8 @@ class Trainer:
                 if c.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
                 optimizer.step()
+                if self.average is not None:
+                    self.average.update(model)
                 self.watch.after_update(self.step, lr)
                 self.step += 1
                 elapsed = time.perf_counter() - started
@@ -454,7 +475,8 @@ class Trainer:
         best = self.out / "model.safetensors"
         if best.exists():
             self.model.load_tensors(ckpt.load_tensors(best)[0])
-        else:  # no val split: the last weights are the model
+        else:  # no val split: the last weights (or their average) are the model
+            self.model.load_tensors(self.eval_model.state_dict())
             ckpt.save_tensors(best, self.model.state_dict(), {"step": self.step})
         result = {"step": self.step, "train_seconds": round(self.train_seconds, 3),
                   "best_step": self.best_step if self.best_step >= 0 else self.step,
