@@ -137,14 +137,15 @@ def test_a_weight_average_follows_its_recurrence_and_copies_buffers():
     model = build_model("mlp", make_config("mlp", {"batchnorm": True}), 5)
     average = WeightAverage(model, decay=0.5)
     expected = [p.detach().clone() for p in model.parameters()]
-    for t in range(4):
+    for t in range(12):
         with torch.no_grad():
             for p in model.parameters():
                 p.add_(torch.randn_like(p))
             for b in model.buffers():
                 b.add_(1)
-        decay = min(0.5, (1 + t) / (10 + t))  # warm-up: 0.1, 0.18, 0.25, then the decay 0.5 itself
-        expected = [decay * e + (1 - decay) * p.detach() for e, p in zip(expected, model.parameters(), strict=True)]
+        decay = min(0.5, (1 + t) / (10 + t))  # warm-up from 0.1; the decay 0.5 itself from t = 9
+        live = [p.detach() for p in model.parameters()]
+        expected = [decay * e + (1 - decay) * w for e, w in zip(expected, live, strict=True)]
         average.update(model)
     for got, want in zip(average.model.parameters(), expected, strict=True):
         assert torch.allclose(got, want, atol=1e-6)
@@ -173,3 +174,18 @@ def test_ema_outside_zero_to_one_is_refused(names_file, tmp_path):
 
     with pytest.raises(CharloomError, match="--ema"):
         train(names_file, "mlp", out=tmp_path / "bad", max_steps=5, ema=1.0, **QUIET)
+
+
+def test_given_splits_are_used_as_they_are_and_their_overlap_is_noted(names_file, tmp_path):
+    from charloom.data.splits import Splits
+
+    items = list(dict.fromkeys(line for line in open(names_file).read().splitlines() if line))
+    train_items = items[:200] + items[:5]  # duplicates stay: they are the caller's
+    given = Splits(train=train_items, val=items[:3] + items[200:220], test=items[220:240])
+    run = train(names_file, "bigram", out=tmp_path / "given", max_steps=5, splits=given, **QUIET)
+    assert run.split_items("train") == train_items
+    assert run.split_items("val") == given.val
+    assert run.split_items("test") == given.test
+    notes = run.info["data"]["notes"]
+    assert "3 of 23 val items also occur in train" in notes
+    assert not any("test items" in note for note in notes)

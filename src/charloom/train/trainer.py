@@ -184,6 +184,23 @@ def make_splits(corpus: Corpus, fractions, split_seed: int, dedup: bool,
     return splits
 
 
+def given_splits(splits: Splits, corpus: Corpus) -> Splits:
+    """Splits the caller made (someone else's benchmark split), used as they are: no
+    de-duplication, and a note of how many held-out items also occur in training, since a
+    model scores a seen item better and that flatters its val and test figures."""
+    if corpus.format != "lines":
+        raise CharloomError("given splits are lists of items: they need --format lines")
+    if not splits.train:
+        raise CharloomError("the given training split is empty")
+    seen = set(splits.train)
+    notes = [*splits.notes, "splits given by the caller"]
+    for name in ("val", "test"):
+        overlap = sum(item in seen for item in getattr(splits, name))
+        if overlap:
+            notes.append(f"{overlap:,} of {len(getattr(splits, name)):,} {name} items also occur in train")
+    return Splits(list(splits.train), list(splits.val), list(splits.test), 0, notes)
+
+
 def write_splits(out: Path, splits: Splits, fmt: str) -> None:
     for name in ("train", "val", "test"):
         parts = getattr(splits, name)
@@ -514,11 +531,14 @@ def train(
     force: bool = False,
     progress: bool = False,
     log: Callable[[str], None] = print,
+    splits: Splits | None = None,
     **train_options: Any,
 ) -> Run:
     """Train a model and return the finished run. ``alphabet`` names characters the
     vocabulary holds even where the data lacks them (a run group gives every category's
     generator the union of all their alphabets, so each can read every other's seeds).
+    ``splits`` replaces charloom's own split of ``data`` with the caller's (line mode), e.g.
+    another tool's, to compare on its terms.
 
     >>> run = train("names", "mlp", max_steps=2000, out="runs/demo")  # doctest: +SKIP
     >>> run.evaluate("test")["nll"]                                   # doctest: +SKIP
@@ -532,18 +552,19 @@ def train(
                 raise CharloomError("--resume needs the run folder: --out DIR")
             return _resume(Path(out), train_options, progress, log, ctx)
         return _train_new(data, model, out, model_options, format, val_file, test_file, split_seed,
-                          split_fractions, dedup, force, progress, log, ctx, train_options, alphabet)
+                          split_fractions, dedup, force, progress, log, ctx, train_options, alphabet, splits)
     finally:
         distributed.teardown(ctx)
 
 
 def _train_new(data, model, out, model_options, format, val_file, test_file, split_seed, split_fractions,
-               dedup, force, progress, log, ctx, train_options, alphabet=None) -> Run:
+               dedup, force, progress, log, ctx, train_options, alphabet=None, given=None) -> Run:
     config = TrainConfig(**train_options)
     model_class(model)  # a clear error for an unknown family before any work
     model_config = make_config(model, model_options)
     corpus = load_corpus(data if data is not None else "names", format)
-    splits = make_splits(corpus, split_fractions, split_seed, dedup, val_file, test_file)
+    splits = given_splits(given, corpus) if given is not None else \
+        make_splits(corpus, split_fractions, split_seed, dedup, val_file, test_file)
     vocab = Vocab.from_texts([*splits.train, *splits.val, *splits.test, alphabet or ""],
                              boundary=(format == "lines"))
     torch.manual_seed(config.seed)
