@@ -94,6 +94,7 @@ class Run:
         self.weights_meta = load_weights(self.model, self.path / f"{weights}.safetensors")
         self.model.eval()
         self._train_set: set[str] | None = None
+        self._longest_train_item: int | None = None
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, family={self.family!r}, parameters={self.model.num_parameters():,})"
@@ -121,6 +122,14 @@ class Run:
         if self._train_set is None:
             self._train_set = set(self.split_items("train")) if self.format == "lines" else set()
         return self._train_set
+
+    @property
+    def longest_train_item(self) -> int | None:
+        """Characters in the longest training item (None in text mode): sampling's natural
+        length cap, kept here since finding it takes a pass over the whole training set."""
+        if self._longest_train_item is None and self.format == "lines":
+            self._longest_train_item = max(map(len, self.train_set), default=None)
+        return self._longest_train_item
 
     def batches_for(self, items: list[str] | str, where: str = "item") -> Batches:
         """Encode items (line mode) or a text (text mode) the way training did."""

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from charloom.data.vocab import Vocab
+from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
 from charloom.generate.sampling import (
     Decoding,
@@ -99,14 +99,29 @@ class Counting(torch.nn.Module):
         return self.inner.compact_state(state, keep)
 
 
-def test_rows_that_finish_leave_the_batch(mlp_run):
+@pytest.mark.parametrize("lazy", [0.0, 0.25])
+def test_rows_that_finish_leave_the_batch(mlp_run, monkeypatch, lazy):
+    from charloom.generate import sampling
+
+    monkeypatch.setattr(sampling, "LAZY_DROP", lazy)
     model = Counting(mlp_run.model)
     decoded = decode(model, 64, steps=30, generator=torch.Generator().manual_seed(0))
     lengths = decoded.num_tokens  # tokens emitted, the end included
     assert model.sizes[0] == 1  # every row starts from the boundary: one row computes it
+    waited = 0
     for t, size in enumerate(model.sizes[1:], start=1):
-        assert size == int((lengths > t).sum())  # rows still going at step t, and only those
+        going = int((lengths > t).sum())  # rows still going at step t
+        assert going <= size  # every one of them is in the batch
+        assert size - going <= lazy * size  # and finished rows wait there for a quarter at most
+        waited += size - going
+    assert (waited > 0) == (lazy > 0)
     assert model.sizes[1:] == sorted(model.sizes[1:], reverse=True)
+    assert model.sizes[-1] < 64 / 2
+    assert decoded.finished.all()
+    for row, length in zip(decoded.tokens.tolist(), lengths.tolist(), strict=True):
+        assert row[length - 1] == BOUNDARY_ID and BOUNDARY_ID not in row[: length - 1]
+        assert all(token == -1 for token in row[length:])  # a waiting row's draws are dropped
+    assert torch.all(decoded.token_logprob[torch.arange(30)[None, :] >= lengths[:, None]] == 0)
 
 
 def test_a_shared_prefix_is_computed_once_and_scores_as_if_each_row_ran_it(mlp_run):

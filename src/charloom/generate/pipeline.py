@@ -130,7 +130,7 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
             max_new = max(max_new, constraints.max_len - len(forced) + 1)
     decoding = Decoding(options.temperature, options.top_k, options.top_p, options.repetition_penalty,
                         max_new)
-    longest = max(map(len, run.train_set), default=None) if lines else None
+    longest = run.longest_train_item if lines else None
     compiled = compile_constraints(constraints, run.vocab, prefix=options.prefix, max_new_tokens=max_new,
                                    min_new_tokens=options.min_new_tokens, natural_max_len=longest,
                                    train_set=run.train_set if constraints.not_in_train else ())
@@ -141,8 +141,8 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
 
 
 def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Samples:
-    """Generate ``n`` items from a ``Run`` (anything with ``model``, ``vocab``, ``format``
-    and ``train_set``) under ``options``."""
+    """Generate ``n`` items from a ``Run`` (anything with ``model``, ``vocab``, ``format``,
+    ``train_set`` and ``longest_train_item``) under ``options``."""
     options.check(n)
     task = make_task(run, options, seed)
     ranking = options.score is not None or options.best_of > 1 or options.refine > 0

@@ -224,6 +224,9 @@ class Forced:
         return cls(prefixes, int(lengths.min()) if len(lengths) else 0)
 
 
+LAZY_DROP = 0.25  # finished share of the batch at which its rows are dropped (no mask)
+
+
 @torch.no_grad()
 def decode(
     model: CharModel,
@@ -248,6 +251,7 @@ def decode(
     token_logprob = torch.zeros(B, steps)
     finished = torch.zeros(B, dtype=torch.bool)
     rows = torch.arange(B)  # which output row each batch row is
+    live = None  # once finished rows wait in the batch: which rows are still going
     first = BOUNDARY_ID if lines else int(start_token if start_token is not None else 0)
     token = torch.full((B,), first, dtype=torch.long)
     automaton = torch.zeros(B, dtype=torch.long) if mask is not None else None
@@ -296,25 +300,36 @@ def decode(
                 if forced is not None and t < forced.tokens.shape[1]:
                     wanted = forced.tokens[rows, t]
                     chosen = torch.where(wanted >= 0, wanted, chosen)
-            tokens[rows, t] = chosen
-            token_logprob[rows, t] = logits.gather(1, chosen[:, None]).squeeze(1) - normaliser
+            logprob = logits.gather(1, chosen[:, None]).squeeze(1) - normaliser
+            if live is None:
+                tokens[rows, t], token_logprob[rows, t] = chosen, logprob
+            else:  # finished rows still in the batch: their draws are dropped
+                tokens[rows[live], t], token_logprob[rows[live], t] = chosen[live], logprob[live]
             if automaton is not None:
                 automaton = mask.advance(automaton, chosen)
             if seen is not None:
                 seen[torch.arange(len(chosen)), chosen] = True
             if lines:
                 done = chosen == BOUNDARY_ID
+                if live is not None:
+                    done &= live
                 if bool(done.any()):
                     finished[rows[done]] = True
-                    keep = (~done).nonzero().squeeze(1)
-                    if len(keep) == 0:
+                    live = ~done if live is None else live & ~done
+                    kept = int(live.sum())
+                    if kept == 0:
                         break
-                    rows, chosen = rows[keep], chosen[keep]
-                    state = model.compact_state(state, keep)
-                    if automaton is not None:
-                        automaton = automaton[keep]
-                    if seen is not None:
-                        seen = seen[keep]
+                    # Dropping rows moves every layer's cache: under a mask (whose finished
+                    # rows may allow no token at all) at once, else once a quarter of the
+                    # batch has finished, the dead rows computed along until then.
+                    if mask is not None or kept <= (1 - LAZY_DROP) * len(live):
+                        keep = live.nonzero().squeeze(1)
+                        rows, chosen, live = rows[keep], chosen[keep], None
+                        state = model.compact_state(state, keep)
+                        if automaton is not None:
+                            automaton = automaton[keep]
+                        if seen is not None:
+                            seen = seen[keep]
             token = chosen
     finally:
         model.train(was_training)
