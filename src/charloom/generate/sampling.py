@@ -319,9 +319,10 @@ def decode(
                     kept = int(live.sum())
                     if kept == 0:
                         break
-                    # Dropping rows moves every layer's cache: under a mask (whose finished
-                    # rows may allow no token at all) at once, else once a quarter of the
-                    # batch has finished, the dead rows computed along until then.
+                    # Dropping rows moves every layer's cache, so finished rows wait (computed
+                    # with the rest, their draws dropped) until they are a quarter of the
+                    # batch; under a mask they leave at once, since a finished row's automaton
+                    # may allow no token at all.
                     if mask is not None or kept <= (1 - LAZY_DROP) * len(live):
                         keep = live.nonzero().squeeze(1)
                         rows, chosen, live = rows[keep], chosen[keep], None
