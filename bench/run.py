@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # runs wit
 import makemore  # noqa: E402
 from common import REPO, parser, report, scratch  # noqa: E402
 
-from charloom import train  # noqa: E402
+from charloom import load_corpus, train  # noqa: E402
 from charloom.models.registry import FAMILIES  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "results.md"
@@ -98,7 +98,7 @@ def bench_family(family: str, data: str, budget: float, eval_every: int, threads
            "val_nll": status["val_nll"], "test_nll": status["test_nll"],
            "sample_1k_s": sampling_seconds(run, 1000), "sample_10k_s": sampling_seconds(run, 10_000)}
     if family == "transformer" and speed is not None:
-        names = Path(data).read_text().split()
+        names = load_corpus(data, "lines").items or []
         baseline, parameters, _ = makemore.tokens_per_second(names, min(budget, MAKEMORE_SECONDS))
         assert parameters == row["parameters"], "the baseline must be the same model"
         row.update({"makemore_tokens_per_s": baseline, "vs_makemore": speed / baseline})

@@ -135,7 +135,7 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--num-samples", type=int, help="samples printed at each eval (default 5)")
     g.add_argument("--ema", type=float, metavar="DECAY",
                    help="evaluate, sample and save a moving average of the weights with this decay "
-                   "(e.g. 0.999; 0: off; default: the family's, else off)")
+                   "(e.g. 0.999; default 0: off)")
     g.add_argument("--seed", type=int, help="seed for initialisation and batches (default 1337)")
     g.add_argument("--threads", type=int, help="torch threads")
     g.add_argument("--diagnostics", dest="diagnostics_every", type=int, nargs="?", const=DIAGNOSTICS_EVERY,

@@ -301,10 +301,9 @@ def decode(
                     wanted = forced.tokens[rows, t]
                     chosen = torch.where(wanted >= 0, wanted, chosen)
             logprob = logits.gather(1, chosen[:, None]).squeeze(1) - normaliser
-            if live is None:
-                tokens[rows, t], token_logprob[rows, t] = chosen, logprob
-            else:  # finished rows still in the batch: their draws are dropped
-                tokens[rows[live], t], token_logprob[rows[live], t] = chosen[live], logprob[live]
+            going = slice(None) if live is None else live  # finished rows' draws are dropped
+            out = rows[going]
+            tokens[out, t], token_logprob[out, t] = chosen[going], logprob[going]
             if automaton is not None:
                 automaton = mask.advance(automaton, chosen)
             if seen is not None:

@@ -23,7 +23,7 @@ from charloom.models.base import CharModel
 
 
 def check_decay(decay: float) -> None:
-    """0 turns averaging off (where a family's default turns it on)."""
+    """0 turns averaging off."""
     if not 0 <= decay < 1:
         raise CharloomError(f"--ema must be a decay in [0, 1) (e.g. 0.999; 0: off), got {decay}")
 

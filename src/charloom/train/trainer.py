@@ -65,7 +65,7 @@ class TrainConfig:
     seed: int = 1337
     threads: int | None = None
     diagnostics_every: int | None = None  # record training dynamics every N steps (charloom.inspect)
-    ema: float | None = None  # decay of a moving average of the weights, which is then the model
+    ema: float | None = 0.0  # decay of a moving average of the weights, which is then the model (0: off)
 
     def __post_init__(self):
         positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "block_size", "threads",
@@ -97,8 +97,6 @@ def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
         if values[name] is None:
             own = None if sgd and name in adamw_only else family_defaults.get(name)
             values[name] = global_defaults[name] if own is None else own
-    if values["ema"] is None:
-        values["ema"] = family_defaults.get("ema", 0.0)
     if values["max_steps"] is None and values["time_budget"] is None:
         values["max_steps"] = family_defaults.get("max_steps", DEFAULT_STEPS)
     if values["checkpoint_every"] is None:
