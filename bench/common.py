@@ -13,8 +13,11 @@ REFERENCE_NAMES = REPO.parent / "shared" / "data" / "names.txt"
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--data", default=str(REFERENCE_NAMES),
-                   help="names file (default: ../shared/data/names.txt, the makemore file)")
+    p.add_argument(
+        "--data",
+        default=str(REFERENCE_NAMES),
+        help="names file (default: ../shared/data/names.txt, the makemore file)",
+    )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p
 

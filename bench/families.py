@@ -22,15 +22,30 @@ def main() -> None:
     args = p.parse_args()
     rows = []
     for family in args.families.split(","):
-        run = train(args.data, family, out=scratch() / family, time_budget=args.budget,
-                    eval_every=args.eval_every, num_samples=0, log=lambda message: None)
+        run = train(
+            args.data,
+            family,
+            out=scratch() / family,
+            time_budget=args.budget,
+            eval_every=args.eval_every,
+            num_samples=0,
+            log=lambda message: None,
+        )
         status = run.info["status"]
         metrics = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
         speeds = [m["tokens_per_s"] for m in metrics if m["tokens_per_s"]]
-        rows.append({"model": family, "parameters": run.model.num_parameters(), "steps": status["step"],
-                     "tokens_per_s": sum(speeds) / max(len(speeds), 1),
-                     "train_s": status["train_seconds"], "best_step": status["best_step"],
-                     "val_nll": status["val_nll"], "test_nll": status["test_nll"]})
+        rows.append(
+            {
+                "model": family,
+                "parameters": run.model.num_parameters(),
+                "steps": status["step"],
+                "tokens_per_s": sum(speeds) / max(len(speeds), 1),
+                "train_s": status["train_seconds"],
+                "best_step": status["best_step"],
+                "val_nll": status["val_nll"],
+                "test_nll": status["test_nll"],
+            }
+        )
         print(rows[-1], flush=True)
     report(rows, args.json)
 

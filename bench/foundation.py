@@ -26,16 +26,37 @@ def main() -> None:
     run = train(args.data, "ngram", out=scratch() / "ngram", model_options={"n": 2}, **quiet)
     wall = time.perf_counter() - start
     status = run.info["status"]
-    rows.append({"model": "ngram n=2", "parameters": run.model.num_parameters(),
-                 "fit_s": status["train_seconds"], "wall_s": round(wall, 2),
-                 "val_nll": status["val_nll"], "test_nll": status["test_nll"]})
+    rows.append(
+        {
+            "model": "ngram n=2",
+            "parameters": run.model.num_parameters(),
+            "fit_s": status["train_seconds"],
+            "wall_s": round(wall, 2),
+            "val_nll": status["val_nll"],
+            "test_nll": status["test_nll"],
+        }
+    )
 
-    run = train(args.data, "mlp", out=scratch() / "mlp", time_budget=args.budget, eval_every=2000,
-                model_options={"context": 3, "embedding": 10, "hidden": 200, "batchnorm": True}, **quiet)
+    run = train(
+        args.data,
+        "mlp",
+        out=scratch() / "mlp",
+        time_budget=args.budget,
+        eval_every=2000,
+        model_options={"context": 3, "embedding": 10, "hidden": 200, "batchnorm": True},
+        **quiet,
+    )
     status = run.info["status"]
-    rows.append({"model": "mlp 3/10/200 BN", "parameters": run.model.num_parameters(),
-                 "steps": status["step"], "train_s": status["train_seconds"],
-                 "val_nll": status["val_nll"], "test_nll": status["test_nll"]})
+    rows.append(
+        {
+            "model": "mlp 3/10/200 BN",
+            "parameters": run.model.num_parameters(),
+            "steps": status["step"],
+            "train_s": status["train_seconds"],
+            "val_nll": status["val_nll"],
+            "test_nll": status["test_nll"],
+        }
+    )
     report(rows, args.json)
 
 

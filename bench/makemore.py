@@ -55,8 +55,9 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head, block_size)
         self.ln_2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.ModuleDict(dict(c_fc=nn.Linear(n_embd, 4 * n_embd),
-                                      c_proj=nn.Linear(4 * n_embd, n_embd), act=NewGELU()))
+        self.mlp = nn.ModuleDict(
+            dict(c_fc=nn.Linear(n_embd, 4 * n_embd), c_proj=nn.Linear(4 * n_embd, n_embd), act=NewGELU())
+        )
 
     def forward(self, x):
         x = x + self.attn(self.ln_1(x))

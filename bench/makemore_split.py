@@ -42,14 +42,30 @@ def main() -> None:
     rows = []
     for name in args.splits.split(","):
         given = makemore_split(items) if name == "makemore" else None
-        run = train(args.data, args.family, out=scratch() / name, time_budget=args.budget,
-                    threads=args.threads, num_samples=0, splits=given, log=lambda message: None)
+        run = train(
+            args.data,
+            args.family,
+            out=scratch() / name,
+            time_budget=args.budget,
+            threads=args.threads,
+            num_samples=0,
+            splits=given,
+            log=lambda message: None,
+        )
         status = run.info["status"]
         last = load_run(run.path, weights="last")
-        rows.append({"split": name, **run.info["data"]["splits"], "steps": status["step"],
-                     "best_step": status["best_step"], "val_nll": status["val_nll"],
-                     "test_nll": status["test_nll"], "last_test_nll": last.evaluate("test")["nll"],
-                     "notes": "; ".join(run.info["data"]["notes"])})
+        rows.append(
+            {
+                "split": name,
+                **run.info["data"]["splits"],
+                "steps": status["step"],
+                "best_step": status["best_step"],
+                "val_nll": status["val_nll"],
+                "test_nll": status["test_nll"],
+                "last_test_nll": last.evaluate("test")["nll"],
+                "notes": "; ".join(run.info["data"]["notes"]),
+            }
+        )
         print(rows[-1], flush=True)
     report(rows, args.json)
 

@@ -84,8 +84,16 @@ def sampling_seconds(run, n: int) -> float:
 
 
 def bench_family(family: str, data: str, budget: float, eval_every: int, threads: int) -> dict:
-    run = train(data, family, out=scratch() / family, time_budget=budget, eval_every=eval_every,
-                num_samples=0, threads=threads, log=lambda message: None)
+    run = train(
+        data,
+        family,
+        out=scratch() / family,
+        time_budget=budget,
+        eval_every=eval_every,
+        num_samples=0,
+        threads=threads,
+        log=lambda message: None,
+    )
     status = run.info["status"]
     speed = training_speed(run.path / "metrics.jsonl")
     mfu = None
@@ -93,10 +101,18 @@ def bench_family(family: str, data: str, budget: float, eval_every: int, threads
         mfu = 6 * multiplying_parameters(run.model) * speed / matmul_peak(threads)
     torch.set_num_threads(threads)
     run.sample(n=10, seed=0)  # warm-up
-    row = {"model": family, "parameters": run.model.num_parameters(), "threads": threads,
-           "steps": status["step"], "tokens_per_s": speed, "mfu": mfu,
-           "val_nll": status["val_nll"], "test_nll": status["test_nll"],
-           "sample_1k_s": sampling_seconds(run, 1000), "sample_10k_s": sampling_seconds(run, 10_000)}
+    row = {
+        "model": family,
+        "parameters": run.model.num_parameters(),
+        "threads": threads,
+        "steps": status["step"],
+        "tokens_per_s": speed,
+        "mfu": mfu,
+        "val_nll": status["val_nll"],
+        "test_nll": status["test_nll"],
+        "sample_1k_s": sampling_seconds(run, 1000),
+        "sample_10k_s": sampling_seconds(run, 10_000),
+    }
     if family == "transformer" and speed is not None:
         names = load_corpus(data, "lines").items or []
         baseline, parameters, _ = makemore.tokens_per_second(names, min(budget, MAKEMORE_SECONDS))
@@ -106,22 +122,32 @@ def bench_family(family: str, data: str, budget: float, eval_every: int, threads
 
 
 def markdown(rows: list[dict], command: str, load_before: float, load_after: float) -> str:
-    lines = [f"`{command}`", "",
-             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-             f"{torch.__version__}; 1-minute load average {load_before:.1f} before, {load_after:.1f} after.",
-             "", "| model | parameters | threads | steps | real tokens/s | MFU | val NLL | test NLL "
-             "| sample 1k (s) | sample 10k (s) |", "|" + "---|" * 10]
+    lines = [
+        f"`{command}`",
+        "",
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+        f"{torch.__version__}; 1-minute load average {load_before:.1f} before, {load_after:.1f} after.",
+        "",
+        "| model | parameters | threads | steps | real tokens/s | MFU | val NLL | test NLL "
+        "| sample 1k (s) | sample 10k (s) |",
+        "|" + "---|" * 10,
+    ]
     for r in rows:
         mfu = "-" if r["mfu"] is None else f"{100 * r['mfu']:.1f}%"
         speed = "-" if r["tokens_per_s"] is None else f"{r['tokens_per_s']:,.0f}"
-        lines.append(f"| {r['model']} | {r['parameters']:,} | {r['threads']} | {r['steps']:,} | {speed} "
-                     f"| {mfu} | {r['val_nll']:.4f} | {r['test_nll']:.4f} | {r['sample_1k_s']:.3f} "
-                     f"| {r['sample_10k_s']:.3f} |")
+        lines.append(
+            f"| {r['model']} | {r['parameters']:,} | {r['threads']} | {r['steps']:,} | {speed} "
+            f"| {mfu} | {r['val_nll']:.4f} | {r['test_nll']:.4f} | {r['sample_1k_s']:.3f} "
+            f"| {r['sample_10k_s']:.3f} |"
+        )
     for r in rows:
         if "vs_makemore" in r:
-            lines += ["", f"makemore's training loop on the same {r['model']} (bench/makemore.py), "
-                      f"same process and threads: {r['makemore_tokens_per_s']:,.0f} real tokens/s; charloom "
-                      f"{r['tokens_per_s']:,.0f}, {r['vs_makemore']:.1f}x."]
+            lines += [
+                "",
+                f"makemore's training loop on the same {r['model']} (bench/makemore.py), "
+                f"same process and threads: {r['makemore_tokens_per_s']:,.0f} real tokens/s; charloom "
+                f"{r['tokens_per_s']:,.0f}, {r['vs_makemore']:.1f}x.",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -130,8 +156,12 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=60.0, help="training seconds per family")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated families")
     p.add_argument("--eval-every", type=int, default=1000)
-    p.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                   help="torch threads for training and sampling (default: torch's, a thread per core)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=torch.get_num_threads(),
+        help="torch threads for training and sampling (default: torch's, a thread per core)",
+    )
     args = p.parse_args()
     load_before = os.getloadavg()[0]
     rows = []

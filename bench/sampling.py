@@ -62,10 +62,18 @@ def best_time(function, repeats: int) -> tuple[float, object]:
 
 def time_names(run, family: str, n: int, threads: int, args, naive: bool) -> dict:
     fast, samples = best_time(lambda: run.sample(n=n, seed=0), args.repeats)
-    row = {"family": family, "names": n, "threads": threads, "charloom_s": fast, "names_per_s": n / fast,
-           "mean_len": sum(len(s.text) for s in samples) / n, "target_s": TARGETS[n],
-           "met": fast <= TARGETS[n]}
+    row = {
+        "family": family,
+        "names": n,
+        "threads": threads,
+        "charloom_s": fast,
+        "names_per_s": n / fast,
+        "mean_len": sum(len(s.text) for s in samples) / n,
+        "target_s": TARGETS[n],
+        "met": fast <= TARGETS[n],
+    }
     if naive and (n == 1_000 or not args.skip_naive_10k):
+
         def naive_run():
             return naive_sample(run.model, n, 100, torch.Generator().manual_seed(0))
 
@@ -85,13 +93,23 @@ def main() -> None:
     torch.set_num_threads(thread_counts[0])
     family = "transformer" if "transformer" in FAMILIES else "mlp"
     steps = max(args.train_steps, 1)
-    run = train(args.data, family, out=scratch() / family, max_steps=steps, eval_every=steps, num_samples=0,
-                log=lambda message: None)
+    run = train(
+        args.data,
+        family,
+        out=scratch() / family,
+        max_steps=steps,
+        eval_every=steps,
+        num_samples=0,
+        log=lambda message: None,
+    )
     if args.train_steps == 0:
         for parameter in run.model.parameters():  # back to the initial weights: untrained
             torch.nn.init.normal_(parameter, 0.0, 0.02)
-    state = f"trained {args.train_steps} steps (val NLL {run.info['status']['val_nll']:.3f})" \
-        if args.train_steps else "untrained (random weights; items run longer than real names)"
+    state = (
+        f"trained {args.train_steps} steps (val NLL {run.info['status']['val_nll']:.3f})"
+        if args.train_steps
+        else "untrained (random weights; items run longer than real names)"
+    )
     print(f"{family}, {run.model.num_parameters():,} parameters, {state}")
     rows = []
     for threads in thread_counts:
@@ -101,10 +119,17 @@ def main() -> None:
     torch.set_num_threads(thread_counts[0])
     constrained = {"starts_with": "a", "ends_with": "n", "max_len": 8, "not_in_train": True, "unique": True}
     fast, samples = best_time(lambda: run.sample(n=1_000, seed=0, **constrained), args.repeats)
-    rows.append({"family": family, "names": "1000 constrained", "threads": thread_counts[0],
-                 "charloom_s": fast,
-                 "names_per_s": 1_000 / fast, "mean_len": sum(len(s.text) for s in samples) / len(samples),
-                 "tried": samples.tried})
+    rows.append(
+        {
+            "family": family,
+            "names": "1000 constrained",
+            "threads": thread_counts[0],
+            "charloom_s": fast,
+            "names_per_s": 1_000 / fast,
+            "mean_len": sum(len(s.text) for s in samples) / len(samples),
+            "tried": samples.tried,
+        }
+    )
     report(rows, args.json)
     print("constrained: " + ", ".join(f"{k}={v}" for k, v in constrained.items()))
 

@@ -36,8 +36,9 @@ CANDIDATES = [  # (family, options, batch size: None for the family's default)
 ]
 
 
-def tokens_per_second(family: str, options: dict, batch_size: int, items: list[str], steps: int,
-                      threads: int) -> float:
+def tokens_per_second(
+    family: str, options: dict, batch_size: int, items: list[str], steps: int, threads: int
+) -> float:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     vocab = Vocab.from_texts(items)
@@ -75,8 +76,15 @@ def main() -> None:
             one = max(one, tokens_per_second(family, options, batch_size, items, args.steps, 1))
             two = max(two, tokens_per_second(family, options, batch_size, items, args.steps, 2))
         label = family + "".join(f" {k}={v}" for k, v in options.items())
-        rows.append({"model": label, "batch": batch_size, "tok/s 1 thread": one, "tok/s 2 threads": two,
-                     "2 vs 1": two / one})
+        rows.append(
+            {
+                "model": label,
+                "batch": batch_size,
+                "tok/s 1 thread": one,
+                "tok/s 2 threads": two,
+                "2 vs 1": two / one,
+            }
+        )
     report(rows, args.json)
 
 

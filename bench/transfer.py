@@ -47,14 +47,28 @@ def main() -> None:
     out = Path(args.out) if args.out else scratch() / "group"
     started = time.perf_counter()
     options = {"hidden": args.hidden, "n_layer": 1} if args.model in ("rnn", "gru", "lstm") else {}
-    group = train_group(args.data, args.model, out=out, categories=args.categories.split(","),
-                        model_options=options, time_budget=args.time_budget, eval_every=200,
-                        num_samples=0, force=True, log=lambda message: None)
+    group = train_group(
+        args.data,
+        args.model,
+        out=out,
+        categories=args.categories.split(","),
+        model_options=options,
+        time_budget=args.time_budget,
+        eval_every=200,
+        num_samples=0,
+        force=True,
+        log=lambda message: None,
+    )
     trained = time.perf_counter() - started
     cuts = [float(c) for c in args.cuts.split(",")]
     result = transfer_score(group, cuts, max_names=args.max_names, best_of=args.best_of)
-    result.update({"group": str(out), "train_seconds": round(trained, 1),
-                   "score_seconds": round(time.perf_counter() - started - trained, 1)})
+    result.update(
+        {
+            "group": str(out),
+            "train_seconds": round(trained, 1),
+            "score_seconds": round(time.perf_counter() - started - trained, 1),
+        }
+    )
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -141,9 +141,7 @@ def accepted(raw_names: Iterable[str], pattern: re.Pattern[str]) -> list[str]:
     """
     names = {clean(raw) for raw in raw_names}
     return sorted(
-        name
-        for name in names
-        if all(c.isalpha() or c == " " for c in name) and pattern.fullmatch(fold(name))
+        name for name in names if all(c.isalpha() or c == " " for c in name) and pattern.fullmatch(fold(name))
     )
 
 
@@ -193,9 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         last_accented = accepted(raw_last, LAST_NAME)
         first_folded = sorted(set(map(fold, first_accented)))
         if len(first_folded) < MIN_FIRST_NAMES:
-            raise SystemExit(
-                f"{category}: only {len(first_folded)} first names; pick other locales"
-            )
+            raise SystemExit(f"{category}: only {len(first_folded)} first names; pick other locales")
         first_counts[category] = len(first_folded)
         first_rows += [(category, name) for name in first_folded]
         first_accented_rows += [(category, name) for name in first_accented]
@@ -245,10 +241,7 @@ def main(argv: list[str] | None = None) -> None:
             },
         }
     )
-    print(
-        f"{len(first_rows)} first names, {len(full_rows)} full names in "
-        f"{len(categories)} categories"
-    )
+    print(f"{len(first_rows)} first names, {len(full_rows)} full names in {len(categories)} categories")
 
 
 if __name__ == "__main__":

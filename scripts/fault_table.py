@@ -33,29 +33,59 @@ def cell(text: str) -> str:
 
 def kill_rows(work: Path, kills: int) -> list[tuple[str, str, str, str, str]]:
     faults.write(work / "names.txt", faults.names_text())
-    options = ["--model", "bigram", "--max-steps", "40", "--eval-every", "5", "--num-samples", "1",
-               "--seed", "4", "--quiet"]
+    options = [
+        "--model",
+        "bigram",
+        "--max-steps",
+        "40",
+        "--eval-every",
+        "5",
+        "--num-samples",
+        "1",
+        "--seed",
+        "4",
+        "--quiet",
+    ]
     ref = ["train", str(work / "names.txt"), "--out", str(work / "ref"), *options]
     started = time.monotonic()
     faults.run_forked(ref, None, work / "ref.log")
     longest = min(time.monotonic() - started, 2.0) / 3
     argv = ["train", str(work / "names.txt"), "--out", str(work / "killed"), *options]
     report = faults.kill_loop(argv, work / "killed", kills, seed=0, longest=longest, log=work / "k.log")
-    same = all(faults.same_weights(work / "ref" / n, work / "killed" / n)
-               for n in ("last.safetensors", "model.safetensors"))
+    same = all(
+        faults.same_weights(work / "ref" / n, work / "killed" / n)
+        for n in ("last.safetensors", "model.safetensors")
+    )
     metrics = faults.metrics_without_timing(work / "ref") == faults.metrics_without_timing(work / "killed")
-    return [(f"SIGKILL x{report.kills} at random moments (seed 0), then `--resume`",
-             "charloom train names.txt --model bigram --max-steps 40 --eval-every 5 ... [--resume]",
-             "-9, then 0",
-             f"{report.before_first_checkpoint} kills before the first checkpoint: `--resume` says "
-             f"'nothing to resume ... start it again with --force' (exit 2), restarted "
-             f"{report.restarts_with_force}x with --force",
-             f"final weights identical (torch.equal): {same}; metrics identical: {metrics}")]
+    return [
+        (
+            f"SIGKILL x{report.kills} at random moments (seed 0), then `--resume`",
+            "charloom train names.txt --model bigram --max-steps 40 --eval-every 5 ... [--resume]",
+            "-9, then 0",
+            f"{report.before_first_checkpoint} kills before the first checkpoint: `--resume` says "
+            f"'nothing to resume ... start it again with --force' (exit 2), restarted "
+            f"{report.restarts_with_force}x with --force",
+            f"final weights identical (torch.equal): {same}; metrics identical: {metrics}",
+        )
+    ]
 
 
 def disk_full_row(work: Path) -> tuple[str, str, str, str, str]:
-    faults.run_cli(["train", str(work / "names.txt"), "--model", "bigram", "--out", str(work / "disk"),
-                    "--max-steps", "10", "--eval-every", "5", "--quiet"])
+    faults.run_cli(
+        [
+            "train",
+            str(work / "names.txt"),
+            "--model",
+            "bigram",
+            "--out",
+            str(work / "disk"),
+            "--max-steps",
+            "10",
+            "--eval-every",
+            "5",
+            "--quiet",
+        ]
+    )
     before = faults.snapshot(work / "disk")
     real = ckpt.os.fsync
 
@@ -70,9 +100,13 @@ def disk_full_row(work: Path) -> tuple[str, str, str, str, str]:
     after = faults.snapshot(work / "disk")
     intact = all(after[n] == before[n] for n in ("last.safetensors", "state.safetensors", "run.json"))
     temps = list((work / "disk").glob(".*.tmp"))
-    return ("disk full while checkpointing (fsync raises ENOSPC)", "charloom train --resume --out W/disk",
-            str(outcome.code), outcome.stderr.strip().replace(str(work), "W"),
-            f"checkpoint intact: {intact}; temp files left: {len(temps)}")
+    return (
+        "disk full while checkpointing (fsync raises ENOSPC)",
+        "charloom train --resume --out W/disk",
+        str(outcome.code),
+        outcome.stderr.strip().replace(str(work), "W"),
+        f"checkpoint intact: {intact}; temp files left: {len(temps)}",
+    )
 
 
 def main() -> int:
@@ -85,10 +119,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         for row in faults.bad_input_rows(work):
-            rows.append((row.name, f"`{row.command}`", str(row.code), row.message,
-                         "yes" if row.intact else "NO"))
-        rows.append(("pickle whose `__reduce__` writes a file", "(see above)", "2",
-                     "never unpickled", "marker file created: " + str((work / "UNPICKLED").exists())))
+            rows.append(
+                (row.name, f"`{row.command}`", str(row.code), row.message, "yes" if row.intact else "NO")
+            )
+        rows.append(
+            (
+                "pickle whose `__reduce__` writes a file",
+                "(see above)",
+                "2",
+                "never unpickled",
+                "marker file created: " + str((work / "UNPICKLED").exists()),
+            )
+        )
         rows += kill_rows(work, args.kills)
         rows.append(disk_full_row(work))
     print("| fault or bad input | command | exit | message | files intact |")

@@ -66,8 +66,23 @@ def warm_up() -> None:
     with tempfile.TemporaryDirectory() as folder:
         write(Path(folder) / "names.txt", names_text(50))
         folder = Path(folder)
-        run_cli(["train", str(folder / "names.txt"), "--model", "bigram", "--out", str(folder / "r"),
-                 "--max-steps", "2", "--eval-every", "1", "--num-samples", "1", "--quiet"])
+        run_cli(
+            [
+                "train",
+                str(folder / "names.txt"),
+                "--model",
+                "bigram",
+                "--out",
+                str(folder / "r"),
+                "--max-steps",
+                "2",
+                "--eval-every",
+                "1",
+                "--num-samples",
+                "1",
+                "--quiet",
+            ]
+        )
     _warm = True
 
 
@@ -118,8 +133,11 @@ def metrics_without_timing(run: Path) -> list[dict]:
 
 def snapshot(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder``, to prove that nothing was overwritten."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def checkpoint_step(run: Path) -> int | None:
@@ -140,8 +158,9 @@ class KillReport:
     events: list[str] = field(default_factory=list)
 
 
-def kill_loop(train_argv: list[str], out: Path, kills: int, seed: int, longest: float,
-              log: Path) -> KillReport:
+def kill_loop(
+    train_argv: list[str], out: Path, kills: int, seed: int, longest: float, log: Path
+) -> KillReport:
     """Train with ``train_argv`` (which names ``--out OUT``), SIGKILL it ``kills`` times
     after random delays in [0, longest) seconds, resuming after each kill, then let the
     last resume finish. A run that finishes before its kill starts over from scratch, so
@@ -217,12 +236,20 @@ def try_case(case: Case, work: Path) -> Row:
     outcome = run_cli(argv)
     after = snapshot(work)
     intact = all(after.get(name) == digest for name, digest in before.items()) and not any(
-        name.endswith(".tmp") for name in after)
+        name.endswith(".tmp") for name in after
+    )
     lines = outcome.stderr.strip().splitlines()
     command = "charloom " + " ".join(a.replace(str(work), "W") for a in argv)
     message = lines[-1].replace(str(work), "W") if lines else ""
-    return Row(case.name, command, outcome.code, message, len(lines) == 1 and "Traceback" not in
-               outcome.stderr, intact, case.expect.lower() in outcome.stderr.lower())
+    return Row(
+        case.name,
+        command,
+        outcome.code,
+        message,
+        len(lines) == 1 and "Traceback" not in outcome.stderr,
+        intact,
+        case.expect.lower() in outcome.stderr.lower(),
+    )
 
 
 def write(path: Path, data: bytes | str) -> None:
@@ -236,6 +263,7 @@ def tamper_json(edit: Callable[[dict], object]) -> Callable[[Path], None]:
         info = json.loads(path.read_text())
         edit(info)
         path.write_text(json.dumps(info))
+
     return setup
 
 
@@ -269,8 +297,10 @@ def pickle_setup(work: Path) -> None:
 def names_text(count: int = 300) -> str:
     rng = random.Random(0)
     syllables = ["ka", "lo", "mi", "ne", "ra", "su", "ti", "vo", "el", "an"]
-    return "\n".join("".join(rng.choice(syllables) for _ in range(rng.randint(1, 3)))
-                     for _ in range(count)) + "\n"
+    return (
+        "\n".join("".join(rng.choice(syllables) for _ in range(rng.randint(1, 3))) for _ in range(count))
+        + "\n"
+    )
 
 
 TINY = ["--max-steps", "2", "--eval-every", "1", "--num-samples", "1", "--quiet"]
@@ -280,14 +310,32 @@ def trained_run(work: Path) -> Path:
     """A tiny bigram run at WORK/run that the run-reading cases damage copies of."""
     write(work / "names.txt", names_text())
     if not (work / "run" / "model.safetensors").exists():
-        outcome = run_cli(["train", str(work / "names.txt"), "--model", "bigram", "--out", str(work / "run"),
-                           *TINY])
+        outcome = run_cli(
+            ["train", str(work / "names.txt"), "--model", "bigram", "--out", str(work / "run"), *TINY]
+        )
         if outcome.code != 0:
             raise CharloomError(f"could not train the tiny run: {outcome.stderr}")
     if not (work / "tf" / "model.safetensors").exists():  # a transformer that reads 5 characters
         write(work / "short.txt", "\n".join(["kalo", "mira", "sune", "tiva", "elan", "rasu"] * 3) + "\n")
-        run_cli(["train", str(work / "short.txt"), "--model", "transformer", "--block-size", "6", "--n-embd",
-                 "8", "--n-head", "1", "--n-layer", "1", "--out", str(work / "tf"), *TINY])
+        run_cli(
+            [
+                "train",
+                str(work / "short.txt"),
+                "--model",
+                "transformer",
+                "--block-size",
+                "6",
+                "--n-embd",
+                "8",
+                "--n-head",
+                "1",
+                "--n-layer",
+                "1",
+                "--out",
+                str(work / "tf"),
+                *TINY,
+            ]
+        )
     return work / "run"
 
 
@@ -297,12 +345,21 @@ def train_on(content: bytes | str, *extra: str) -> tuple[Callable[[Path], None],
 
     def argv(work: Path) -> list[str]:
         return ["train", str(work / "data.txt"), "--out", str(work / "new"), *TINY, *extra]
+
     return setup, argv
 
 
 def train_with(*options: str, model: str = "mlp") -> Callable[[Path], list[str]]:
-    return lambda work: ["train", str(work / "names.txt"), "--model", model, "--out", str(work / "new"),
-                         *TINY, *options]
+    return lambda work: [
+        "train",
+        str(work / "names.txt"),
+        "--model",
+        model,
+        "--out",
+        str(work / "new"),
+        *TINY,
+        *options,
+    ]
 
 
 def on_bad(command: str, *extra: str) -> Callable[[Path], list[str]]:
@@ -315,8 +372,11 @@ def _case(name: str, pair, expect: str = "") -> Case:
 
 
 CASES: list[Case] = [
-    _case("missing data file", (lambda w: None, lambda w: ["train", str(w / "nope.txt"), "--out",
-                                                             str(w / "new")]), "no such file"),
+    _case(
+        "missing data file",
+        (lambda w: None, lambda w: ["train", str(w / "nope.txt"), "--out", str(w / "new")]),
+        "no such file",
+    ),
     _case("empty data file", train_on(b""), "no items"),
     _case("whitespace-only data file", train_on(b"  \n\t\n"), "no items"),
     _case("binary data file", train_on(b"\x00\x01\x02\x03binary"), "binary"),
@@ -329,64 +389,130 @@ CASES: list[Case] = [
     Case("--lr nan", train_with("--lr", "nan"), expect="--lr"),
     Case("--time-budget 0", train_with("--time-budget", "0"), expect="--time-budget"),
     Case("--hidden 0", train_with("--hidden", "0"), expect="--hidden"),
-    Case("--n-head 3 with --n-embd 64", train_with("--n-head", "3", "--n-embd", "64", model="transformer"),
-         expect="n-head"),
+    Case(
+        "--n-head 3 with --n-embd 64",
+        train_with("--n-head", "3", "--n-embd", "64", model="transformer"),
+        expect="n-head",
+    ),
     Case("--dropout 1.5", train_with("--dropout", "1.5", model="gru"), expect="--dropout"),
     Case("--eval-every -5", train_with("--eval-every", "-5"), expect="--eval-every"),
-    Case("item longer than the transformer block",
-         train_with("--block-size", "4", "--n-embd", "8", "--n-head", "1", model="transformer"),
-         expect="--block-size"),
-    Case("prefix longer than the transformer block",
-         lambda w: ["sample", str(w / "tf"), "--prefix", "kalomi"], expect="at most 5"),
-    Case("scored item longer than the transformer block",
-         lambda w: ["eval", str(w / "tf"), str(w / "score-tf.txt")],
-         setup=lambda w: write(w / "score-tf.txt", "kalomira\n"), expect="at most 5"),
-    Case("existing run without --resume/--force",
-         lambda w: ["train", str(w / "names.txt"), "--model", "bigram", "--out", str(w / "run"), *TINY],
-         expect="--resume"),
-    Case("--resume on a folder with no run", lambda w: ["train", "--resume", "--out", str(w / "empty")],
-         setup=lambda w: (w / "empty").mkdir(exist_ok=True), expect="nothing to resume"),
-    Case("--temperature -1", lambda w: ["sample", str(w / "run"), "--temperature", "-1"],
-         expect="--temperature"),
+    Case(
+        "item longer than the transformer block",
+        train_with("--block-size", "4", "--n-embd", "8", "--n-head", "1", model="transformer"),
+        expect="--block-size",
+    ),
+    Case(
+        "prefix longer than the transformer block",
+        lambda w: ["sample", str(w / "tf"), "--prefix", "kalomi"],
+        expect="at most 5",
+    ),
+    Case(
+        "scored item longer than the transformer block",
+        lambda w: ["eval", str(w / "tf"), str(w / "score-tf.txt")],
+        setup=lambda w: write(w / "score-tf.txt", "kalomira\n"),
+        expect="at most 5",
+    ),
+    Case(
+        "existing run without --resume/--force",
+        lambda w: ["train", str(w / "names.txt"), "--model", "bigram", "--out", str(w / "run"), *TINY],
+        expect="--resume",
+    ),
+    Case(
+        "--resume on a folder with no run",
+        lambda w: ["train", "--resume", "--out", str(w / "empty")],
+        setup=lambda w: (w / "empty").mkdir(exist_ok=True),
+        expect="nothing to resume",
+    ),
+    Case(
+        "--temperature -1",
+        lambda w: ["sample", str(w / "run"), "--temperature", "-1"],
+        expect="--temperature",
+    ),
     Case("-n 0", lambda w: ["sample", str(w / "run"), "-n", "0"], expect="-n"),
     Case("--top-k 0", lambda w: ["sample", str(w / "run"), "--top-k", "0"], expect="--top-k"),
-    Case("unseen character in a prefix", lambda w: ["sample", str(w / "run"), "--prefix", "Zq"],
-         expect="'Z'"),
-    Case("unseen character in a scored item",
-         lambda w: ["eval", str(w / "run"), str(w / "score.txt")],
-         setup=lambda w: write(w / "score.txt", "kalo\nka#lo\n"), expect="'#'"),
-    Case("newer run format version", on_bad("sample"),
-         setup=lambda w: (copy_run(w), tamper_json(lambda i: i.update(format_version=99))(w)),
-         expect="newer charloom"),
-    Case("run.json invalid JSON", on_bad("sample"),
-         setup=lambda w: write(copy_run(w) / "run.json", "{not json"), expect="damaged"),
-    Case("run.json missing keys", on_bad("sample"),
-         setup=lambda w: (copy_run(w), tamper_json(lambda i: i.pop("vocab"))(w)), expect="damaged"),
-    Case("run.json wrong types", on_bad("sample"),
-         setup=lambda w: (copy_run(w), tamper_json(lambda i: i.update(model=["bigram"]))(w)),
-         expect="damaged"),
-    Case("run.json config with unknown key", on_bad("sample"),
-         setup=lambda w: (copy_run(w), tamper_json(lambda i: i["model"]["config"].update(bogus=1))(w)),
-         expect="bogus"),
-    Case("run.json config with absurd value", on_bad("sample"),
-         setup=lambda w: (copy_run(w), tamper_json(lambda i: i["model"].update(
-             family="mlp", config={"context": -3}))(w)), expect="--context"),
-    Case("run.json unknown family", on_bad("sample"),
-         setup=lambda w: (copy_run(w), tamper_json(lambda i: i["model"].update(family="nope"))(w)),
-         expect="unknown model family"),
-    Case("vocab does not match the weights", on_bad("sample"),
-         setup=lambda w: (copy_run(w), tamper_json(lambda i: i["vocab"].update(chars="ab"))(w)),
-         expect="does not match"),
-    Case("truncated model.safetensors", on_bad("sample"),
-         setup=lambda w: write(copy_run(w) / "model.safetensors",
-                               (w / "run" / "model.safetensors").read_bytes()[:100]), expect="safetensors"),
-    Case("corrupt model.safetensors", on_bad("sample"),
-         setup=lambda w: write(copy_run(w) / "model.safetensors", os.urandom(256)), expect="safetensors"),
+    Case(
+        "unseen character in a prefix", lambda w: ["sample", str(w / "run"), "--prefix", "Zq"], expect="'Z'"
+    ),
+    Case(
+        "unseen character in a scored item",
+        lambda w: ["eval", str(w / "run"), str(w / "score.txt")],
+        setup=lambda w: write(w / "score.txt", "kalo\nka#lo\n"),
+        expect="'#'",
+    ),
+    Case(
+        "newer run format version",
+        on_bad("sample"),
+        setup=lambda w: (copy_run(w), tamper_json(lambda i: i.update(format_version=99))(w)),
+        expect="newer charloom",
+    ),
+    Case(
+        "run.json invalid JSON",
+        on_bad("sample"),
+        setup=lambda w: write(copy_run(w) / "run.json", "{not json"),
+        expect="damaged",
+    ),
+    Case(
+        "run.json missing keys",
+        on_bad("sample"),
+        setup=lambda w: (copy_run(w), tamper_json(lambda i: i.pop("vocab"))(w)),
+        expect="damaged",
+    ),
+    Case(
+        "run.json wrong types",
+        on_bad("sample"),
+        setup=lambda w: (copy_run(w), tamper_json(lambda i: i.update(model=["bigram"]))(w)),
+        expect="damaged",
+    ),
+    Case(
+        "run.json config with unknown key",
+        on_bad("sample"),
+        setup=lambda w: (copy_run(w), tamper_json(lambda i: i["model"]["config"].update(bogus=1))(w)),
+        expect="bogus",
+    ),
+    Case(
+        "run.json config with absurd value",
+        on_bad("sample"),
+        setup=lambda w: (
+            copy_run(w),
+            tamper_json(lambda i: i["model"].update(family="mlp", config={"context": -3}))(w),
+        ),
+        expect="--context",
+    ),
+    Case(
+        "run.json unknown family",
+        on_bad("sample"),
+        setup=lambda w: (copy_run(w), tamper_json(lambda i: i["model"].update(family="nope"))(w)),
+        expect="unknown model family",
+    ),
+    Case(
+        "vocab does not match the weights",
+        on_bad("sample"),
+        setup=lambda w: (copy_run(w), tamper_json(lambda i: i["vocab"].update(chars="ab"))(w)),
+        expect="does not match",
+    ),
+    Case(
+        "truncated model.safetensors",
+        on_bad("sample"),
+        setup=lambda w: write(
+            copy_run(w) / "model.safetensors", (w / "run" / "model.safetensors").read_bytes()[:100]
+        ),
+        expect="safetensors",
+    ),
+    Case(
+        "corrupt model.safetensors",
+        on_bad("sample"),
+        setup=lambda w: write(copy_run(w) / "model.safetensors", os.urandom(256)),
+        expect="safetensors",
+    ),
     Case("pickle renamed to .safetensors", on_bad("sample"), setup=pickle_setup, expect="safetensors"),
-    Case("truncated state.safetensors on --resume",
-         lambda w: ["train", "--resume", "--out", str(w / "bad")],
-         setup=lambda w: write(copy_run(w) / "state.safetensors",
-                               (w / "run" / "state.safetensors").read_bytes()[:300]), expect="safetensors"),
+    Case(
+        "truncated state.safetensors on --resume",
+        lambda w: ["train", "--resume", "--out", str(w / "bad")],
+        setup=lambda w: write(
+            copy_run(w) / "state.safetensors", (w / "run" / "state.safetensors").read_bytes()[:300]
+        ),
+        expect="safetensors",
+    ),
 ]
 
 

@@ -99,8 +99,7 @@ def speeches(markdown: str) -> Iterator[tuple[str, list[str]]]:
 
 def play_text(markdown: str) -> str:
     return "".join(
-        f"{who}:\n" + "".join(f"{line}\n" for line in lines) + "\n"
-        for who, lines in speeches(markdown)
+        f"{who}:\n" + "".join(f"{line}\n" for line in lines) + "\n" for who, lines in speeches(markdown)
     )
 
 

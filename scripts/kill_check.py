@@ -21,25 +21,47 @@ torch.set_num_threads(1)
 
 import faults  # noqa: E402
 
-KILL_OPTIONS = ["--model", "bigram", "--max-steps", "40", "--eval-every", "5", "--num-samples", "1",
-                "--seed", "4", "--threads", "1", "--quiet"]
+KILL_OPTIONS = [
+    "--model",
+    "bigram",
+    "--max-steps",
+    "40",
+    "--eval-every",
+    "5",
+    "--num-samples",
+    "1",
+    "--seed",
+    "4",
+    "--threads",
+    "1",
+    "--quiet",
+]
 
 
 def main(names_file: str, work: Path) -> dict:
     ref, out = work / "ref", work / "killed"
     started = time.monotonic()
-    reference = faults.run_forked(["train", names_file, "--out", str(ref), *KILL_OPTIONS], None,
-                                  work / "ref.log")
+    reference = faults.run_forked(
+        ["train", names_file, "--out", str(ref), *KILL_OPTIONS], None, work / "ref.log"
+    )
     uninterrupted = time.monotonic() - started
     longest = min(uninterrupted, 2.0) / 3
-    report = faults.kill_loop(["train", names_file, "--out", str(out), *KILL_OPTIONS], out, kills=20,
-                              seed=0, longest=longest, log=work / "k.log")
+    report = faults.kill_loop(
+        ["train", names_file, "--out", str(out), *KILL_OPTIONS],
+        out,
+        kills=20,
+        seed=0,
+        longest=longest,
+        log=work / "k.log",
+    )
     return {
         "reference_code": reference.code,
         "kills": report.kills,
         "resumes": report.resumes,
-        "same_weights": {name: faults.same_weights(ref / name, out / name)
-                         for name in ("last.safetensors", "model.safetensors", "state.safetensors")},
+        "same_weights": {
+            name: faults.same_weights(ref / name, out / name)
+            for name in ("last.safetensors", "model.safetensors", "state.safetensors")
+        },
         "same_metrics": faults.metrics_without_timing(out) == faults.metrics_without_timing(ref),
         "same_samples": (out / "samples.txt").read_text() == (ref / "samples.txt").read_text(),
         "state": json.loads((out / "run.json").read_text())["status"]["state"],

@@ -41,3 +41,11 @@ def text_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def pytest_collection_modifyitems(items):
+    """A test that starts `python -m charloom` in a fresh process is slow: `make test-fast`
+    (``-m "not slow"``) leaves it out, while `make test` and CI run it."""
+    for item in items:
+        if "cli" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)

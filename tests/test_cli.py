@@ -10,9 +10,26 @@ from charloom.cli import main
 @pytest.fixture
 def trained(names_file, tmp_path, cli):
     out = tmp_path / "run"
-    result = cli("train", str(names_file), "--model", "mlp", "--context", "3", "--embedding", "8",
-                 "--hidden", "64", "--batchnorm", "--max-steps", "100", "--eval-every", "50",
-                 "--out", str(out), "--quiet")
+    result = cli(
+        "train",
+        str(names_file),
+        "--model",
+        "mlp",
+        "--context",
+        "3",
+        "--embedding",
+        "8",
+        "--hidden",
+        "64",
+        "--batchnorm",
+        "--max-steps",
+        "100",
+        "--eval-every",
+        "50",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert "parameters" in result.stdout and "samples from" in result.stdout
     return out
@@ -47,8 +64,11 @@ def test_unseen_prefix_character_is_a_one_line_error(trained, cli):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("content", [None, b"", b"  \n", b"\x00\x01\x02binary", b"\xff\xfe\xfa\n"],
-                         ids=["missing", "empty", "whitespace", "binary", "not-utf8"])
+@pytest.mark.parametrize(
+    "content",
+    [None, b"", b"  \n", b"\x00\x01\x02binary", b"\xff\xfe\xfa\n"],
+    ids=["missing", "empty", "whitespace", "binary", "not-utf8"],
+)
 def test_bad_data_files_exit_2_with_one_line(tmp_path, cli, content):
     path = tmp_path / "data.txt"
     if content is not None:
@@ -83,4 +103,4 @@ def test_models_lists_every_family(capsys):
     listed = json.loads(capsys.readouterr().out)
     assert [d["family"] for d in listed] == list(FAMILIES)
     mlp = next(d for d in listed if d["family"] == "mlp")
-    assert {"name": "context", "default": 3} .items() <= mlp["options"][0].items()
+    assert {"name": "context", "default": 3}.items() <= mlp["options"][0].items()

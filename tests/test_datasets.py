@@ -86,9 +86,7 @@ def test_keep_accents_gives_accented_letters_in_the_same_categories(name):
     accented = dataset_text(name, keep_accents=True)
     assert accented != folded
     assert any(c.isalpha() and not c.isascii() for c in accented)
-    assert {c for c, _ in categorized_rows(name, keep_accents=True)} == set(
-        get_dataset(name).categories
-    )
+    assert {c for c, _ in categorized_rows(name, keep_accents=True)} == set(get_dataset(name).categories)
 
 
 def strip_marks(text: str) -> str:

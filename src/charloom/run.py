@@ -1,13 +1,13 @@
 """A run on disk, and the object that uses it.
 
-    runs/<name>/
-      run.json            family + config, train config, data source + fingerprint, vocab
-      model.safetensors   best-by-val weights (what sampling and evaluation use)
-      last.safetensors    weights at the latest checkpoint
-      state.safetensors   weights + optimiser + RNG states of the latest checkpoint (resume)
-      metrics.jsonl       one line per eval
-      samples.txt         samples taken during training, with their step
-      data/               the train / val / test splits the run used
+runs/<name>/
+  run.json            family + config, train config, data source + fingerprint, vocab
+  model.safetensors   best-by-val weights (what sampling and evaluation use)
+  last.safetensors    weights at the latest checkpoint
+  state.safetensors   weights + optimiser + RNG states of the latest checkpoint (resume)
+  metrics.jsonl       one line per eval
+  samples.txt         samples taken during training, with their step
+  data/               the train / val / test splits the run used
 """
 
 from __future__ import annotations
@@ -75,8 +75,9 @@ def load_weights(model: CharModel, path: Path) -> dict:
         model.load_tensors(tensors)
     except (KeyError, RuntimeError) as exc:
         detail = " ".join(str(exc).split())[:160]
-        raise RunError(f"{path} does not match the model in run.json ({detail}); "
-                       "the run is damaged: retrain it") from None
+        raise RunError(
+            f"{path} does not match the model in run.json ({detail}); the run is damaged: retrain it"
+        ) from None
     return meta
 
 
@@ -159,8 +160,9 @@ class Run:
         """The categories of a conditional run (``--condition category``); [] otherwise."""
         return categories_of(self.info)
 
-    def sample(self, n: int = 10, *, seed: int | None = None, category: str | None = None,
-               **options: Any) -> Samples:
+    def sample(
+        self, n: int = 10, *, seed: int | None = None, category: str | None = None, **options: Any
+    ) -> Samples:
         """Generate ``n`` items. Options (see ``charloom.generate.pipeline.SampleOptions``):
         temperature, top_k, top_p, repetition_penalty, prefix, max_new_tokens, min_new_tokens;
         constraints starts_with, ends_with, contains, regex, min_len, max_len, alphabet,
@@ -181,11 +183,14 @@ class Run:
             real = [c for c in self.vocab.chars if ord(c) < TOKEN_BASE]
             alphabet = options.get("alphabet")
             keep = [c for c in real if alphabet is None or c in alphabet]
-            options = {**options, "prefix": token + options.get("prefix", ""),
-                       "alphabet": "".join(keep) + token}
+            options = {
+                **options,
+                "prefix": token + options.get("prefix", ""),
+                "alphabet": "".join(keep) + token,
+            }
         samples = sample_run(self, n, seed, SampleOptions.from_kwargs(options))
         for sample in samples:
-            sample.text = sample.text[len(token):]
+            sample.text = sample.text[len(token) :]
         return samples
 
     def score(self, items: str | list[str]) -> list[ItemScore]:
@@ -202,8 +207,9 @@ def load_run(path: str | Path, weights: str = "model") -> Run:
     return Run(path, weights)
 
 
-def new_run_info(name: str, family: str, config: Any, parameters: int, train: dict,
-                 data: dict, vocab: Vocab) -> dict:
+def new_run_info(
+    name: str, family: str, config: Any, parameters: int, train: dict, data: dict, vocab: Vocab
+) -> dict:
     from charloom.models.base import config_to_dict
 
     return {

@@ -7,9 +7,20 @@ from charloom.data.folding import fold_accents
 from charloom.errors import DataError
 
 
-@pytest.mark.parametrize("raw, folded", [("zoë", "zoe"), ("søren", "soren"), ("straße", "strasse"),
-                                          ("łukasz", "lukasz"), ("þór", "thor"), ("æsa", "aesa"),
-                                          ("œuvre", "oeuvre"), ("đorđe", "dorde"), ("Øster", "Oster")])
+@pytest.mark.parametrize(
+    "raw, folded",
+    [
+        ("zoë", "zoe"),
+        ("søren", "soren"),
+        ("straße", "strasse"),
+        ("łukasz", "lukasz"),
+        ("þór", "thor"),
+        ("æsa", "aesa"),
+        ("œuvre", "oeuvre"),
+        ("đorđe", "dorde"),
+        ("Øster", "Oster"),
+    ],
+)
 def test_fold_accents(raw, folded):
     assert fold_accents(raw) == folded
 

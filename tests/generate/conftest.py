@@ -23,11 +23,24 @@ def names_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def mlp_run(names_path, tmp_path_factory):
-    return train(names_path, "mlp", out=tmp_path_factory.mktemp("gen") / "mlp", max_steps=150,
-                 eval_every=150, num_samples=0, model_options={"hidden": 64, "embedding": 8}, **QUIET)
+    return train(
+        names_path,
+        "mlp",
+        out=tmp_path_factory.mktemp("gen") / "mlp",
+        max_steps=150,
+        eval_every=150,
+        num_samples=0,
+        model_options={"hidden": 64, "embedding": 8},
+        **QUIET,
+    )
 
 
 @pytest.fixture(scope="session")
 def trigram_run(names_path, tmp_path_factory):
-    return train(names_path, "ngram", out=tmp_path_factory.mktemp("gen") / "trigram",
-                 model_options={"n": 3, "smoothing": 0.1}, **QUIET)
+    return train(
+        names_path,
+        "ngram",
+        out=tmp_path_factory.mktemp("gen") / "trigram",
+        model_options={"n": 3, "smoothing": 0.1},
+        **QUIET,
+    )

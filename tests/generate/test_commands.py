@@ -10,10 +10,36 @@ from charloom.cli import main
 def test_sample_with_constraints_prints_items_first_and_counts_on_stderr(mlp_run, cli, tmp_path):
     exclude = tmp_path / "exclude.txt"
     exclude.write_text("kara\nkayla\n")
-    result = cli("sample", str(mlp_run.path), "-n", "6", "--starts-with", "ka", "--ends-with", "a",
-                 "--contains", "r", "--min-len", "4", "--max-len", "8", "--not-in-train", "--unique",
-                 "--regex", "^[a-z]+$", "--exclude", str(exclude), "--seed", "3", "--temperature", "0.9",
-                 "--top-k", "20", "--top-p", "0.95")
+    result = cli(
+        "sample",
+        str(mlp_run.path),
+        "-n",
+        "6",
+        "--starts-with",
+        "ka",
+        "--ends-with",
+        "a",
+        "--contains",
+        "r",
+        "--min-len",
+        "4",
+        "--max-len",
+        "8",
+        "--not-in-train",
+        "--unique",
+        "--regex",
+        "^[a-z]+$",
+        "--exclude",
+        str(exclude),
+        "--seed",
+        "3",
+        "--temperature",
+        "0.9",
+        "--top-k",
+        "20",
+        "--top-p",
+        "0.95",
+    )
     assert result.returncode == 0, result.stderr
     items = [line.split("\t") for line in result.stdout.splitlines()]
     assert len(items) == 6 and len({item for item, *_ in items}) == 6
@@ -24,8 +50,12 @@ def test_sample_with_constraints_prints_items_first_and_counts_on_stderr(mlp_run
 
 
 def test_search_options_add_a_score_column(mlp_run, capsys):
-    for options in (["--num-beams", "4", "-n", "4"], ["--best-of", "3", "--score", "loglik:1,novelty:0.5"],
-                    ["--refine", "2"], ["--score", "novelty"]):
+    for options in (
+        ["--num-beams", "4", "-n", "4"],
+        ["--best-of", "3", "--score", "loglik:1,novelty:0.5"],
+        ["--refine", "2"],
+        ["--score", "novelty"],
+    ):
         assert main(["sample", str(mlp_run.path), "--seed", "0", "-n", "4", *options]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) == 4 and all(len(line.split("\t")) == 4 for line in lines)
@@ -35,9 +65,13 @@ def test_search_options_add_a_score_column(mlp_run, capsys):
 
 
 def test_failures_are_one_line_with_exit_2(mlp_run, capsys):
-    for options in (["--starts-with", "abc", "--max-len", "2"], ["--regex", "^q{9}", "--budget", "50"],
-                    ["--num-beams", "2", "-n", "5"], ["--score", "nonsense", "--best-of", "2"],
-                    ["--prefix", "ma", "--starts-with", "jo"]):
+    for options in (
+        ["--starts-with", "abc", "--max-len", "2"],
+        ["--regex", "^q{9}", "--budget", "50"],
+        ["--num-beams", "2", "-n", "5"],
+        ["--score", "nonsense", "--best-of", "2"],
+        ["--prefix", "ma", "--starts-with", "jo"],
+    ):
         assert main(["sample", str(mlp_run.path), "-n", "3", *options]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("charloom: error:"), err

@@ -90,8 +90,9 @@ def test_lengths_are_respected_exactly(mlp_run):
 
 
 def test_masks_give_ends_and_contents_without_waste(trigram_run):
-    samples = trigram_run.sample(n=50, seed=1, ends_with="lyn", contains=["e", "ar"], max_len=12,
-                                 enforce="mask")
+    samples = trigram_run.sample(
+        n=50, seed=1, ends_with="lyn", contains=["e", "ar"], max_len=12, enforce="mask"
+    )
     assert samples.tried == 50 and samples.masked_after == 0
     for s in samples:
         assert s.text.endswith("lyn") and "e" in s.text and "ar" in s.text and len(s.text) <= 12
@@ -110,8 +111,12 @@ def test_patterns_are_resampled_while_affordable_then_masked(trigram_run):
 
 
 def test_impossible_constraints_are_refused_at_once(mlp_run):
-    cases = [dict(starts_with="ab", max_len=1), dict(ends_with="son", contains=["q"], max_len=3),
-             dict(min_len=3, alphabet="a", ends_with="b"), dict(prefix="ma", starts_with="jo")]
+    cases = [
+        dict(starts_with="ab", max_len=1),
+        dict(ends_with="son", contains=["q"], max_len=3),
+        dict(min_len=3, alphabet="a", ends_with="b"),
+        dict(prefix="ma", starts_with="jo"),
+    ]
     for options in cases:
         with pytest.raises(CharloomError):
             mlp_run.sample(n=3, seed=0, **options)

@@ -21,8 +21,10 @@ def test_index_equals_brute_force_on_random_data():
     rng = random.Random(0)
     for _ in range(20):
         alphabet = "abcdef"[: rng.randint(1, 6)]
-        items = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
-                 for _ in range(rng.randint(1, 300))]
+        items = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+            for _ in range(rng.randint(1, 300))
+        ]
         index = NoveltyIndex(items)
         for _ in range(40):
             query = "".join(rng.choice(alphabet + "xz") for _ in range(rng.randint(0, 14)))
@@ -30,8 +32,10 @@ def test_index_equals_brute_force_on_random_data():
 
 
 @settings(max_examples=150, deadline=None)
-@given(items=st.lists(st.text("abcd", max_size=8), min_size=1, max_size=40),
-       queries=st.lists(st.text("abcde", max_size=12), min_size=1, max_size=5))
+@given(
+    items=st.lists(st.text("abcd", max_size=8), min_size=1, max_size=40),
+    queries=st.lists(st.text("abcde", max_size=12), min_size=1, max_size=5),
+)
 def test_index_equals_brute_force_property(items, queries):
     index = NoveltyIndex(items)
     assert index.distances(queries) == [brute_force(q, items) for q in queries]
@@ -42,6 +46,8 @@ def test_names_like_queries_on_many_items():
     syllables = ["ka", "le", "mi", "no", "ra", "si", "ta", "vo", "an", "el", "lyn", "bri"]
     items = list({"".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(3000)})
     index = NoveltyIndex(items)
-    queries = ["".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) + rng.choice(["", "x", "q"])
-               for _ in range(30)]
+    queries = [
+        "".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) + rng.choice(["", "x", "q"])
+        for _ in range(30)
+    ]
     assert index.distances(queries) == [brute_force(q, items) for q in queries]

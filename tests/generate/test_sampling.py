@@ -34,8 +34,16 @@ def test_tiny_top_p_is_greedy_and_top_p_1_changes_nothing(mlp_run):
 
 
 def test_same_seed_same_items_and_another_seed_others(mlp_run):
-    options = dict(n=12, temperature=0.8, top_k=10, top_p=0.95, repetition_penalty=1.2, ends_with="a",
-                   not_in_train=True, unique=True)
+    options = dict(
+        n=12,
+        temperature=0.8,
+        top_k=10,
+        top_p=0.95,
+        repetition_penalty=1.2,
+        ends_with="a",
+        not_in_train=True,
+        unique=True,
+    )
     first = mlp_run.sample(seed=3, **options)
     assert [s.text for s in first] == [s.text for s in mlp_run.sample(seed=3, **options)]
     assert [s.text for s in first] != [s.text for s in mlp_run.sample(seed=4, **options)]
@@ -62,8 +70,14 @@ def test_top_k_and_repetition_penalty():
 
 
 def test_bad_decoding_values_are_user_errors():
-    for bad in ({"temperature": -1}, {"top_k": 0}, {"top_p": 0}, {"top_p": 1.5},
-                {"repetition_penalty": 0}, {"max_new_tokens": 0}):
+    for bad in (
+        {"temperature": -1},
+        {"top_k": 0},
+        {"top_p": 0},
+        {"top_p": 1.5},
+        {"repetition_penalty": 0},
+        {"max_new_tokens": 0},
+    ):
         with pytest.raises(CharloomError):
             Decoding(**bad)
 
@@ -152,7 +166,13 @@ def test_texts_of_matches_vocab_decode():
 
 
 def test_generate_for_the_trainer_still_works(mlp_run):
-    samples = generate(mlp_run.model, mlp_run.vocab, 5, prefix="jo", max_new_tokens=20,
-                       generator=torch.Generator().manual_seed(0))
+    samples = generate(
+        mlp_run.model,
+        mlp_run.vocab,
+        5,
+        prefix="jo",
+        max_new_tokens=20,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert len(samples) == 5 and all(s.text.startswith("jo") for s in samples)
     assert all(math.isfinite(s.logprob) and s.logprob < 0 for s in samples)

@@ -16,10 +16,16 @@ from charloom.models.registry import build_model, make_config
 
 
 def task_for(run, constraints=None, max_new_tokens=30, seed=0):
-    compiled = compile_constraints(constraints or Constraints(), run.vocab, max_new_tokens=max_new_tokens,
-                                   train_set=run.train_set)
-    return Task(run.model, run.vocab, compiled, Decoding(max_new_tokens=max_new_tokens),
-                torch.Generator().manual_seed(seed))
+    compiled = compile_constraints(
+        constraints or Constraints(), run.vocab, max_new_tokens=max_new_tokens, train_set=run.train_set
+    )
+    return Task(
+        run.model,
+        run.vocab,
+        compiled,
+        Decoding(max_new_tokens=max_new_tokens),
+        torch.Generator().manual_seed(seed),
+    )
 
 
 def test_one_beam_is_greedy(mlp_run, trigram_run):
@@ -30,8 +36,10 @@ def test_one_beam_is_greedy(mlp_run, trigram_run):
         assert beam.logprob == pytest.approx(greedy.logprob, abs=1e-5)
         assert run.sample(n=1, num_beams=1)[0].text == greedy.text
         constrained = dict(starts_with="k", ends_with="n", max_len=7)
-        assert run.sample(n=1, num_beams=1, **constrained)[0].text == \
-            run.sample(n=1, temperature=0, **constrained)[0].text
+        assert (
+            run.sample(n=1, num_beams=1, **constrained)[0].text
+            == run.sample(n=1, temperature=0, **constrained)[0].text
+        )
 
 
 def test_one_beam_does_not_take_an_ending_ranked_below_it():
@@ -42,8 +50,9 @@ def test_one_beam_does_not_take_an_ending_ranked_below_it():
     with torch.no_grad():  # rows: from boundary, from 'a'
         model.logits.copy_(torch.tensor([[-9.0, 0.0], [0.0, 0.4]]).log_softmax(-1))
     run = type("R", (), {"model": model, "vocab": vocab, "train_set": set()})()
-    [beam], _, _ = beam_search(task_for(run, Constraints(max_len=2), max_new_tokens=3), num_beams=1, n=1,
-                            include_greedy=False)
+    [beam], _, _ = beam_search(
+        task_for(run, Constraints(max_len=2), max_new_tokens=3), num_beams=1, n=1, include_greedy=False
+    )
     assert beam.text == "aa"
 
 

@@ -37,10 +37,22 @@ def quote_run(tmp_path_factory) -> Run:
     folder = tmp_path_factory.mktemp("quotes")
     data = folder / "quotes.txt"
     data.write_text(quoted_text(0), encoding="utf-8")
-    return train(data, "lstm", out=folder / "run", format="text",
-                 model_options={"n_layer": 1, "hidden": 16, "embedding": 8, "dropout": 0.0},
-                 max_steps=120, eval_every=60, batch_size=16, block_size=48, lr=1e-2, warmup_steps=20,
-                 seed=0, threads=1, log=lambda message: None)
+    return train(
+        data,
+        "lstm",
+        out=folder / "run",
+        format="text",
+        model_options={"n_layer": 1, "hidden": 16, "embedding": 8, "dropout": 0.0},
+        max_steps=120,
+        eval_every=60,
+        batch_size=16,
+        block_size=48,
+        lr=1e-2,
+        warmup_steps=20,
+        seed=0,
+        threads=1,
+        log=lambda message: None,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ from charloom.data.vocab import Vocab
 from tiny_data import make_names
 
 
-def window_batch(count: int = 1000, seed: int = 0,
-                 context: int = 3) -> tuple[int, torch.Tensor, torch.Tensor]:
+def window_batch(
+    count: int = 1000, seed: int = 0, context: int = 3
+) -> tuple[int, torch.Tensor, torch.Tensor]:
     """(vocab size, windows, targets): ``count`` random examples from the made-up names."""
     names = make_names()
     vocab = Vocab.from_texts(names)

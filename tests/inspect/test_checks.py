@@ -59,8 +59,11 @@ def test_loss_curve_nan_spike_and_explosion():
 
 
 def test_per_step_losses_join_the_recorded_windows():
-    records = [{"step": 0, "recent_losses": [3.0]}, {"step": 3, "recent_losses": [2.9, 2.8, 2.7]},
-               {"step": 5, "recent_losses": [2.6, 2.5]}]
+    records = [
+        {"step": 0, "recent_losses": [3.0]},
+        {"step": 3, "recent_losses": [2.9, 2.8, 2.7]},
+        {"step": 5, "recent_losses": [2.6, 2.5]},
+    ]
     assert per_step_losses(records) == ([0, 1, 2, 3, 4, 5], [3.0, 2.9, 2.8, 2.7, 2.6, 2.5])
 
 
@@ -69,8 +72,12 @@ def test_check_records_of_a_run_and_the_worst_level():
     layer = {"name": "h", "kind": "tanh", "units": 10, "act": act}
     records = [{"step": 0, "loss": 9.0, "layers": [layer], "params": [], "recent_losses": [9.0]}]
     findings = check_records(records, vocab_size=27)
-    assert {f.check: f.level for f in findings} == {"initial-loss": "warning", "saturation": "warning",
-                                                    "dead-units": "ok", "loss": "ok"}
+    assert {f.check: f.level for f in findings} == {
+        "initial-loss": "warning",
+        "saturation": "warning",
+        "dead-units": "ok",
+        "loss": "ok",
+    }
     assert worst(findings) == "warning" and worst([]) == "ok"
     assert all(f.to_json()["message"] == f.message for f in findings)
 

@@ -38,8 +38,23 @@ def test_kaiming_gains_pay_back_what_tanh_and_relu_take():
 
 
 def test_init_sim_command_prints_json_and_plots(tmp_path, capsys):
-    assert main(["init-sim", "--depth", "8", "--width", "64", "--init", "kaiming", "--activation", "tanh",
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "init-sim",
+                "--depth",
+                "8",
+                "--width",
+                "64",
+                "--init",
+                "kaiming",
+                "--activation",
+                "tanh",
+                "--json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert len(result["std"]) == 8 and result["weight_std"] == pytest.approx(5 / 3 / 8)
     pytest.importorskip("matplotlib")

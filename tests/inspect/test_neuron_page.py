@@ -13,8 +13,16 @@ from charloom.inspect.neuron_page import neuron_page, quantise, write_neuron_pag
 from charloom.inspect.neurons import builtin_features, capture, discover
 
 CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +45,9 @@ def test_page_is_self_contained_and_carries_the_data(page_file, quote_run):
     path, findings = page_file
     page = path.read_text()
     assert not re.search(r"(src|href)=\"?(https?:)?//", page)  # nothing fetched from a network
-    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page,
-                                re.S).group(1))
+    data = json.loads(
+        re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1)
+    )
     assert data["title"] == "quotes </script> test"  # escaped, so it did not end the script
     assert len(data["guesses"]) == len(data["text"]) == 400
     hidden = data["quantities"][0]
@@ -53,11 +62,14 @@ def test_page_caps_are_respected(quote_run):
     assert len(trace) == 50 and "abc" in neuron_page(trace)
 
 
+@pytest.mark.slow
 def test_page_runs_in_chromium_and_choosing_a_unit_recolours_the_text(page_file):
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
-                                   "(pip install playwright; the browser is Debian's chromium)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api",
+        reason="playwright is not installed (pip install playwright; the browser is Debian's chromium)",
+    )
     path, findings = page_file
     colours = "els => els.slice(0, 120).map(e => getComputedStyle(e).backgroundColor)"
     with sync_api.sync_playwright() as playwright:

@@ -59,10 +59,13 @@ def test_correlations_are_pearson_r():
     assert np.isnan(correlations(activations, np.zeros(50))).all()
 
 
-@pytest.mark.parametrize("family, options", [
-    ("gru", {"n_layer": 2, "hidden": 8, "embedding": 4}),
-    ("transformer", {"n_layer": 2, "n_head": 2, "n_embd": 8, "block_size": 6}),
-])
+@pytest.mark.parametrize(
+    "family, options",
+    [
+        ("gru", {"n_layer": 2, "hidden": 8, "embedding": 4}),
+        ("transformer", {"n_layer": 2, "n_head": 2, "n_embd": 8, "block_size": 6}),
+    ],
+)
 def test_line_mode_reads_each_item_from_a_fresh_state_and_guesses_match_forward(family, options):
     vocab = Vocab.from_texts(["abc", "cab"])
     torch.manual_seed(0)

@@ -7,8 +7,20 @@ from charloom.cli import main
 
 def test_discover_json_and_page_in_one_call(quote_run, heldout_file, tmp_path, cli):
     page = tmp_path / "page.html"
-    result = cli("neurons", str(quote_run.path), "--text", str(heldout_file), "--discover",
-                 "--feature", "shouting=[p-w]+", "--json", "--output", str(page), "--max-chars", "600")
+    result = cli(
+        "neurons",
+        str(quote_run.path),
+        "--text",
+        str(heldout_file),
+        "--discover",
+        "--feature",
+        "shouting=[p-w]+",
+        "--json",
+        "--output",
+        str(page),
+        "--max-chars",
+        "600",
+    )
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
     assert found["characters"] == 600 and found["page"] == str(page) and page.exists()
@@ -21,8 +33,21 @@ def test_discover_json_and_page_in_one_call(quote_run, heldout_file, tmp_path, c
 
 def test_table_prefix_embeddings_and_timeline(quote_run, tmp_path, capsys):
     plot = tmp_path / "emb.png"
-    assert main(["neurons", str(quote_run.path), "--prefix", 'ab "pq rs" ab', "--discover",
-                 "--embeddings", str(plot), "--samples-timeline"]) == 0
+    assert (
+        main(
+            [
+                "neurons",
+                str(quote_run.path),
+                "--prefix",
+                'ab "pq rs" ab',
+                "--discover",
+                "--embeddings",
+                str(plot),
+                "--samples-timeline",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:2] == ["feature", "quantity"] and "quote" in out
     assert plot.exists() and (quote_run.path / "samples.html").exists()

@@ -37,8 +37,9 @@ def test_recorded_steps_maps_and_every_step_loss(names_file, tmp_path):
     assert steps == list(range(35)) and all(loss > 0 for loss in losses)
     first = full[0]
     assert {layer["kind"] for layer in first["layers"]} == {"embedding", "linear", "tanh"}
-    assert set(first["updates"]) == {name for name, _ in MLP(MLPConfig(hidden=16, embedding=4), 27)
-                                     .named_parameters()}
+    assert set(first["updates"]) == {
+        name for name, _ in MLP(MLPConfig(hidden=16, embedding=4), 27).named_parameters()
+    }
     vocab_size = load_run(out).vocab.size
     assert first["lr"] > 0 and first["initial_loss"] == pytest.approx(math.log(vocab_size), abs=0.1)
     checks = [line for line in log if line.startswith("check ")]
@@ -52,8 +53,13 @@ def test_without_diagnostics_only_the_initial_loss_check_speaks(names_file, tmp_
     assert not (tmp_path / "a" / "diagnostics.jsonl").exists()
     [ok] = [line for line in quiet if line.startswith("check ")]
     assert ok.startswith("check initial-loss [ok] step 0")
-    loud = run_with_log(names_file, tmp_path / "b", max_steps=5, eval_every=5,
-                        model_options={"hidden": 16, "embedding": 4, "output_scale": 10.0})
+    loud = run_with_log(
+        names_file,
+        tmp_path / "b",
+        max_steps=5,
+        eval_every=5,
+        model_options={"hidden": 16, "embedding": 4, "output_scale": 10.0},
+    )
     [warning] = [line for line in loud if line.startswith("check ")]
     assert warning.startswith("check initial-loss [warning] step 0") and "confidently wrong" in warning
 
@@ -94,8 +100,20 @@ def test_tensorboard_absent_is_skipped_silently(names_file, tmp_path, monkeypatc
 
 
 def test_diagnostics_flag_with_and_without_a_value(names_file, tmp_path, capsys):
-    base = ["train", str(names_file), "--hidden", "16", "--max-steps", "3", "--eval-every", "3",
-            "--num-samples", "0", "--quiet", "--json"]
+    base = [
+        "train",
+        str(names_file),
+        "--hidden",
+        "16",
+        "--max-steps",
+        "3",
+        "--eval-every",
+        "3",
+        "--num-samples",
+        "0",
+        "--quiet",
+        "--json",
+    ]
     assert main([*base, "--out", str(tmp_path / "a"), "--diagnostics"]) == 0
     assert [r["step"] for r in read_diagnostics(tmp_path / "a") if "layers" in r] == [0]  # every 50
     assert main([*base, "--out", str(tmp_path / "b"), "--diagnostics", "2"]) == 0
@@ -108,6 +126,11 @@ def test_diagnostics_flag_with_and_without_a_value(names_file, tmp_path, capsys)
 def test_recording_does_not_change_training(names_file, tmp_path):
     for name, every in (("plain", None), ("watched", 3)):
         run_with_log(names_file, tmp_path / name, max_steps=12, eval_every=6, diagnostics_every=every)
-    plain, watched = ([json.loads(line)["val_loss"] for line in (tmp_path / name / "metrics.jsonl")
-                       .read_text().splitlines()] for name in ("plain", "watched"))
+    plain, watched = (
+        [
+            json.loads(line)["val_loss"]
+            for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+        ]
+        for name in ("plain", "watched")
+    )
     assert plain == watched and len(plain) == 3

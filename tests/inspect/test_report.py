@@ -19,8 +19,16 @@ from tiny_data import make_names
 pytest.importorskip("matplotlib")
 
 CHROMIUM = os.environ.get("CHARLOOM_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 QUIET = {"log": lambda message: None, "num_samples": 3}
 
 
@@ -35,8 +43,17 @@ def data_file(tmp_path_factory) -> Path:
 def diagnosed(data_file, tmp_path_factory) -> Path:
     """A 3-layer MLP trained 60 steps with diagnostics every 10, then diagnosed."""
     out = tmp_path_factory.mktemp("runs") / "deep"
-    train(data_file, "mlp", out=out, model_options={"n_layer": 3, "hidden": 32, "embedding": 8},
-          max_steps=60, eval_every=30, warmup_steps=10, diagnostics_every=10, **QUIET)
+    train(
+        data_file,
+        "mlp",
+        out=out,
+        model_options={"n_layer": 3, "hidden": 32, "embedding": 8},
+        max_steps=60,
+        eval_every=30,
+        warmup_steps=10,
+        diagnostics_every=10,
+        **QUIET,
+    )
     diagnose(out)
     return out
 
@@ -48,8 +65,16 @@ def embedded_images(page: str) -> list[str]:
 def test_report_stands_alone_with_every_figure(diagnosed):
     page = (diagnosed / "report.html").read_text(encoding="utf-8")
     plots = sorted(p.name for p in (diagnosed / "plots").glob("*.png"))
-    names = ("loss", "activations", "gradients", "weight_gradients", "saturation", "update_ratios",
-             "grad_data", "layer_stats")
+    names = (
+        "loss",
+        "activations",
+        "gradients",
+        "weight_gradients",
+        "saturation",
+        "update_ratios",
+        "grad_data",
+        "layer_stats",
+    )
     assert plots == sorted(f"{name}.png" for name in names)
     images = embedded_images(page)
     assert len(images) == len(plots)
@@ -88,14 +113,16 @@ def test_diagnose_of_no_run_is_a_one_line_error(tmp_path, capsys):
 @pytest.fixture
 def browser_api():
     """Playwright's sync API and Debian's Chromium, or a skip that says what to install."""
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is not installed (pip install playwright; "
-                                          "see .ci/browser-setup.sh)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api",
+        reason="playwright is not installed (pip install playwright; see .ci/browser-setup.sh)",
+    )
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium; see .ci/browser-setup.sh)")
     return sync_api
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(browser_api, diagnosed):
     errors: list[str] = []
     requests: list[str] = []
@@ -108,7 +135,8 @@ def test_report_renders_in_headless_chromium(browser_api, diagnosed):
             page.on("request", lambda request: requests.append(request.url))
             page.goto((diagnosed / "report.html").as_uri(), wait_until="load")
             images = page.eval_on_selector_all(
-                "img", "imgs => imgs.map(i => ({alt: i.alt, complete: i.complete, width: i.naturalWidth}))")
+                "img", "imgs => imgs.map(i => ({alt: i.alt, complete: i.complete, width: i.naturalWidth}))"
+            )
             title = page.title()
         finally:
             browser.close()

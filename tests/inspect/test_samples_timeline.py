@@ -15,8 +15,7 @@ def write_samples(run_dir, rows):
 
 def test_timeline_groups_by_step_in_order_and_escapes(tmp_path):
     write_samples(tmp_path, [(0, "xq<b>"), (0, "zz"), (500, 'the "cat"\nsat'), (100, "tha cet\tx")])
-    assert read_samples(tmp_path) == [(0, ["xq<b>", "zz"]), (100, ["tha cet\tx"]),
-                                      (500, ['the "cat"\nsat'])]
+    assert read_samples(tmp_path) == [(0, ["xq<b>", "zz"]), (100, ["tha cet\tx"]), (500, ['the "cat"\nsat'])]
     fragment = samples_timeline_html(tmp_path)
     assert fragment.index("iteration 0") < fragment.index("iteration 100") < fragment.index("iteration 500")
     assert "xq&lt;b&gt;" in fragment and "xq<b>" not in fragment

@@ -16,8 +16,20 @@ from charloom.train.trainer import train
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
-OPTIONS = ["--max-steps", "12", "--eval-every", "6", "--batch-size", "16", "--seed", "5", "--threads", "1",
-           "--num-samples", "1"]
+OPTIONS = [
+    "--max-steps",
+    "12",
+    "--eval-every",
+    "6",
+    "--batch-size",
+    "16",
+    "--seed",
+    "5",
+    "--threads",
+    "1",
+    "--num-samples",
+    "1",
+]
 
 
 def test_detect_reads_torchrun_environment():
@@ -33,20 +45,54 @@ def test_global_batch_must_divide_by_world_size():
         DataParallel(Context(2, 0, 0), torch.nn.Linear(1, 1), batch_size=15)
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_with_the_same_global_batch(names_file, tmp_path):
     """A GRU on padded whole names: the loss must be weighted by the global token count."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
     model = ["--model", "gru", "--hidden", "16", "--embedding", "8", "--dropout", "0", "--n-layer", "1"]
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "charloom", "train", str(names_file), *model, "--out", str(tmp_path / "ddp"), "--quiet",
-         *OPTIONS], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "charloom",
+            "train",
+            str(names_file),
+            *model,
+            "--out",
+            str(tmp_path / "ddp"),
+            "--quiet",
+            *OPTIONS,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("samples from") == 1  # rank 0 alone reports
     gru = {"hidden": 16, "embedding": 8, "dropout": 0.0, "n_layer": 1}
-    train(names_file, "gru", out=tmp_path / "one", model_options=gru,
-          max_steps=12, eval_every=6, batch_size=16, seed=5, threads=1, num_samples=1, log=lambda m: None)
+    train(
+        names_file,
+        "gru",
+        out=tmp_path / "one",
+        model_options=gru,
+        max_steps=12,
+        eval_every=6,
+        batch_size=16,
+        seed=5,
+        threads=1,
+        num_samples=1,
+        log=lambda m: None,
+    )
     for name in ("last.safetensors", "model.safetensors"):
         a, _ = load_tensors(tmp_path / "one" / name)
         b, _ = load_tensors(tmp_path / "ddp" / name)

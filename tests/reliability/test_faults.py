@@ -27,10 +27,16 @@ from charloom.train.trainer import train  # noqa: E402
 QUIET = {"log": lambda message: None}
 
 
+@pytest.mark.slow
 def test_twenty_random_kills_then_resume_end_with_identical_weights(names_file, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "scripts")])}
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "kill_check.py"), str(names_file),
-                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "kill_check.py"), str(names_file), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     assert report["reference_code"] == 0
@@ -41,10 +47,18 @@ def test_twenty_random_kills_then_resume_end_with_identical_weights(names_file, 
 
 
 def _cli_process(*args: str) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "charloom", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "charloom", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _wait_for_checkpoint(process: subprocess.Popen, out: Path, after: int) -> None:
@@ -59,12 +73,26 @@ def _wait_for_checkpoint(process: subprocess.Popen, out: Path, after: int) -> No
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_real_process_ctrl_c_then_sigkill_then_resume(names_file, tmp_path):
     """`python -m charloom train`: SIGINT saves and exits 130 with one line; SIGKILL later
     loses only the steps since the last checkpoint; the resumed run equals an
     uninterrupted one."""
-    options = ["--model", "bigram", "--max-steps", "1000", "--eval-every", "50", "--num-samples", "1",
-               "--seed", "2", "--threads", "1", "--quiet"]
+    options = [
+        "--model",
+        "bigram",
+        "--max-steps",
+        "1000",
+        "--eval-every",
+        "50",
+        "--num-samples",
+        "1",
+        "--seed",
+        "2",
+        "--threads",
+        "1",
+        "--quiet",
+    ]
     out = tmp_path / "run"
     first = _cli_process("train", str(names_file), "--out", str(out), *options)
     _wait_for_checkpoint(first, out, after=-1)
@@ -80,12 +108,22 @@ def test_real_process_ctrl_c_then_sigkill_then_resume(names_file, tmp_path):
     killed_at = faults.checkpoint_step(out)
     assert killed_at > interrupted_at
     train(None, out=out, resume=True, **QUIET)
-    train(names_file, "bigram", out=tmp_path / "ref", max_steps=1000, eval_every=50, num_samples=1, seed=2,
-          threads=1, **QUIET)
+    train(
+        names_file,
+        "bigram",
+        out=tmp_path / "ref",
+        max_steps=1000,
+        eval_every=50,
+        num_samples=1,
+        seed=2,
+        threads=1,
+        **QUIET,
+    )
     for name in ("last.safetensors", "model.safetensors"):
         assert faults.same_weights(tmp_path / "ref" / name, out / name), name
 
 
+@pytest.mark.slow
 def test_full_disk_is_one_line_and_keeps_the_previous_checkpoint(names_file, tmp_path, monkeypatch):
     out = tmp_path / "run"
     train(names_file, "bigram", out=out, max_steps=20, eval_every=10, num_samples=1, **QUIET)
@@ -134,6 +172,7 @@ def work(tmp_path_factory):
     return work
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", faults.CASES, ids=[case.name for case in faults.CASES])
 def test_bad_input_is_one_line_exit_2_and_overwrites_nothing(work, case):
     row = faults.try_case(case, work)
@@ -144,6 +183,7 @@ def test_bad_input_is_one_line_exit_2_and_overwrites_nothing(work, case):
     assert not (work / "UNPICKLED").exists()  # the pickle was never unpickled
 
 
+@pytest.mark.slow
 def test_a_10_mb_line_is_refused_fast(tmp_path):
     path = tmp_path / "big.txt"
     path.write_bytes(b"ab" * 5_000_000)

@@ -47,8 +47,11 @@ def test_any_bytes_load_or_raise_data_error(data, fmt):
 
 
 @FAST
-@given(st.lists(st.text(alphabet="abcde", min_size=1, max_size=4), min_size=2, max_size=40),
-       st.integers(0, 2**32 - 1), st.booleans())
+@given(
+    st.lists(st.text(alphabet="abcde", min_size=1, max_size=4), min_size=2, max_size=40),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
 def test_splits_partition_deterministically_without_leaks(items, seed, dedup):
     try:
         splits = split_items(items, seed=seed, dedup=dedup)
@@ -84,7 +87,7 @@ def test_damaged_checkpoints_raise_run_error_only(good_file, data):
         blob = good_file[: data.draw(st.integers(0, len(good_file) - 1))]
     else:
         index = data.draw(st.integers(0, len(good_file) - 1))
-        blob = good_file[:index] + bytes([good_file[index] ^ 0xFF]) + good_file[index + 1:]
+        blob = good_file[:index] + bytes([good_file[index] ^ 0xFF]) + good_file[index + 1 :]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "x.safetensors"
         path.write_bytes(blob)

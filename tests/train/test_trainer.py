@@ -15,8 +15,15 @@ from charloom.train.trainer import train
 QUIET = {"log": lambda message: None}
 
 
-@pytest.mark.parametrize("family, options", [("bigram", {}), ("mlp", {}), ("mlp", {"batchnorm": True}),
-                                             ("mlp", {"n_layer": 4, "hidden": 50, "batchnorm": True})])
+@pytest.mark.parametrize(
+    "family, options",
+    [
+        ("bigram", {}),
+        ("mlp", {}),
+        ("mlp", {"batchnorm": True}),
+        ("mlp", {"n_layer": 4, "hidden": 50, "batchnorm": True}),
+    ],
+)
 def test_step_zero_loss_is_near_ln_vocab(names, family, options):
     vocab = Vocab.from_texts(names)
     torch.manual_seed(0)
@@ -52,15 +59,18 @@ def test_resume_is_bit_for_bit(names_file, tmp_path, ema):
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), key
-    assert (tmp_path / "once" / "metrics.jsonl").read_text().count("\n") == \
-        (tmp_path / "twice" / "metrics.jsonl").read_text().count("\n")
+    assert (tmp_path / "once" / "metrics.jsonl").read_text().count("\n") == (
+        tmp_path / "twice" / "metrics.jsonl"
+    ).read_text().count("\n")
 
 
 def test_same_seed_same_numbers(names_file, tmp_path):
     def metrics(out):
         train(names_file, "mlp", out=out, max_steps=60, eval_every=20, seed=3, **QUIET)
-        return [{k: v for k, v in json.loads(line).items() if k not in ("tokens_per_s", "train_seconds")}
-                for line in (out / "metrics.jsonl").read_text().splitlines()]
+        return [
+            {k: v for k, v in json.loads(line).items() if k not in ("tokens_per_s", "train_seconds")}
+            for line in (out / "metrics.jsonl").read_text().splitlines()
+        ]
 
     assert metrics(tmp_path / "a") == metrics(tmp_path / "b")
     assert (tmp_path / "a" / "samples.txt").read_text() == (tmp_path / "b" / "samples.txt").read_text()
@@ -101,13 +111,22 @@ def test_nan_loss_stops_and_keeps_the_checkpoint(names_file, tmp_path):
     from charloom.train.trainer import TrainingDiverged
 
     with pytest.raises(TrainingDiverged, match="last checkpoint"):
-        train(names_file, "mlp", out=tmp_path / "nan", max_steps=50, lr=1e30, grad_clip=None,
-              optimizer="sgd", **QUIET)
+        train(
+            names_file,
+            "mlp",
+            out=tmp_path / "nan",
+            max_steps=50,
+            lr=1e30,
+            grad_clip=None,
+            optimizer="sgd",
+            **QUIET,
+        )
     assert load_run(tmp_path / "nan", weights="last") is not None
 
 
-def test_resume_from_the_step_zero_checkpoint_does_not_evaluate_step_zero_twice(names_file, tmp_path,
-                                                                                 monkeypatch):
+def test_resume_from_the_step_zero_checkpoint_does_not_evaluate_step_zero_twice(
+    names_file, tmp_path, monkeypatch
+):
     from charloom.train.trainer import Trainer
 
     options = dict(max_steps=20, eval_every=10, seed=5, **QUIET)
@@ -154,8 +173,9 @@ def test_a_weight_average_follows_its_recurrence_and_copies_buffers():
     assert not any(p.requires_grad for p in average.model.parameters())
 
 
-def test_with_ema_the_saved_model_is_the_average_and_training_goes_on_with_the_raw_weights(names_file,
-                                                                                          tmp_path):
+def test_with_ema_the_saved_model_is_the_average_and_training_goes_on_with_the_raw_weights(
+    names_file, tmp_path
+):
     run = train(names_file, "mlp", out=tmp_path / "ema", max_steps=80, eval_every=80, ema=0.95, **QUIET)
     best, _ = load_tensors(tmp_path / "ema" / "model.safetensors")
     last, _ = load_tensors(tmp_path / "ema" / "last.safetensors")

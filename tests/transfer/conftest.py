@@ -44,6 +44,15 @@ def group(categorized_file, tmp_path_factory):
 def conditional_group(categorized_file, tmp_path_factory):
     """The same two languages as one GRU told the category by a token (a few hundred steps)."""
     out = tmp_path_factory.mktemp("conditional") / "g"
-    return train_group(categorized_file, "gru", out=out, condition="category", log=lambda m: None,
-                       model_options={"hidden": 32, "n_layer": 1, "embedding": 16, "dropout": 0.0},
-                       max_steps=300, eval_every=300, num_samples=0, lr=1e-2)
+    return train_group(
+        categorized_file,
+        "gru",
+        out=out,
+        condition="category",
+        log=lambda m: None,
+        model_options={"hidden": 32, "n_layer": 1, "embedding": 16, "dropout": 0.0},
+        max_steps=300,
+        eval_every=300,
+        num_samples=0,
+        lr=1e-2,
+    )

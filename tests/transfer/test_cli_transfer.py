@@ -11,12 +11,15 @@ import pytest
 
 from cli_runner import run_cli
 
+pytestmark = pytest.mark.slow  # real processes
+
 
 @pytest.fixture(scope="module")
 def cli_group(categorized_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "g"
-    result = run_cli("train-categories", str(categorized_file), "--model", "ngram", "--n", "3",
-                     "--out", str(out))
+    result = run_cli(
+        "train-categories", str(categorized_file), "--model", "ngram", "--n", "3", "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert "classifier held-out accuracy" in result.stdout and "recall" in result.stdout
     return out
@@ -29,8 +32,21 @@ def test_group_json_lists_runs(cli_group):
 
 
 def test_transfer_table_markdown(cli_group, cli):
-    result = cli("transfer", str(cli_group), "--seeds", "kotak", "Lamina", "--cut", "0.25,0.5",
-                 "--samples", "2", "--best-of", "3", "--format", "md")
+    result = cli(
+        "transfer",
+        str(cli_group),
+        "--seeds",
+        "kotak",
+        "Lamina",
+        "--cut",
+        "0.25,0.5",
+        "--samples",
+        "2",
+        "--best-of",
+        "3",
+        "--format",
+        "md",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("| name | seed | hard | soft |")
     assert len(result.stdout.strip().splitlines()) == 2 + 4
@@ -51,8 +67,16 @@ def test_unseen_seed_character_is_one_line(cli_group, cli):
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp_path):
@@ -63,8 +87,19 @@ def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp
     from playwright.sync_api import sync_playwright
 
     page_path = tmp_path / "transfer.html"
-    result = cli("transfer", str(cli_group), "--seeds", "kotak", "lamina", "--samples", "2",
-                 "--format", "html", "--output", str(page_path))
+    result = cli(
+        "transfer",
+        str(cli_group),
+        "--seeds",
+        "kotak",
+        "lamina",
+        "--samples",
+        "2",
+        "--format",
+        "html",
+        "--output",
+        str(page_path),
+    )
     assert result.returncode == 0, result.stderr
     errors: list[str] = []
     with sync_playwright() as p:
@@ -84,8 +119,18 @@ def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp
 
 def test_conditional_group_from_the_cli(categorized_file, tmp_path):
     out = tmp_path / "c"
-    made = run_cli("train-categories", str(categorized_file), "--condition", "category", "--model", "ngram",
-                   "--n", "3", "--out", str(out))
+    made = run_cli(
+        "train-categories",
+        str(categorized_file),
+        "--condition",
+        "category",
+        "--model",
+        "ngram",
+        "--n",
+        "3",
+        "--out",
+        str(out),
+    )
     assert made.returncode == 0, made.stderr
     sampled = run_cli("sample", str(out / "model"), "--category", "soft", "-n", "3", "--seed", "0")
     assert sampled.returncode == 0, sampled.stderr

@@ -40,7 +40,8 @@ def test_judge_and_table_work_on_a_conditional_group(conditional_group):
     probs = conditional_group.judge.posterior(["kotak", "lamina"])
     assert probs[0, 0] > 0.5 and probs[1, 1] > 0.5
     assert conditional_group.split("test")["hard"] and not any(
-        category_token(0) in t for t in conditional_group.split("test")["hard"])
+        category_token(0) in t for t in conditional_group.split("test")["hard"]
+    )
     rows = transfer_table(conditional_group, ["Kotak", "lamina"], [0.5], samples=2, best_of=2)
     assert all(c.text.startswith(r.seed) for r in rows for cells in r.cells.values() for c in cells)
     assert set(rows[0].cells) == {"hard", "soft"}

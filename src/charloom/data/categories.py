@@ -57,8 +57,9 @@ def read_folder(folder: Path, fold: bool = True) -> Categorized:
     return data
 
 
-def load_categorized(source: str | Path, keep_accents: bool = False,
-                     categories: list[str] | None = None) -> Categorized:
+def load_categorized(
+    source: str | Path, keep_accents: bool = False, categories: list[str] | None = None
+) -> Categorized:
     """Category -> items from an embedded set, a TSV file or a folder; ``categories`` picks
     some of them (in the order given)."""
     source_text = str(source)

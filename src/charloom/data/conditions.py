@@ -46,12 +46,15 @@ def token_for(info: dict, category: str | None) -> str:
     categories = categories_of(info)
     if not categories:
         if category is not None:
-            raise CharloomError(f"this run was not trained with --condition category, so --category "
-                                f"{category!r} means nothing to it; drop --category")
+            raise CharloomError(
+                f"this run was not trained with --condition category, so --category "
+                f"{category!r} means nothing to it; drop --category"
+            )
         return ""
     if category is None:
-        raise CharloomError(f"this run is conditioned on a category: give --category, one of "
-                            f"{', '.join(categories)}")
+        raise CharloomError(
+            f"this run is conditioned on a category: give --category, one of {', '.join(categories)}"
+        )
     if category not in categories:
         raise CharloomError(f"the run has no category {category!r}; it has: {', '.join(categories)}")
     return category_token(categories.index(category))

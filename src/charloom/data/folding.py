@@ -13,11 +13,30 @@ from __future__ import annotations
 
 import unicodedata
 
-_LOWER = {"ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
-          "ı": "i", "ŀ": "l", "ħ": "h", "ŧ": "t", "ŋ": "n", "ĸ": "k", "ſ": "s"}
+_LOWER = {
+    "ß": "ss",
+    "ø": "o",
+    "æ": "ae",
+    "œ": "oe",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ı": "i",
+    "ŀ": "l",
+    "ħ": "h",
+    "ŧ": "t",
+    "ŋ": "n",
+    "ĸ": "k",
+    "ſ": "s",
+}
 # capitals fold to capitals ('Ø' -> 'O', 'Æ' -> 'Ae'); ß, ı, ĸ and ſ have no capital of their own
-SPECIAL_LETTERS = str.maketrans({**_LOWER, **{k.upper(): v.capitalize() for k, v in _LOWER.items()
-                                               if k.upper() != k and len(k.upper()) == 1}})
+SPECIAL_LETTERS = str.maketrans(
+    {
+        **_LOWER,
+        **{k.upper(): v.capitalize() for k, v in _LOWER.items() if k.upper() != k and len(k.upper()) == 1},
+    }
+)
 
 
 def fold_accents(text: str) -> str:

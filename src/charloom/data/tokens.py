@@ -45,8 +45,9 @@ class ChunkEncoder:
         return self.ids[at].astype(self.dtype)
 
 
-def encode_text_file(path: str | Path, vocab: Vocab, tokens_path: str | Path,
-                     chunk_chars: int = CHUNK_CHARS) -> torch.Tensor:
+def encode_text_file(
+    path: str | Path, vocab: Vocab, tokens_path: str | Path, chunk_chars: int = CHUNK_CHARS
+) -> torch.Tensor:
     """Encode a UTF-8 text file into ``tokens_path`` and return a 1-D tensor over a
     memory map of it (dtype uint8, int16 or int32; index it and call ``.long()``)."""
     encode = ChunkEncoder(vocab)

@@ -55,11 +55,7 @@ class Vocab:
         return char in self._ids
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Vocab)
-            and self.chars == other.chars
-            and self.boundary == other.boundary
-        )
+        return isinstance(other, Vocab) and self.chars == other.chars and self.boundary == other.boundary
 
     def __repr__(self) -> str:
         return f"Vocab(size={self.size}, chars={''.join(self.chars)!r}, boundary={self.boundary})"

@@ -16,5 +16,14 @@ from charloom.generate.pipeline import SampleOptions
 from charloom.generate.sampling import Decoding, Sample, Samples
 from charloom.generate.scoring import ItemScore, Scorer, make_scorer, register_scorer
 
-__all__ = ["Constraints", "Decoding", "ItemScore", "Sample", "SampleOptions", "Samples", "Scorer",
-           "make_scorer", "register_scorer"]
+__all__ = [
+    "Constraints",
+    "Decoding",
+    "ItemScore",
+    "Sample",
+    "SampleOptions",
+    "Samples",
+    "Scorer",
+    "make_scorer",
+    "register_scorer",
+]

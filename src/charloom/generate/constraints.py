@@ -75,8 +75,9 @@ class Constraints:
             try:
                 re.compile(self.regex)
             except re.error as exc:
-                raise CharloomError(f"--regex {self.regex!r} is not a valid regular expression "
-                                    f"({exc.msg}); fix it") from None
+                raise CharloomError(
+                    f"--regex {self.regex!r} is not a valid regular expression ({exc.msg}); fix it"
+                ) from None
 
     LINE_ONLY = ("starts_with", "ends_with", "contains", "min_len", "max_len", "alphabet", "not_in_train")
 
@@ -86,8 +87,10 @@ class Constraints:
             return
         for name in self.LINE_ONLY:
             if getattr(self, name) not in (None, "", (), False):
-                raise CharloomError(f"--{name.replace('_', '-')} applies to runs of items (one per line), "
-                                    "not running text; use --regex on text")
+                raise CharloomError(
+                    f"--{name.replace('_', '-')} applies to runs of items (one per line), "
+                    "not running text; use --regex on text"
+                )
 
 
 @dataclass
@@ -188,8 +191,9 @@ def product_automaton(parts: list[np.ndarray], vocab_size: int) -> tuple[torch.T
     return torch.from_numpy(np.asarray(trans)), torch.from_numpy(accept)
 
 
-def feasibility_mask(trans: torch.Tensor, accept: torch.Tensor, char_ok: torch.Tensor,
-                     min_len: int, horizon: int) -> TokenMask:
+def feasibility_mask(
+    trans: torch.Tensor, accept: torch.Tensor, char_ok: torch.Tensor, min_len: int, horizon: int
+) -> TokenMask:
     """``allow[L, s, v]``: v may follow (length L, state s) only if a valid ending stays
     reachable. With reach[k, s] = 'from s, exactly k more characters can end accepted':
 
@@ -200,8 +204,10 @@ def feasibility_mask(trans: torch.Tensor, accept: torch.Tensor, char_ok: torch.T
     S, V = trans.shape
     H = horizon
     if (H + 1) * S * V > MAX_TABLE:
-        raise CharloomError(f"these constraints need a table of {(H + 1) * S * V:,} entries; use fewer or "
-                            "shorter --contains/--ends-with patterns, or a smaller --max-len")
+        raise CharloomError(
+            f"these constraints need a table of {(H + 1) * S * V:,} entries; use fewer or "
+            "shorter --contains/--ends-with patterns, or a smaller --max-len"
+        )
     reach = torch.zeros(H + 1, S, dtype=torch.bool)
     reach[0] = accept
     for k in range(1, H + 1):
@@ -217,9 +223,16 @@ def feasibility_mask(trans: torch.Tensor, accept: torch.Tensor, char_ok: torch.T
     return TokenMask(allow, trans)
 
 
-def compile_constraints(constraints: Constraints, vocab: Vocab, *, prefix: str = "",
-                        max_new_tokens: int = 100, min_new_tokens: int = 0, train_set: Iterable[str] = (),
-                        natural_max_len: int | None = None) -> Compiled:
+def compile_constraints(
+    constraints: Constraints,
+    vocab: Vocab,
+    *,
+    prefix: str = "",
+    max_new_tokens: int = 100,
+    min_new_tokens: int = 0,
+    train_set: Iterable[str] = (),
+    natural_max_len: int | None = None,
+) -> Compiled:
     """Bind constraints to a vocabulary. Items are at most ``len(forced) + max_new_tokens - 1``
     characters (the end boundary is a new token too) and at least ``len(forced) +
     min_new_tokens``. Raises ``CharloomError`` when no item can satisfy the constraints.
@@ -243,18 +256,22 @@ def compile_constraints(constraints: Constraints, vocab: Vocab, *, prefix: str =
     if c.alphabet is not None:
         allowed = {vocab.encode(ch)[0] for ch in set(c.alphabet) if ch in vocab}
         if not allowed:
-            raise CharloomError(f"--alphabet {c.alphabet!r} has no character the model knows; "
-                                f"choose from {''.join(vocab.chars)!r}")
+            raise CharloomError(
+                f"--alphabet {c.alphabet!r} has no character the model knows; "
+                f"choose from {''.join(vocab.chars)!r}"
+            )
         char_ok[:] = False
         char_ok[sorted(allowed)] = True
     parts = []
-    for flag, pattern, absorbing in ([("--contains", p, True) for p in c.contains]
-                                     + [("--ends-with", c.ends_with, False)] * bool(c.ends_with)):
+    for flag, pattern, absorbing in [("--contains", p, True) for p in c.contains] + [
+        ("--ends-with", c.ends_with, False)
+    ] * bool(c.ends_with):
         ids = vocab.encode(pattern, where=flag)
         for token, ch in zip(ids, pattern, strict=True):
             if not char_ok[token]:
-                raise CharloomError(f"{flag} {pattern!r} uses {ch!r}, which --alphabet leaves out; "
-                                    "add it to --alphabet")
+                raise CharloomError(
+                    f"{flag} {pattern!r} uses {ch!r}, which --alphabet leaves out; add it to --alphabet"
+                )
         parts.append(pattern_automaton(ids, V, absorbing))
     for token, ch in zip(forced_ids, forced, strict=True):
         if not char_ok[token]:
@@ -268,8 +285,11 @@ def compile_constraints(constraints: Constraints, vocab: Vocab, *, prefix: str =
     lengths_or_alphabet = c.alphabet is not None or min_len > 0 or c.max_len is not None
     if lengths_or_alphabet:
         trans, accept = product_automaton([], V)
-        compiled.relaxed = checked(feasibility_mask(trans, accept, char_ok, min_len, horizon), forced_ids,
-                                   describe(c, forced, horizon))
+        compiled.relaxed = checked(
+            feasibility_mask(trans, accept, char_ok, min_len, horizon),
+            forced_ids,
+            describe(c, forced, horizon),
+        )
     if not parts:
         compiled.mask = compiled.relaxed
         return compiled
@@ -277,8 +297,9 @@ def compile_constraints(constraints: Constraints, vocab: Vocab, *, prefix: str =
         room = len(forced) + sum(map(len, c.contains)) + len(c.ends_with)  # all patterns in a row fit
         horizon = min(horizon, max(natural_max_len, min_len, room))
     trans, accept = product_automaton(parts, V)
-    compiled.mask = checked(feasibility_mask(trans, accept, char_ok, min_len, horizon), forced_ids,
-                            describe(c, forced, horizon))
+    compiled.mask = checked(
+        feasibility_mask(trans, accept, char_ok, min_len, horizon), forced_ids, describe(c, forced, horizon)
+    )
     compiled.patterns = True
     return compiled
 

@@ -77,15 +77,24 @@ class SampleOptions:
         names = [f.name for f in fields(cls)]
         unknown = sorted(set(options) - set(names))
         if unknown:
-            raise CharloomError(f"sample() has no option {unknown[0]!r}; its options: n, seed, "
-                                f"{', '.join(names)}")
+            raise CharloomError(
+                f"sample() has no option {unknown[0]!r}; its options: n, seed, {', '.join(names)}"
+            )
         return cls(**options)
 
     def constraints(self) -> Constraints:
-        return Constraints(starts_with=self.starts_with, ends_with=self.ends_with, contains=self.contains,
-                           regex=self.regex, min_len=self.min_len, max_len=self.max_len,
-                           alphabet=self.alphabet, not_in_train=self.not_in_train, unique=self.unique,
-                           exclude=frozenset(self.exclude or ()))
+        return Constraints(
+            starts_with=self.starts_with,
+            ends_with=self.ends_with,
+            contains=self.contains,
+            regex=self.regex,
+            min_len=self.min_len,
+            max_len=self.max_len,
+            alphabet=self.alphabet,
+            not_in_train=self.not_in_train,
+            unique=self.unique,
+            exclude=frozenset(self.exclude or ()),
+        )
 
     def check(self, n: int) -> None:
         if n < 1:
@@ -102,12 +111,18 @@ class SampleOptions:
             raise CharloomError(f"--budget must be at least 1, got {self.budget}")
         if self.num_beams is not None:
             if n > self.num_beams:
-                raise CharloomError(f"beam search returns at most --num-beams items; ask for "
-                                    f"-n {self.num_beams} or fewer, or use --num-beams {n}")
-            sampling = {"temperature": self.temperature != 1.0, "top_k": self.top_k is not None,
-                        "top_p": self.top_p not in (None, 1.0),
-                        "repetition_penalty": self.repetition_penalty != 1,
-                        "best_of": self.best_of > 1, "refine": self.refine > 0}
+                raise CharloomError(
+                    f"beam search returns at most --num-beams items; ask for "
+                    f"-n {self.num_beams} or fewer, or use --num-beams {n}"
+                )
+            sampling = {
+                "temperature": self.temperature != 1.0,
+                "top_k": self.top_k is not None,
+                "top_p": self.top_p not in (None, 1.0),
+                "repetition_penalty": self.repetition_penalty != 1,
+                "best_of": self.best_of > 1,
+                "refine": self.refine > 0,
+            }
             clash = [name for name, given in sampling.items() if given]
             if clash:
                 flag = "--" + clash[0].replace("_", "-")
@@ -128,12 +143,19 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
         max_new = DEFAULT_MAX_NEW[run.format]
         if constraints.max_len is not None:
             max_new = max(max_new, constraints.max_len - len(forced) + 1)
-    decoding = Decoding(options.temperature, options.top_k, options.top_p, options.repetition_penalty,
-                        max_new)
+    decoding = Decoding(
+        options.temperature, options.top_k, options.top_p, options.repetition_penalty, max_new
+    )
     longest = run.longest_train_item if lines else None
-    compiled = compile_constraints(constraints, run.vocab, prefix=options.prefix, max_new_tokens=max_new,
-                                   min_new_tokens=options.min_new_tokens, natural_max_len=longest,
-                                   train_set=run.train_set if constraints.not_in_train else ())
+    compiled = compile_constraints(
+        constraints,
+        run.vocab,
+        prefix=options.prefix,
+        max_new_tokens=max_new,
+        min_new_tokens=options.min_new_tokens,
+        natural_max_len=longest,
+        train_set=run.train_set if constraints.not_in_train else (),
+    )
     generator = torch.Generator()
     # no seed: a fresh one, without reseeding torch's global generator as torch.seed() would
     generator.manual_seed(seed if seed is not None else secrets.randbits(63))
@@ -170,5 +192,6 @@ def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Sa
     train = run.train_set
     for sample in items:
         sample.new = sample.text not in train if task.lines else None
-    return Samples(items, requested=n, tried=tried, kept=kept, budget=budget, refined=refined,
-                   masked_after=masked_after)
+    return Samples(
+        items, requested=n, tried=tried, kept=kept, budget=budget, refined=refined, masked_after=masked_after
+    )

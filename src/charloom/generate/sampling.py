@@ -78,8 +78,17 @@ class Samples(list):
     (True, 'returned 0 of 3 (tried 40, kept 0); the budget of 40 attempts ran out')
     """
 
-    def __init__(self, items=(), *, requested: int = 0, tried: int = 0, kept: int = 0,
-                 budget: int | None = None, refined: int = 0, masked_after: int | None = None):
+    def __init__(
+        self,
+        items=(),
+        *,
+        requested: int = 0,
+        tried: int = 0,
+        kept: int = 0,
+        budget: int | None = None,
+        refined: int = 0,
+        masked_after: int | None = None,
+    ):
         super().__init__(items)
         self.requested, self.tried, self.kept = requested, tried, kept
         self.budget, self.refined, self.masked_after = budget, refined, masked_after
@@ -132,8 +141,12 @@ class Decoding:
     @property
     def plain(self) -> bool:
         """Sampling from the model's distribution as it is (the fast path of the loop)."""
-        return (self.temperature == 1.0 and self.top_k is None and self.top_p in (None, 1.0)
-                and self.repetition_penalty == 1.0)
+        return (
+            self.temperature == 1.0
+            and self.top_k is None
+            and self.top_p in (None, 1.0)
+            and self.repetition_penalty == 1.0
+        )
 
 
 # -- logit transforms: logits[B, V] -> logits[B, V] --------------------------------------
@@ -358,8 +371,10 @@ def to_samples(decoded: Decoded, vocab: Vocab) -> list[Sample]:
     logprob = decoded.logprob.tolist()
     counts = decoded.num_tokens.tolist()
     finished = decoded.finished.tolist()
-    return [Sample(text, lp, count, done)
-            for text, lp, count, done in zip(texts, logprob, counts, finished, strict=True)]
+    return [
+        Sample(text, lp, count, done)
+        for text, lp, count, done in zip(texts, logprob, counts, finished, strict=True)
+    ]
 
 
 def generate(
@@ -386,8 +401,15 @@ def generate(
     if not lines and not prefix_ids:
         raise CharloomError("a text model needs a --prefix to continue")
     forced_ids = prefix_ids if lines else prefix_ids[1:]
-    decoded = decode(model, n, steps=len(forced_ids) + max_new_tokens, lines=lines,
-                     start_token=None if lines else prefix_ids[0],
-                     forced=Forced.prefix(forced_ids, n), decoding=decoding, generator=generator)
+    decoded = decode(
+        model,
+        n,
+        steps=len(forced_ids) + max_new_tokens,
+        lines=lines,
+        start_token=None if lines else prefix_ids[0],
+        forced=Forced.prefix(forced_ids, n),
+        decoding=decoding,
+        generator=generator,
+    )
     decoded.start = "" if lines else prefix[0]
     return to_samples(decoded, vocab)

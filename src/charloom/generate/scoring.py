@@ -66,10 +66,16 @@ class ItemScore:
 
     def to_json(self, unit: str = "nats") -> dict:
         scale = 1 / LN2 if unit == "bits" else 1.0
-        return {"item": self.text, "unit": unit, "nll": self.nll * scale,
-                "nll_per_char": self.nll_per_char * scale, "tokens": self.num_tokens,
-                "surprisal": [[token, value * scale] for token, value in zip(self.tokens, self.surprisal,
-                                                                              strict=True)]}
+        return {
+            "item": self.text,
+            "unit": unit,
+            "nll": self.nll * scale,
+            "nll_per_char": self.nll_per_char * scale,
+            "tokens": self.num_tokens,
+            "surprisal": [
+                [token, value * scale] for token, value in zip(self.tokens, self.surprisal, strict=True)
+            ],
+        }
 
 
 def encode_for_scoring(vocab: Vocab, text: str, where: str = "item") -> list[int]:
@@ -93,8 +99,9 @@ def sequence_logits(model: CharModel, inputs: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def token_logprobs(model: CharModel, sequences: Sequence[list[int]],
-                   batch_size: int = 256) -> list[torch.Tensor]:
+def token_logprobs(
+    model: CharModel, sequences: Sequence[list[int]], batch_size: int = 256
+) -> list[torch.Tensor]:
     """log p of every token after the first of each id sequence (teacher forcing, batched
     by length so little is padded)."""
     out: list[torch.Tensor] = [torch.zeros(0)] * len(sequences)
@@ -274,15 +281,17 @@ def _novelty(run: Any, argument: str | None) -> Scorer:
     return Novelty(novelty_index(run))
 
 
-@register_scorer("ratio", "log p(x) under this run minus under RUN_B, nats (higher: more like this run)",
-                 argument="RUN_B")
+@register_scorer(
+    "ratio", "log p(x) under this run minus under RUN_B, nats (higher: more like this run)", argument="RUN_B"
+)
 def _ratio(run: Any, argument: str | None) -> Scorer:
     from charloom.run import load_run
 
     other = load_run(argument)
     if other.format != run.format:
-        raise CharloomError(f"ratio needs two runs of the same kind; {argument} is {other.format}, "
-                            f"this run is {run.format}")
+        raise CharloomError(
+            f"ratio needs two runs of the same kind; {argument} is {other.format}, this run is {run.format}"
+        )
     return LogRatio((run.model, run.vocab), (other.model, other.vocab), name=f"ratio:{argument}")
 
 
@@ -304,13 +313,15 @@ def parse_score_spec(spec: str) -> list[tuple[str, str | None, float]]:
             if not sep or not _is_number(weight_text):
                 argument, weight_text = rest, ""
             if not argument:
-                raise CharloomError(f"the scorer {name!r} needs {kind.argument}: "
-                                    f"--score {name}:{kind.argument}")
+                raise CharloomError(
+                    f"the scorer {name!r} needs {kind.argument}: --score {name}:{kind.argument}"
+                )
         try:
             weight = float(weight_text) if weight_text else 1.0
         except ValueError:
-            raise CharloomError(f"the weight of {name!r} in --score must be a number, got {weight_text!r}") \
-                from None
+            raise CharloomError(
+                f"the weight of {name!r} in --score must be a number, got {weight_text!r}"
+            ) from None
         terms.append((name, argument, weight))
     if not terms:
         raise CharloomError("--score is empty; name a scorer, e.g. --score loglik")
@@ -331,13 +342,28 @@ def make_scorer(spec: str | Scorer | Callable | None, run: Any, default: str = "
         return spec
     if callable(spec):
         return FunctionScorer(spec)
-    terms = [(SCORERS[name].factory(run, argument), weight)
-             for name, argument, weight in parse_score_spec(spec or default)]
+    terms = [
+        (SCORERS[name].factory(run, argument), weight)
+        for name, argument, weight in parse_score_spec(spec or default)
+    ]
     if len(terms) == 1 and terms[0][1] == 1.0:
         return terms[0][0]
     return Weighted(terms)
 
 
-__all__ = ["ItemScore", "Scorer", "LogLikelihood", "Novelty", "LogRatio", "Weighted", "FunctionScorer",
-           "SCORERS", "register_scorer", "make_scorer", "parse_score_spec", "score_items",
-           "total_logprobs", "token_logprobs"]
+__all__ = [
+    "ItemScore",
+    "Scorer",
+    "LogLikelihood",
+    "Novelty",
+    "LogRatio",
+    "Weighted",
+    "FunctionScorer",
+    "SCORERS",
+    "register_scorer",
+    "make_scorer",
+    "parse_score_spec",
+    "score_items",
+    "total_logprobs",
+    "token_logprobs",
+]

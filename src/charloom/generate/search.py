@@ -60,15 +60,28 @@ class Task:
         """Whether items are checked (then unfinished items fail too)."""
         return self.compiled.mask is not None or self.compiled.filters
 
-    def decode(self, batch_size: int, forced: Forced | None = None, decoding: Decoding | None = None,
-               relaxed: bool = False) -> Decoded:
+    def decode(
+        self,
+        batch_size: int,
+        forced: Forced | None = None,
+        decoding: Decoding | None = None,
+        relaxed: bool = False,
+    ) -> Decoded:
         """Decode a batch under the constraint masks (``relaxed``: without the patterns)."""
         forced = forced or Forced.prefix(self.forced_ids, batch_size)
         start = None if self.lines else self.compiled.forced_ids[0]
         mask = self.compiled.relaxed if relaxed else self.compiled.mask
-        decoded = decode(self.model, batch_size, steps=self.steps, lines=self.lines, start_token=start,
-                         forced=forced, decoding=decoding or self.decoding, mask=mask,
-                         generator=self.generator)
+        decoded = decode(
+            self.model,
+            batch_size,
+            steps=self.steps,
+            lines=self.lines,
+            start_token=start,
+            forced=forced,
+            decoding=decoding or self.decoding,
+            mask=mask,
+            generator=self.generator,
+        )
         decoded.start = "" if self.lines else self.compiled.forced[0]
         return decoded
 
@@ -79,8 +92,11 @@ class Task:
         """Passes every constraint, ``unique`` against ``taken`` included."""
         if not self.constrained:
             return True
-        return (sample.finished and self.compiled.accepts(sample.text)
-                and not (self.compiled.constraints.unique and sample.text in taken))
+        return (
+            sample.finished
+            and self.compiled.accepts(sample.text)
+            and not (self.compiled.constraints.unique and sample.text in taken)
+        )
 
 
 @dataclass
@@ -148,8 +164,9 @@ def score_samples(samples: Sequence[Sample], scorer: Scorer) -> None:
         sample.score = value
 
 
-def best_of(task: Task, n: int, per_item: int, scorer: Scorer, budget: int,
-            enforce: str = "auto") -> tuple[list[Sample], Drawn]:
+def best_of(
+    task: Task, n: int, per_item: int, scorer: Scorer, budget: int, enforce: str = "auto"
+) -> tuple[list[Sample], Drawn]:
     """Draw ``per_item`` candidates for each of ``n`` items; keep the best of each group.
     With a short budget the last group may be smaller."""
     drawn = draw(task, n * per_item, budget, enforce)
@@ -159,8 +176,9 @@ def best_of(task: Task, n: int, per_item: int, scorer: Scorer, budget: int,
 
 
 @torch.no_grad()
-def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0,
-                include_greedy: bool = True) -> tuple[list[Sample], int, int]:
+def beam_search(
+    task: Task, num_beams: int, n: int, length_penalty: float = 0.0, include_greedy: bool = True
+) -> tuple[list[Sample], int, int]:
     """The ``n`` best items by beam search; returns them (best first), how many finished
     hypotheses were considered and how many of those passed the filters.
 
@@ -215,8 +233,9 @@ def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0,
             if bool(ranked_in.any()):
                 rows = ranked_in.nonzero().squeeze(1)
                 candidates = torch.cat([history[origin[rows]], chosen[rows, None]], dim=1)
-                for text, logprob in zip(texts_of(candidates, task.vocab, _start(task)),
-                                         top.values[rows].tolist(), strict=True):
+                for text, logprob in zip(
+                    texts_of(candidates, task.vocab, _start(task)), top.values[rows].tolist(), strict=True
+                ):
                     considered += 1
                     sample = Sample(text, logprob, t + 1, True)
                     sample.score = logprob / (t + 1) ** length_penalty
@@ -241,7 +260,7 @@ def beam_search(task: Task, num_beams: int, n: int, length_penalty: float = 0.0,
     if include_greedy:
         [greedy] = task.samples(task.decode(1, decoding=replace(task.decoding, temperature=0.0)))
         considered += 1
-        greedy.score = greedy.logprob / greedy.num_tokens ** length_penalty
+        greedy.score = greedy.logprob / greedy.num_tokens**length_penalty
         if greedy.text not in finished and task.acceptable(greedy, set(finished)):
             finished[greedy.text] = greedy
     ranked = sorted(finished.values(), key=lambda s: s.score, reverse=True)

@@ -62,18 +62,30 @@ def check_initial_loss(loss: float, vocab_size: int, step: int = 0) -> Finding:
     excess = loss - expected
     seen = f"initial loss {loss:.4f} vs ln({vocab_size}) = {expected:.4f}, the loss of a uniform guess"
     if not math.isfinite(loss) or excess > INITIAL_LOSS_FAR:
-        return Finding("initial-loss", "warning", step,
-                       f"{seen}: {excess:+.2f} nats. The softmax is confidently wrong at init: the output "
-                       "logits start large, and the first steps are spent squashing them (the hockey-stick "
-                       "loss curve). Fix: scale the output layer's initial weights down (x0.1, the MLP's "
-                       "--output-scale) and zero its bias, so the logits start near 0.",
-                       "output", loss)
+        return Finding(
+            "initial-loss",
+            "warning",
+            step,
+            f"{seen}: {excess:+.2f} nats. The softmax is confidently wrong at init: the output "
+            "logits start large, and the first steps are spent squashing them (the hockey-stick "
+            "loss curve). Fix: scale the output layer's initial weights down (x0.1, the MLP's "
+            "--output-scale) and zero its bias, so the logits start near 0.",
+            "output",
+            loss,
+        )
     if excess > INITIAL_LOSS_NOTE:
-        return Finding("initial-loss", "note", step,
-                       f"{seen}: {excess:+.2f} nats. The logits start a little large; scaling the output "
-                       "layer down further would save the first steps.", "output", loss)
-    return Finding("initial-loss", "ok", step, f"{seen}: the model starts unsure, as it should.",
-                   "output", loss)
+        return Finding(
+            "initial-loss",
+            "note",
+            step,
+            f"{seen}: {excess:+.2f} nats. The logits start a little large; scaling the output "
+            "layer down further would save the first steps.",
+            "output",
+            loss,
+        )
+    return Finding(
+        "initial-loss", "ok", step, f"{seen}: the model starts unsure, as it should.", "output", loss
+    )
 
 
 # -- layers -------------------------------------------------------------------------------
@@ -96,16 +108,28 @@ def _check_saturation(layers: list[dict], step: int) -> Finding:
     value = peak["act"]["saturated"]
     hot = [layer for layer in layers if layer["act"]["saturated"] > SATURATION_LIMIT]
     if not hot:
-        return Finding("saturation", "ok", step,
-                       f"every watched nonlinearity under {SATURATION_LIMIT:.0%} in its flat region "
-                       f"(most: {peak['name']}, {value:.1%}).", peak["name"], value)
-    return Finding("saturation", "warning", step,
-                   f"{_named(hot, 'saturated')} of outputs in the flat region (|tanh| > 0.97, or zero "
-                   "for ReLU), where the backward pass multiplies the gradient by 1 - tanh^2 < 0.06 (or "
-                   "0): those layers learn slowly. Cause: pre-activations too large. Fix: initialise the "
-                   "Linear before each with std gain/sqrt(fan_in) (gain 5/3 for tanh), add a "
-                   "BatchNorm/LayerNorm before the nonlinearity, or lower the learning rate if it grew "
-                   "during training.", peak["name"], value)
+        return Finding(
+            "saturation",
+            "ok",
+            step,
+            f"every watched nonlinearity under {SATURATION_LIMIT:.0%} in its flat region "
+            f"(most: {peak['name']}, {value:.1%}).",
+            peak["name"],
+            value,
+        )
+    return Finding(
+        "saturation",
+        "warning",
+        step,
+        f"{_named(hot, 'saturated')} of outputs in the flat region (|tanh| > 0.97, or zero "
+        "for ReLU), where the backward pass multiplies the gradient by 1 - tanh^2 < 0.06 (or "
+        "0): those layers learn slowly. Cause: pre-activations too large. Fix: initialise the "
+        "Linear before each with std gain/sqrt(fan_in) (gain 5/3 for tanh), add a "
+        "BatchNorm/LayerNorm before the nonlinearity, or lower the learning rate if it grew "
+        "during training.",
+        peak["name"],
+        value,
+    )
 
 
 def _check_dead(layers: list[dict], step: int) -> Finding:
@@ -114,19 +138,32 @@ def _check_dead(layers: list[dict], step: int) -> Finding:
     dead = [layer for layer in layers if layer["act"]["dead"] > DEAD_LIMIT]
     if not dead:
         detail = f"most: {peak['name']}, {peak['act']['dead_units']} of {peak['units']}" if value else "none"
-        return Finding("dead-units", "ok", step, f"no layer has over {DEAD_LIMIT:.0%} dead units ({detail}).",
-                       peak["name"], value)
-    return Finding("dead-units", "warning", step,
-                   f"{_named(dead, 'dead')} of units flat on every example of the batch: dead units pass "
-                   "no gradient, so they never learn. Cause: weights or biases that push them into the "
-                   "flat region (too large an init gain, or a learning-rate step that knocked them "
-                   "there). Fix: a smaller init gain, a normalisation layer before the nonlinearity, or "
-                   "a lower learning rate.", peak["name"], value)
+        return Finding(
+            "dead-units",
+            "ok",
+            step,
+            f"no layer has over {DEAD_LIMIT:.0%} dead units ({detail}).",
+            peak["name"],
+            value,
+        )
+    return Finding(
+        "dead-units",
+        "warning",
+        step,
+        f"{_named(dead, 'dead')} of units flat on every example of the batch: dead units pass "
+        "no gradient, so they never learn. Cause: weights or biases that push them into the "
+        "flat region (too large an init gain, or a learning-rate step that knocked them "
+        "there). Fix: a smaller init gain, a normalisation layer before the nonlinearity, or "
+        "a lower learning rate.",
+        peak["name"],
+        value,
+    )
 
 
 # -- updates ------------------------------------------------------------------------------
-def check_update_ratios(records: Sequence[dict[str, Any]], warmup_steps: int = 0,
-                        peak_lr: float | None = None) -> list[Finding]:
+def check_update_ratios(
+    records: Sequence[dict[str, Any]], warmup_steps: int = 0, peak_lr: float | None = None
+) -> list[Finding]:
     """log10(update:data) of each weight matrix, averaged over the last recorded steps after
     warm-up, against the rule of thumb -3.
 
@@ -141,8 +178,11 @@ def check_update_ratios(records: Sequence[dict[str, Any]], warmup_steps: int = 0
     matrices = {p["name"] for p in usable[-1].get("params", []) if len(p["shape"]) >= 2}
     means = {}
     for name in sorted(matrices):
-        values = [r["updates"][name] + _to_peak(r.get("lr"), peak_lr) for r in usable
-                  if r["updates"].get(name) is not None]
+        values = [
+            r["updates"][name] + _to_peak(r.get("lr"), peak_lr)
+            for r in usable
+            if r["updates"].get(name) is not None
+        ]
         if values:
             means[name] = sum(values) / len(values)
     if not means:
@@ -153,20 +193,31 @@ def check_update_ratios(records: Sequence[dict[str, Any]], warmup_steps: int = 0
     at = f" (--lr is {lr:.3g})" if lr else ""
     parts = []
     if low:
-        parts.append(f"log10 update:data of {_listed(low)} is below {UPDATE_LOW:g}, far under the guide -3: "
-                     "each step moves those weights by under 1/10,000 of their size, so they barely learn. "
-                     f"Fix: raise the learning rate{at}.")
+        parts.append(
+            f"log10 update:data of {_listed(low)} is below {UPDATE_LOW:g}, far under the guide -3: "
+            "each step moves those weights by under 1/10,000 of their size, so they barely learn. "
+            f"Fix: raise the learning rate{at}."
+        )
     if high:
-        parts.append(f"log10 update:data of {_listed(high)} is above {UPDATE_HIGH:g}, far over the guide -3: "
-                     "each step rewrites a large part of those weights, so training is noisy or unstable. "
-                     f"Fix: lower the learning rate{at}.")
+        parts.append(
+            f"log10 update:data of {_listed(high)} is above {UPDATE_HIGH:g}, far over the guide -3: "
+            "each step rewrites a large part of those weights, so training is noisy or unstable. "
+            f"Fix: lower the learning rate{at}."
+        )
     if parts:
         off = {**low, **high}
         name = max(off, key=lambda n: abs(off[n] - UPDATE_TARGET))
         return [Finding("update-ratio", "warning", step, " ".join(parts), name, off[name])]
     spread = f"{min(means.values()):+.1f} to {max(means.values()):+.1f}"
-    return [Finding("update-ratio", "ok", step, f"log10 update:data of every weight matrix within "
-                    f"[{UPDATE_LOW:g}, {UPDATE_HIGH:g}] ({spread}; guide -3).")]
+    return [
+        Finding(
+            "update-ratio",
+            "ok",
+            step,
+            f"log10 update:data of every weight matrix within "
+            f"[{UPDATE_LOW:g}, {UPDATE_HIGH:g}] ({spread}; guide -3).",
+        )
+    ]
 
 
 def _to_peak(lr: float | None, peak_lr: float | None) -> float:
@@ -183,10 +234,16 @@ def check_loss_curve(losses: Sequence[float], initial: float, start_step: int = 
     the last EXPLODE_STEPS steps. ``losses[i]`` is the loss of step ``start_step + i``."""
     for i, value in enumerate(losses):
         if not math.isfinite(value):
-            return Finding("loss", "error", start_step + i,
-                           f"the loss became {value} at step {start_step + i}. Cause: a step too large for "
-                           "the curvature (learning rate) or an overflow. Fix: stop, keep the last good "
-                           "checkpoint, and resume or restart with a lower learning rate.", "", value)
+            return Finding(
+                "loss",
+                "error",
+                start_step + i,
+                f"the loss became {value} at step {start_step + i}. Cause: a step too large for "
+                "the curvature (learning rate) or an overflow. Fix: stop, keep the last good "
+                "checkpoint, and resume or restart with a lower learning rate.",
+                "",
+                value,
+            )
     recent = list(losses[-EXPLODE_STEPS:])
     step = start_step + len(losses) - 1
     if len(recent) == EXPLODE_STEPS and exploded(recent, initial):
@@ -194,12 +251,24 @@ def check_loss_curve(losses: Sequence[float], initial: float, start_step: int = 
         return Finding("loss", "error", step, exploded_message(mean, initial, step), "", mean)
     peak = max(recent, default=initial)
     if peak > EXPLODE_FACTOR * initial:
-        return Finding("loss", "warning", step,
-                       f"the loss spiked to {peak:.3f}, over {EXPLODE_FACTOR:g}x the initial {initial:.3f}. "
-                       "Cause: a learning rate at the edge of stability. Fix: lower it, or clip gradients "
-                       "harder (--grad-clip).", "", peak)
-    return Finding("loss", "ok", step, f"the loss stayed finite and below {EXPLODE_FACTOR:g}x the initial "
-                   f"{initial:.3f}.", "", recent[-1] if recent else None)
+        return Finding(
+            "loss",
+            "warning",
+            step,
+            f"the loss spiked to {peak:.3f}, over {EXPLODE_FACTOR:g}x the initial {initial:.3f}. "
+            "Cause: a learning rate at the edge of stability. Fix: lower it, or clip gradients "
+            "harder (--grad-clip).",
+            "",
+            peak,
+        )
+    return Finding(
+        "loss",
+        "ok",
+        step,
+        f"the loss stayed finite and below {EXPLODE_FACTOR:g}x the initial {initial:.3f}.",
+        "",
+        recent[-1] if recent else None,
+    )
 
 
 def exploded(recent: Sequence[float], initial: float) -> bool:
@@ -207,15 +276,18 @@ def exploded(recent: Sequence[float], initial: float) -> bool:
 
 
 def exploded_message(mean: float, initial: float, step: int) -> str:
-    return (f"the loss exploded: {mean:.3f} on average over the last {EXPLODE_STEPS} steps to step {step}, "
-            f"over {EXPLODE_FACTOR:g}x the initial {initial:.3f}. Cause: the learning rate is too high for "
-            "this model (or the gradients blew up). Fix: stop, keep the last good checkpoint, and resume "
-            "or restart with a lower --lr.")
+    return (
+        f"the loss exploded: {mean:.3f} on average over the last {EXPLODE_STEPS} steps to step {step}, "
+        f"over {EXPLODE_FACTOR:g}x the initial {initial:.3f}. Cause: the learning rate is too high for "
+        "this model (or the gradients blew up). Fix: stop, keep the last good checkpoint, and resume "
+        "or restart with a lower --lr."
+    )
 
 
 # -- a whole run, or a model at init ---------------------------------------------------------
-def check_records(records: Sequence[dict[str, Any]], vocab_size: int, warmup_steps: int = 0,
-                  peak_lr: float | None = None) -> list[Finding]:
+def check_records(
+    records: Sequence[dict[str, Any]], vocab_size: int, warmup_steps: int = 0, peak_lr: float | None = None
+) -> list[Finding]:
     """Every check over a run's recorded diagnostics (see ``charloom.inspect.recorder``):
     the initial loss, layers at the first and the last recorded step, update ratios, and
     the per-step loss curve."""
@@ -227,14 +299,21 @@ def check_records(records: Sequence[dict[str, Any]], vocab_size: int, warmup_ste
         findings += check_layers(record)
     updates = check_update_ratios(full, warmup_steps, peak_lr)
     if not updates and any(r.get("updates") for r in full):
-        updates = [Finding("update-ratio", "note", int(full[-1]["step"]),
-                           f"not judged: every recorded step falls in the warm-up (the first {warmup_steps} "
-                           "steps), where the learning rate is still ramping up.")]
+        updates = [
+            Finding(
+                "update-ratio",
+                "note",
+                int(full[-1]["step"]),
+                f"not judged: every recorded step falls in the warm-up (the first {warmup_steps} "
+                "steps), where the learning rate is still ramping up.",
+            )
+        ]
     findings += updates
     steps, losses = per_step_losses(records)
     if losses:
-        initial = (full[0].get("initial_loss") or full[0]["loss"]) if full and full[0]["step"] == 0 \
-            else losses[0]
+        initial = (
+            (full[0].get("initial_loss") or full[0]["loss"]) if full and full[0]["step"] == 0 else losses[0]
+        )
         findings.append(check_loss_curve(losses, initial, steps[0]))
     return findings
 

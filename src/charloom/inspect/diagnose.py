@@ -75,8 +75,9 @@ def probe_run(run: Path, seed: int = 0) -> dict[str, Any] | None:
     return record
 
 
-def render_plots(records: list[dict[str, Any]], metrics: list[dict[str, Any]], folder: Path,
-                 vocab_size: int | None = None) -> dict[str, Path]:
+def render_plots(
+    records: list[dict[str, Any]], metrics: list[dict[str, Any]], folder: Path, vocab_size: int | None = None
+) -> dict[str, Path]:
     """Every figure the records allow, as PNGs in ``folder``; name -> path."""
     made = {
         "loss": plots.plot_loss(records, metrics, folder / "loss.png", vocab_size),
@@ -112,9 +113,11 @@ def diagnose(run: str | Path) -> Diagnosis:
             probed = True
             records = records + [record]
             findings = check_layers(record)
-            notes.append(f"This run was trained without --diagnostics: the layer figures probe its final "
-                         f"weights on one batch of {PROBE_BATCH} training examples. Train with "
-                         "--diagnostics for the history.")
+            notes.append(
+                f"This run was trained without --diagnostics: the layer figures probe its final "
+                f"weights on one batch of {PROBE_BATCH} training examples. Train with "
+                "--diagnostics for the history."
+            )
     figures = render_plots(records, metrics, run / "plots", vocab_size)
     report = run / "report.html"
     page = render_report(info, findings, figures, metrics, read_samples(run), notes)

@@ -28,8 +28,10 @@ def token_embedding(model: nn.Module, vocab_size: int) -> nn.Embedding:
     for module in model.modules():
         if isinstance(module, nn.Embedding) and module.num_embeddings == vocab_size:
             return module
-    raise CharloomError("this model has no character embedding to plot (no nn.Embedding with a row per "
-                        "character); the mlp, wavenet, recurrent and transformer families have one")
+    raise CharloomError(
+        "this model has no character embedding to plot (no nn.Embedding with a row per "
+        "character); the mlp, wavenet, recurrent and transformer families have one"
+    )
 
 
 def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -119,8 +119,9 @@ def _rows(tensors: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([t.reshape(-1, 1) for t in tensors]).float()
 
 
-def summarize_layer(outputs: list[torch.Tensor], grads: list[torch.Tensor], kind: str,
-                    keep_map: bool = False) -> dict[str, Any]:
+def summarize_layer(
+    outputs: list[torch.Tensor], grads: list[torch.Tensor], kind: str, keep_map: bool = False
+) -> dict[str, Any]:
     """mean/std/histogram of a layer's outputs (and their gradients), with saturation and
     dead units for kinds that have a flat region."""
     x = _rows(outputs)
@@ -130,8 +131,11 @@ def summarize_layer(outputs: list[torch.Tensor], grads: list[torch.Tensor], kind
     summary: dict[str, Any] = {"kind": kind, "units": x.shape[1], "rows": x.shape[0], "act": act}
     if mask is not None:
         dead = mask.all(dim=0)
-        act.update(saturated=_short(mask.float().mean().item()), dead=_short(dead.float().mean().item()),
-                   dead_units=int(dead.sum()))
+        act.update(
+            saturated=_short(mask.float().mean().item()),
+            dead=_short(dead.float().mean().item()),
+            dead_units=int(dead.sum()),
+        )
         if keep_map:
             summary["map"] = pack_map(mask[:MAP_ROWS])
     if grads:
@@ -198,9 +202,14 @@ class LayerTap:
 
     def summaries(self, keep_maps: bool = False) -> list[dict[str, Any]]:
         """One summary per watched module that ran, in the order they first ran."""
-        return [{"name": name or "(model)", "type": self.types[name],
-                 **summarize_layer(outputs, self.grads.get(name, []), self.kinds[name], keep_maps)}
-                for name, outputs in self.outputs.items()]
+        return [
+            {
+                "name": name or "(model)",
+                "type": self.types[name],
+                **summarize_layer(outputs, self.grads.get(name, []), self.kinds[name], keep_maps),
+            }
+            for name, outputs in self.outputs.items()
+        ]
 
     def take(self) -> dict[str, Any]:
         """The step's layer summaries, with the saturation maps set apart (they are only
@@ -218,8 +227,11 @@ def summarize_parameters(model: nn.Module) -> list[dict[str, Any]]:
         if not p.requires_grad:
             continue
         data = p.detach().float()
-        row: dict[str, Any] = {"name": name, "shape": list(p.shape),
-                               "data_std": _short(data.std().item()) if data.numel() > 1 else None}
+        row: dict[str, Any] = {
+            "name": name,
+            "shape": list(p.shape),
+            "data_std": _short(data.std().item()) if data.numel() > 1 else None,
+        }
         if p.grad is not None:
             grad = p.grad.detach().float()
             row["grad_mean"], row["grad_std"] = _stat(grad)

@@ -63,8 +63,15 @@ def weight_std(init: str, activation: str, fan_in: int, divisor: float = 100.0) 
     return GAINS[activation] / math.sqrt(fan_in)
 
 
-def simulate_init(depth: int = 100, width: int = 512, init: str = "xavier", activation: str = "linear",
-                  batch: int = 64, seed: int = 0, divisor: float = 100.0) -> InitSim:
+def simulate_init(
+    depth: int = 100,
+    width: int = 512,
+    init: str = "xavier",
+    activation: str = "linear",
+    batch: int = 64,
+    seed: int = 0,
+    divisor: float = 100.0,
+) -> InitSim:
     """std of the activations after each of ``depth`` random layers.
 
     >>> simulate_init(100, 512, "normal").log10_std[-1] > 100      # explodes
@@ -125,9 +132,11 @@ def _validate(depth: int, width: int, init: str, activation: str, batch: int, di
 def format_init_sim(result: InitSim, every: int | None = None) -> str:
     """A table of std per layer; long stacks show every ``every``-th layer and the last."""
     every = every or max(1, result.depth // 20)
-    lines = [f"init {result.init} (weight std {result.weight_std:.4g}), activation {result.activation}, "
-             f"width {result.width}, batch {result.batch}, seed {result.seed}",
-             "layer         std     log10 std      mean"]
+    lines = [
+        f"init {result.init} (weight std {result.weight_std:.4g}), activation {result.activation}, "
+        f"width {result.width}, batch {result.batch}, seed {result.seed}",
+        "layer         std     log10 std      mean",
+    ]
     rows = zip(result.std, result.log10_std, result.mean, strict=True)
     for i, (sd, log_sd, mu) in enumerate(rows, start=1):
         if i % every == 0 or i in (1, result.depth):

@@ -56,13 +56,15 @@ def inspect_run(
         if output:
             from charloom.inspect.neuron_page import write_neuron_page
 
-            result["page"] = str(write_neuron_page(output, trace, findings, f"neurons of {run.path.name} "
-                                                                            f"({run.family})"))
+            result["page"] = str(
+                write_neuron_page(output, trace, findings, f"neurons of {run.path.name} ({run.family})")
+            )
     if embeddings:
         from charloom.inspect.embeddings import plot_embeddings
 
-        result["embeddings"] = str(plot_embeddings(run.model, run.vocab, embeddings,
-                                                   f"character embeddings of {run.path.name}, PCA"))
+        result["embeddings"] = str(
+            plot_embeddings(run.model, run.vocab, embeddings, f"character embeddings of {run.path.name}, PCA")
+        )
     if samples_timeline is not None:
         from charloom.inspect.samples_timeline import write_samples_page
 

@@ -51,9 +51,21 @@ def page_data(trace: Trace, findings: list[Finding] | None = None, title: str = 
         "probs": np.rint(trace.probs * 1000).astype(int).tolist(),
         "quantities": quantities,
         "findings": [
-            {"feature": f.feature, "note": f.note,
-             "units": [{"quantity": u.quantity, "layer": u.layer, "unit": u.unit, "r": u.r,
-                        "r_heldout": u.r_heldout, "anchor": u.anchor} for u in f.units]}
+            {
+                "feature": f.feature,
+                "note": f.note,
+                "units": [
+                    {
+                        "quantity": u.quantity,
+                        "layer": u.layer,
+                        "unit": u.unit,
+                        "r": u.r,
+                        "r_heldout": u.r_heldout,
+                        "anchor": u.anchor,
+                    }
+                    for u in f.units
+                ],
+            }
             for f in findings or []
         ],
     }
@@ -63,12 +75,17 @@ def neuron_page(trace: Trace, findings: list[Finding] | None = None, title: str 
     """The whole page as a string."""
     data = json.dumps(page_data(trace, findings, title), separators=(",", ":"))
     data = data.replace("</", "<\\/")  # a '</script>' inside the text must not end the script
-    return (PAGE.replace("__TITLE__", html.escape(title))
-            .replace("__CSS__", CSS).replace("__JS__", JS).replace("__DATA__", data))
+    return (
+        PAGE.replace("__TITLE__", html.escape(title))
+        .replace("__CSS__", CSS)
+        .replace("__JS__", JS)
+        .replace("__DATA__", data)
+    )
 
 
-def write_neuron_page(path: str | Path, trace: Trace, findings: list[Finding] | None = None,
-                      title: str = "neurons") -> Path:
+def write_neuron_page(
+    path: str | Path, trace: Trace, findings: list[Finding] | None = None, title: str = "neurons"
+) -> Path:
     path = Path(path)
     path.write_text(neuron_page(trace, findings, title), encoding="utf-8")
     return path

@@ -135,8 +135,11 @@ class _StateRecorder:
         return None
 
     def read(self, state) -> dict[str, np.ndarray]:
-        return {self.names.get(k, k): v[0].float().cpu().numpy() for k, v in state.items()
-                if isinstance(v, torch.Tensor) and v.dim() == 3}
+        return {
+            self.names.get(k, k): v[0].float().cpu().numpy()
+            for k, v in state.items()
+            if isinstance(v, torch.Tensor) and v.dim() == 3
+        }
 
 
 class _HookRecorder:
@@ -170,8 +173,10 @@ class _HookRecorder:
         return hook
 
     def read(self, state) -> dict[str, np.ndarray]:
-        return {name: np.stack([self.latest[(name, k)] for k in range(len(modules))])
-                for name, modules in self.targets.items()}  # (L, U) each
+        return {
+            name: np.stack([self.latest[(name, k)] for k in range(len(modules))])
+            for name, modules in self.targets.items()
+        }  # (L, U) each
 
 
 def _recorder_for(model: CharModel):
@@ -182,12 +187,14 @@ def _recorder_for(model: CharModel):
         return _StateRecorder()
     if isinstance(model, Transformer):
         blocks = list(model.blocks)
-        return _HookRecorder({
-            "residual": blocks,
-            "attn": [b.attn.c_proj for b in blocks],
-            "mlp": [b.mlp for b in blocks],
-            "mlp_hidden": [b.mlp.gelu for b in blocks],
-        })
+        return _HookRecorder(
+            {
+                "residual": blocks,
+                "attn": [b.attn.c_proj for b in blocks],
+                "mlp": [b.mlp for b in blocks],
+                "mlp_hidden": [b.mlp.gelu for b in blocks],
+            }
+        )
     raise CharloomError(
         f"neuron pages read recurrent (rnn, gru, lstm) and transformer runs; this run is {model.family!r}"
     )
@@ -304,8 +311,9 @@ def correlations(activations: np.ndarray, feature: np.ndarray) -> np.ndarray:
     return np.where(norm_a > 0, r, 0.0)
 
 
-def discover(trace: Trace, features: dict[str, np.ndarray], top: int = 3,
-             fit_fraction: float = 0.5) -> list[Finding]:
+def discover(
+    trace: Trace, features: dict[str, np.ndarray], top: int = 3, fit_fraction: float = 0.5
+) -> list[Finding]:
     """For each feature, the ``top`` units with the largest |r| on the first
     ``fit_fraction`` of the text, with their r on the rest."""
     split = int(len(trace) * fit_fraction)
@@ -326,8 +334,14 @@ def discover(trace: Trace, features: dict[str, np.ndarray], top: int = 3,
             continue
         held = correlations(everything[split:], feature[split:])
         order = np.argsort(-np.nan_to_num(np.abs(fit), nan=-1.0))[:top]
-        units = [Unit(*labels[i], r=round(float(fit[i]), 4),
-                      r_heldout=None if np.isnan(held[i]) else round(float(held[i]), 4)) for i in order]
+        units = [
+            Unit(
+                *labels[i],
+                r=round(float(fit[i]), 4),
+                r_heldout=None if np.isnan(held[i]) else round(float(held[i]), 4),
+            )
+            for i in order
+        ]
         findings.append(Finding(feature_name, units))
     return findings
 
@@ -340,6 +354,8 @@ def format_findings(findings: list[Finding]) -> str:
             lines.append(f"{finding.feature:<16} ({finding.note})")
         for unit in finding.units:
             held = "-" if unit.r_heldout is None else f"{unit.r_heldout:+.3f}"
-            lines.append(f"{finding.feature:<16} {unit.quantity:<11} {unit.layer:>5} {unit.unit:>5} "
-                         f"{unit.r:>+8.3f} {held:>12}")
+            lines.append(
+                f"{finding.feature:<16} {unit.quantity:<11} {unit.layer:>5} {unit.unit:>5} "
+                f"{unit.r:>+8.3f} {held:>12}"
+            )
     return "\n".join(lines)

@@ -79,8 +79,9 @@ def _density(hist: dict[str, list[float]]) -> tuple[list[float], list[float]]:
 
 
 # -- the loss -----------------------------------------------------------------------------
-def plot_loss(records: Records, metrics: Sequence[dict[str, Any]], path: Path,
-              vocab_size: int | None = None) -> Path | None:
+def plot_loss(
+    records: Records, metrics: Sequence[dict[str, Any]], path: Path, vocab_size: int | None = None
+) -> Path | None:
     """log10 of the loss: every step (faint), a moving mean (solid), the evals (markers)."""
     steps, losses = per_step_losses(records)
     evals = [m for m in metrics if m.get("train_loss") is not None or m.get("val_loss") is not None]
@@ -93,16 +94,22 @@ def plot_loss(records: Records, metrics: Sequence[dict[str, Any]], path: Path,
         xs, ys = zip(*finite, strict=True)
         ax.plot(xs, ys, color="tab:blue", alpha=0.25, linewidth=0.8, label="train, per step")
         window = max(1, len(ys) // 50)
-        smooth = [sum(ys[max(0, i - window + 1): i + 1]) / len(ys[max(0, i - window + 1): i + 1])
-                  for i in range(len(ys))]
+        smooth = [
+            sum(ys[max(0, i - window + 1) : i + 1]) / len(ys[max(0, i - window + 1) : i + 1])
+            for i in range(len(ys))
+        ]
         ax.plot(xs, smooth, color="tab:blue", label=f"train, mean of {window} steps")
     for key, colour in (("train_loss", "tab:green"), ("val_loss", "tab:orange")):
         points = [(m["step"], math.log10(m[key])) for m in evals if m.get(key) and m[key] > 0]
         if points:
             ax.plot(*zip(*points, strict=True), "o-", color=colour, markersize=4, label=key.replace("_", " "))
     if vocab_size:
-        ax.axhline(math.log10(math.log(vocab_size)), color="grey", linestyle=":",
-                   label=f"ln({vocab_size}): uniform guess")
+        ax.axhline(
+            math.log10(math.log(vocab_size)),
+            color="grey",
+            linestyle=":",
+            label=f"ln({vocab_size}): uniform guess",
+        )
     ax.set(xlabel="step", ylabel="log10 loss (nats)", title="loss")
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -124,8 +131,10 @@ def plot_histograms(records: Records, path: Path, what: str = "act") -> Path | N
             if not stats or not stats["hist"]["counts"]:
                 continue
             extra = f", sat {100 * stats['saturated']:.1f}%" if "saturated" in stats else ""
-            ax.plot(*_density(stats["hist"]),
-                    label=f"{_label(layer, index)}: mean {stats['mean']:+.2g}, std {stats['std']:.3g}{extra}")
+            ax.plot(
+                *_density(stats["hist"]),
+                label=f"{_label(layer, index)}: mean {stats['mean']:+.2g}, std {stats['std']:.3g}{extra}",
+            )
         ax.set(title=f"{noun} distribution, step {record['step']}", xlabel=noun, ylabel="density")
         ax.legend(fontsize=7)
     return _save(fig, path)
@@ -142,10 +151,14 @@ def plot_weight_gradients(records: Records, path: Path) -> Path | None:
         for param in record["params"]:
             if "hist" in param and param["hist"]["counts"]:
                 ratio = param.get("grad_data")
-                ax.plot(*_density(param["hist"]), label=f"{param['name']} {tuple(param['shape'])}: grad:data "
-                        + ("-" if ratio is None else f"{ratio:.2e}"))
-        ax.set(title=f"weight gradient distribution, step {record['step']}", xlabel="gradient",
-               ylabel="density")
+                ax.plot(
+                    *_density(param["hist"]),
+                    label=f"{param['name']} {tuple(param['shape'])}: grad:data "
+                    + ("-" if ratio is None else f"{ratio:.2e}"),
+                )
+        ax.set(
+            title=f"weight gradient distribution, step {record['step']}", xlabel="gradient", ylabel="density"
+        )
         ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -160,8 +173,9 @@ def plot_saturation(records: Records, path: Path) -> Path | None:
         return None
     names = list(chosen[0]["maps"])
     plt = pyplot()
-    fig, axes = plt.subplots(len(names), len(chosen), figsize=(6 * len(chosen), 1.8 * len(names) + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(names), len(chosen), figsize=(6 * len(chosen), 1.8 * len(names) + 0.6), squeeze=False
+    )
     for col, record in enumerate(chosen):
         for row, name in enumerate(names):
             ax = axes[row][col]
@@ -170,8 +184,11 @@ def plot_saturation(records: Records, path: Path) -> Path | None:
                 continue
             grid = unpack_map(record["maps"][name])
             ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
-            ax.set_title(f"{name}, step {record['step']}: {100 * grid.mean():.1f}% flat, "
-                         f"{int(grid.all(axis=0).sum())} dead", fontsize=9)
+            ax.set_title(
+                f"{name}, step {record['step']}: {100 * grid.mean():.1f}% flat, "
+                f"{int(grid.all(axis=0).sum())} dead",
+                fontsize=9,
+            )
             ax.set_ylabel("examples", fontsize=8)
             ax.set_xlabel("units", fontsize=8)
     return _save(fig, path)
@@ -202,8 +219,11 @@ def plot_update_ratios(records: Records, path: Path) -> Path | None:
     ax.axhline(UPDATE_TARGET, color="black", label="1e-3 guide")
     for bound in (UPDATE_LOW, UPDATE_HIGH):
         ax.axhline(bound, color="grey", linestyle=":")
-    ax.set(xlabel="step", ylabel="log10 update:data",
-           title="update:data ratio (std of the step / std of weights)")
+    ax.set(
+        xlabel="step",
+        ylabel="log10 update:data",
+        title="update:data ratio (std of the step / std of weights)",
+    )
     ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -213,8 +233,12 @@ def plot_grad_data(records: Records, path: Path) -> Path | None:
     full = full_records(records)
     series = {}
     for name in _matrices(full):
-        points = [(r["step"], p["grad_data"]) for r in full for p in r["params"]
-                  if p["name"] == name and p.get("grad_data")]
+        points = [
+            (r["step"], p["grad_data"])
+            for r in full
+            for p in r["params"]
+            if p["name"] == name and p.get("grad_data")
+        ]
         if points:
             series[name] = points
     if not series:
@@ -242,8 +266,11 @@ def plot_layer_stats(records: Records, path: Path) -> Path | None:
         rows = [(step, x["act"]) for step, x in rows if x is not None]
         left.plot([s for s, _ in rows], [a["std"] for s, a in rows], label=_label(layer, index))
         if "saturated" in layer["act"]:
-            right.plot([s for s, _ in rows], [100 * a.get("saturated", 0) for s, a in rows],
-                       label=_label(layer, index))
+            right.plot(
+                [s for s, _ in rows],
+                [100 * a.get("saturated", 0) for s, a in rows],
+                label=_label(layer, index),
+            )
     left.set(xlabel="step", ylabel="std", title="activation std per layer")
     right.set(xlabel="step", ylabel="% in flat region", title="saturation per layer")
     left.legend(fontsize=7)
@@ -259,10 +286,16 @@ def plot_init_sim(results: Sequence[dict[str, Any]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 4))
     for result in results:
         layers = range(1, len(result["log10_std"]) + 1)
-        ax.plot(layers, result["log10_std"], label=f"{result['init']} ({result['activation']}), "
-                f"w std {result['weight_std']:.3g}")
+        ax.plot(
+            layers,
+            result["log10_std"],
+            label=f"{result['init']} ({result['activation']}), w std {result['weight_std']:.3g}",
+        )
     ax.axhline(0.0, color="grey", linestyle=":")
-    ax.set(xlabel="layer", ylabel="log10 std of activations",
-           title=f"initialisation through depth: width {results[0]['width']}")
+    ax.set(
+        xlabel="layer",
+        ylabel="log10 std of activations",
+        title=f"initialisation through depth: width {results[0]['width']}",
+    )
     ax.legend(fontsize=8)
     return _save(fig, path)

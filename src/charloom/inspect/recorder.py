@@ -51,8 +51,16 @@ class TrainingWatch:
     """Records diagnostics every ``every`` steps (None: only the two cheap checks), prints
     the checks' findings as they change, and stops a run whose loss exploded."""
 
-    def __init__(self, out: Path, model: torch.nn.Module, every: int | None, log: Callable[[str], None],
-                 warmup_steps: int = 0, peak_lr: float | None = None, start_step: int = 0):
+    def __init__(
+        self,
+        out: Path,
+        model: torch.nn.Module,
+        every: int | None,
+        log: Callable[[str], None],
+        warmup_steps: int = 0,
+        peak_lr: float | None = None,
+        start_step: int = 0,
+    ):
         self.out, self.model, self.every, self.log = Path(out), model, every, log
         self.warmup_steps, self.peak_lr = warmup_steps, peak_lr
         self.active = model.training_layout != "counts"
@@ -87,8 +95,12 @@ class TrainingWatch:
             self.recent.append(value if math.isfinite(value) else None)
         self._guard(step, value)
         if self.tap is not None and self.tap.armed:
-            self.pending = {"step": step, "loss": value, **self.tap.take(),
-                            "params": summarize_parameters(self.model)}
+            self.pending = {
+                "step": step,
+                "loss": value,
+                **self.tap.take(),
+                "params": summarize_parameters(self.model),
+            }
             self.before = snapshot(self.model)
             self.tap.disarm()
         if self.scalars is not None:
@@ -107,8 +119,14 @@ class TrainingWatch:
         self.last_maps = (step, maps)
         record["recent_losses"], self.recent = self.recent, []
         self._write(record)
-        self.history.append({"step": step, "lr": lr, "updates": record["updates"],
-                             "params": [{"name": p["name"], "shape": p["shape"]} for p in record["params"]]})
+        self.history.append(
+            {
+                "step": step,
+                "lr": lr,
+                "updates": record["updates"],
+                "params": [{"name": p["name"], "shape": p["shape"]} for p in record["params"]],
+            }
+        )
         updates = checks.check_update_ratios(self.history, self.warmup_steps, self.peak_lr)
         for finding in checks.check_layers(record) + updates:
             self._say(finding)
@@ -121,8 +139,14 @@ class TrainingWatch:
             self.initial = entry["val_loss"]
             self._say(checks.check_initial_loss(self.initial, self.model.vocab_size))
         if self.scalars is not None:
-            self.scalars.add({"loss/train": entry.get("train_loss"), "loss/val": entry.get("val_loss"),
-                              "lr": entry.get("lr")}, entry["step"])
+            self.scalars.add(
+                {
+                    "loss/train": entry.get("train_loss"),
+                    "loss/val": entry.get("val_loss"),
+                    "lr": entry.get("lr"),
+                },
+                entry["step"],
+            )
 
     # -- closing -------------------------------------------------------------------------
     def __enter__(self) -> TrainingWatch:
@@ -160,8 +184,10 @@ class TrainingWatch:
             self._say(checks.check_loss_curve([value], self.initial, step))
         if len(self.guard) == self.guard.maxlen and checks.exploded(self.guard, self.initial):
             mean = sum(self.guard) / len(self.guard)
-            raise TrainingDiverged(checks.exploded_message(mean, self.initial, step)
-                                   + f" The run's checkpoints are in {self.out}.")
+            raise TrainingDiverged(
+                checks.exploded_message(mean, self.initial, step)
+                + f" The run's checkpoints are in {self.out}."
+            )
 
     def _say(self, finding: Finding) -> None:
         """Print a finding when its check's level changes. Without diagnostics only two

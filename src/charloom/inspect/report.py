@@ -14,20 +14,20 @@ from charloom.inspect.checks import Finding
 
 CAPTIONS = {
     "loss": "Loss per step (log10), smoothed, with the periodic evals. The dotted line is ln(V), where a "
-            "model that knows nothing starts; a start far above it is a softmax confidently wrong.",
+    "model that knows nothing starts; a start far above it is a softmax confidently wrong.",
     "activations": "Distribution of each watched layer's outputs at the first and the last recorded "
-                   "step. Tanh layers should spread over (-1, 1) without piling up at the ends; the std "
-                   "should stay about the same from layer to layer.",
+    "step. Tanh layers should spread over (-1, 1) without piling up at the ends; the std "
+    "should stay about the same from layer to layer.",
     "gradients": "Distribution of the gradients flowing into those outputs. The layers should look "
-                 "alike: gradients that shrink or grow from layer to layer vanish or explode with depth.",
+    "alike: gradients that shrink or grow from layer to layer vanish or explode with depth.",
     "weight_gradients": "Gradients of the weight matrices, with grad:data = std(grad) / std(weights). A "
-                        "matrix whose ratio stands far from the others learns at another speed.",
+    "matrix whose ratio stands far from the others learns at another speed.",
     "saturation": "Examples down, units across; white where a unit sits in the flat region of its "
-                  "nonlinearity (|tanh| > 0.97, or zero for ReLU), where no gradient passes. A white "
-                  "column is a dead unit.",
+    "nonlinearity (|tanh| > 0.97, or zero for ReLU), where no gradient passes. A white "
+    "column is a dead unit.",
     "update_ratios": "log10 of std(update) / std(weights) per weight matrix over time: the step actually "
-                     "taken, relative to the weights' size. About -3 (the black line) is healthy; far "
-                     "below, the learning rate is too low; far above, too high.",
+    "taken, relative to the weights' size. About -3 (the black line) is healthy; far "
+    "below, the learning rate is too low; far above, too high.",
     "grad_data": "grad:data per weight matrix over time.",
     "layer_stats": "Activation std and saturation of each watched layer over time.",
 }
@@ -72,8 +72,10 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _pairs(data: dict[str, Any]) -> str:
-    return _table([{"option": k, "value": v if not isinstance(v, (list, dict)) else str(v)}
-                   for k, v in data.items()], ["option", "value"])
+    return _table(
+        [{"option": k, "value": v if not isinstance(v, (list, dict)) else str(v)} for k, v in data.items()],
+        ["option", "value"],
+    )
 
 
 def _checks(findings: Sequence[Finding]) -> str:
@@ -82,16 +84,20 @@ def _checks(findings: Sequence[Finding]) -> str:
     items = []
     for f in findings:
         colour = LEVEL_COLOURS.get(f.level, "#1f2328")
-        items.append(f'<li><span class="level" style="color:{colour}">{_e(f.level)}</span> '
-                     f"<b>{_e(f.check)}</b> (step {f.step}): {_e(f.message)}</li>")
+        items.append(
+            f'<li><span class="level" style="color:{colour}">{_e(f.level)}</span> '
+            f"<b>{_e(f.check)}</b> (step {f.step}): {_e(f.message)}</li>"
+        )
     return f'<ul class="checks">{"".join(items)}</ul>'
 
 
 def _figures(plots: dict[str, Path]) -> str:
     parts = []
     for name, path in plots.items():
-        parts.append(f'<figure id="fig-{_e(name)}"><img src="{data_uri(path)}" alt="{_e(name)}">'
-                     f"<figcaption>{_e(CAPTIONS.get(name, name))}</figcaption></figure>")
+        parts.append(
+            f'<figure id="fig-{_e(name)}"><img src="{data_uri(path)}" alt="{_e(name)}">'
+            f"<figcaption>{_e(CAPTIONS.get(name, name))}</figcaption></figure>"
+        )
     return "".join(parts) or "<p>No figures.</p>"
 
 
@@ -104,20 +110,27 @@ def _samples(samples: Sequence[tuple[int, str]]) -> str:
     for step in shown:
         texts = [text for s, text in samples if s == step]
         items = "".join(f"<div>{_e(text) or '&nbsp;'}</div>" for text in texts)
-        parts.append(f"<h3>step {step}</h3><div class=\"samples\">{items}</div>")
+        parts.append(f'<h3>step {step}</h3><div class="samples">{items}</div>')
     return "".join(parts)
 
 
-def render_report(info: dict[str, Any], findings: Sequence[Finding], plots: dict[str, Path],
-                  metrics: Sequence[dict[str, Any]], samples: Sequence[tuple[int, str]],
-                  notes: Sequence[str] = ()) -> str:
+def render_report(
+    info: dict[str, Any],
+    findings: Sequence[Finding],
+    plots: dict[str, Path],
+    metrics: Sequence[dict[str, Any]],
+    samples: Sequence[tuple[int, str]],
+    notes: Sequence[str] = (),
+) -> str:
     """The whole page as a string; ``plots`` maps a figure's name to its PNG."""
     name = info.get("name", "run")
     model, data, status = info["model"], info.get("data", {}), info.get("status", {})
-    summary = (f"{_e(model['family'])}, {model.get('parameters', 0):,} parameters, "
-               f"{len(info['vocab']['chars'])} characters; data {_e(data.get('source', '?'))} "
-               f"({_e(data.get('format', '?'))}); status {_e(status.get('state', '?'))} at step "
-               f"{_e(status.get('step', '?'))}")
+    summary = (
+        f"{_e(model['family'])}, {model.get('parameters', 0):,} parameters, "
+        f"{len(info['vocab']['chars'])} characters; data {_e(data.get('source', '?'))} "
+        f"({_e(data.get('format', '?'))}); status {_e(status.get('state', '?'))} at step "
+        f"{_e(status.get('step', '?'))}"
+    )
     note_html = "".join(f"<p><i>{_e(n)}</i></p>" for n in notes)
     metric_columns = ["step", "train_loss", "val_loss", "lr", "tokens_per_s", "train_seconds"]
     data_info = {k: v for k, v in data.items() if k in ("source", "format", "fingerprint", "splits", "dedup")}

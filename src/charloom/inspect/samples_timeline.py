@@ -35,8 +35,9 @@ def read_samples(run_dir: str | Path) -> list[tuple[int, list[str]]]:
         except ValueError:
             if not sep and not line.strip():
                 continue
-            raise CharloomError(f"{path} line {number} is not 'step<TAB>sample'; the run's samples "
-                                "file is damaged") from None
+            raise CharloomError(
+                f"{path} line {number} is not 'step<TAB>sample'; the run's samples file is damaged"
+            ) from None
     return sorted(by_step.items())
 
 
@@ -45,8 +46,10 @@ def samples_timeline_html(run_dir: str | Path) -> str:
     step, to embed in a report or wrap into a page."""
     timeline = read_samples(run_dir)
     if not timeline:
-        return ('<div class="charloom-timeline"><p>No samples were recorded for this run '
-                "(samples.txt is missing or empty).</p></div>")
+        return (
+            '<div class="charloom-timeline"><p>No samples were recorded for this run '
+            "(samples.txt is missing or empty).</p></div>"
+        )
     sections = []
     for step, samples in timeline:
         body = "\n".join(f"<pre>{html.escape(text)}</pre>" for text in samples)
@@ -59,7 +62,9 @@ def write_samples_page(run_dir: str | Path, path: str | Path | None = None) -> P
     run_dir = Path(run_dir)
     path = Path(path) if path is not None else run_dir / "samples.html"
     title = html.escape(f"samples through training: {run_dir.name}")
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n'
-            f"<body><h1>{title}</h1>\n{samples_timeline_html(run_dir)}\n</body></html>\n")
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n'
+        f"<body><h1>{title}</h1>\n{samples_timeline_html(run_dir)}\n</body></html>\n"
+    )
     path.write_text(page, encoding="utf-8")
     return path

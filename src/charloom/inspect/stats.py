@@ -21,18 +21,25 @@ def corpus_stats(corpus: Corpus, top: int = 10) -> dict:
         "alphabet_size": len(chars),
         "char_counts": dict(sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
-    lengths = [len(item) for item in corpus.items] if corpus.items is not None else \
-        [len(line) for line in (corpus.text or "").splitlines()]
+    lengths = (
+        [len(item) for item in corpus.items]
+        if corpus.items is not None
+        else [len(line) for line in (corpus.text or "").splitlines()]
+    )
     if corpus.items is not None:
         counts = Counter(corpus.items)
-        stats.update(items=len(corpus.items), unique_items=len(counts),
-                     most_common=[[item, n] for item, n in counts.most_common(top)])
+        stats.update(
+            items=len(corpus.items),
+            unique_items=len(counts),
+            most_common=[[item, n] for item, n in counts.most_common(top)],
+        )
     else:
         stats.update(lines=len(lengths))
     if lengths:
         histogram = Counter(lengths)
         stats.update(
-            length_min=min(lengths), length_max=max(lengths),
+            length_min=min(lengths),
+            length_max=max(lengths),
             length_mean=sum(lengths) / len(lengths),
             length_histogram={str(k): histogram[k] for k in sorted(histogram)},
         )
@@ -53,8 +60,10 @@ def format_stats(stats: dict, width: int = 40) -> str:
     if "length_histogram" in stats:
         lines.append("")
         what = "item" if "items" in stats else "line"
-        lines.append(f"{what} length (min {stats['length_min']}, mean {stats['length_mean']:.1f}, "
-                     f"max {stats['length_max']})")
+        lines.append(
+            f"{what} length (min {stats['length_min']}, mean {stats['length_mean']:.1f}, "
+            f"max {stats['length_max']})"
+        )
         lines += _bars(stats["length_histogram"], width)
     if stats.get("most_common"):
         lines.append("")
@@ -70,5 +79,7 @@ def _show(char: str) -> str:
 def _bars(counts: dict, width: int) -> list[str]:
     peak = max(counts.values()) if counts else 1
     label_width = max((len(str(k)) for k in counts), default=1)
-    return [f"  {str(k):>{label_width}} {n:>8,} {'#' * max(1, round(width * n / peak))}"
-            for k, n in counts.items()]
+    return [
+        f"  {str(k):>{label_width}} {n:>8,} {'#' * max(1, round(width * n / peak))}"
+        for k, n in counts.items()
+    ]

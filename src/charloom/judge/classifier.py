@@ -39,8 +39,11 @@ class ClassifierConfig:
 def ngram_ids(text: str, ngram_max: int, buckets: int) -> list[int]:
     """Hashed bucket of every n-gram of '^text$', n = 1..ngram_max."""
     framed = f"^{text}$"
-    return [zlib.crc32(f"{n}:{framed[i:i + n]}".encode()) % buckets
-            for n in range(1, ngram_max + 1) for i in range(len(framed) - n + 1)]
+    return [
+        zlib.crc32(f"{n}:{framed[i : i + n]}".encode()) % buckets
+        for n in range(1, ngram_max + 1)
+        for i in range(len(framed) - n + 1)
+    ]
 
 
 class NgramClassifier(nn.Module):
@@ -84,8 +87,9 @@ class NgramClassifier(nn.Module):
         target = torch.tensor(labels)
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(self.config.seed)
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.config.lr,
-                                      weight_decay=self.config.weight_decay)
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
         val_texts, val_labels = _flatten(val, self.categories) if val else ([], [])
         val_flat, val_offsets = self._encode(val_texts) if val_texts else (None, None)
         best, best_state = -1.0, None
@@ -115,20 +119,35 @@ class NgramClassifier(nn.Module):
         confusion = [[0] * k for _ in range(k)]
         for truth, guess in zip(labels, predicted, strict=True):
             confusion[truth][guess] += 1
-        per_category = {c: confusion[i][i] / max(sum(confusion[i]), 1) for i, c in enumerate(self.categories)
-                        if sum(confusion[i])}
+        per_category = {
+            c: confusion[i][i] / max(sum(confusion[i]), 1)
+            for i, c in enumerate(self.categories)
+            if sum(confusion[i])
+        }
         correct = sum(confusion[i][i] for i in range(k))
-        return {"accuracy": correct / max(len(labels), 1), "items": len(labels),
-                "per_category": per_category, "categories": self.categories, "confusion": confusion}
+        return {
+            "accuracy": correct / max(len(labels), 1),
+            "items": len(labels),
+            "per_category": per_category,
+            "categories": self.categories,
+            "confusion": confusion,
+        }
 
     # -- files --------------------------------------------------------------------------
     def save(self, folder: str | Path, figures: dict | None = None) -> None:
         """``classifier.safetensors`` + ``classifier.json`` in ``folder``."""
         folder = Path(folder)
         ckpt.save_tensors(folder / "classifier.safetensors", self.state_dict(), {"kind": "ngram-classifier"})
-        ckpt.atomic_write_json(folder / "classifier.json", {
-            "kind": "ngram-classifier", "categories": self.categories, "config": asdict(self.config),
-            "figures": figures or {}, "history": self.history_})
+        ckpt.atomic_write_json(
+            folder / "classifier.json",
+            {
+                "kind": "ngram-classifier",
+                "categories": self.categories,
+                "config": asdict(self.config),
+                "figures": figures or {},
+                "history": self.history_,
+            },
+        )
 
     @classmethod
     def load(cls, folder: str | Path) -> NgramClassifier:
@@ -160,8 +179,11 @@ def format_confusion(figures: dict) -> str:
     lines = ["true \\ pred " + " ".join(f"{s:>6}" for s in short) + "  recall"]
     for i, row in enumerate(figures["confusion"]):
         recall = figures["per_category"].get(cats[i])
-        lines.append(f"{short[i]:<11} " + " ".join(f"{v:>6}" for v in row)
-                     + ("" if recall is None else f"  {recall:.3f}"))
+        lines.append(
+            f"{short[i]:<11} "
+            + " ".join(f"{v:>6}" for v in row)
+            + ("" if recall is None else f"  {recall:.3f}")
+        )
     return "\n".join(lines)
 
 

@@ -68,8 +68,10 @@ class LikelihoodJudge:
 
     def log_likelihoods(self, texts: list[str]) -> torch.Tensor:
         """log p(x | c): float64[N, K], columns in ``self.categories`` order."""
-        columns = [log_likelihood(run.model, run.vocab, texts, getattr(run, "condition", ""))
-                   for run in self.runs.values()]
+        columns = [
+            log_likelihood(run.model, run.vocab, texts, getattr(run, "condition", ""))
+            for run in self.runs.values()
+        ]
         return torch.stack(columns, dim=1) if columns else torch.zeros(len(texts), 0)
 
     def posterior(self, texts: list[str]) -> torch.Tensor:

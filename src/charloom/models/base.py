@@ -104,9 +104,7 @@ class CharModel(nn.Module):
                 setattr(module, attr, torch.empty_like(value))
         missing, unexpected = self.load_state_dict(tensors, strict=False)
         if missing or unexpected:
-            raise KeyError(
-                f"weights do not match the model: missing {missing}, unexpected {unexpected}"
-            )
+            raise KeyError(f"weights do not match the model: missing {missing}, unexpected {unexpected}")
 
     def extra_repr(self) -> str:
         return f"family={self.family!r}, vocab_size={self.vocab_size}"

@@ -72,8 +72,10 @@ class TransformerConfig:
             "so that every head gets n_embd / n_head dimensions",
         )
         require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
-        require(0 <= self.attention_dropout < 1,
-                f"--attention-dropout must be in [0, 1), got {self.attention_dropout}")
+        require(
+            0 <= self.attention_dropout < 1,
+            f"--attention-dropout must be in [0, 1), got {self.attention_dropout}",
+        )
 
 
 class CausalSelfAttention(nn.Module):
@@ -222,9 +224,7 @@ class Transformer(CharModel):
     def context_size(self) -> int:
         return self.config.block_size
 
-    def _run(
-        self, idx: torch.Tensor, start: int, pasts: list[KV] | None
-    ) -> tuple[torch.Tensor, list[KV]]:
+    def _run(self, idx: torch.Tensor, start: int, pasts: list[KV] | None) -> tuple[torch.Tensor, list[KV]]:
         """idx (B, T) at positions start .. start + T - 1 -> logits (B, T, V) and the
         keys and values of every layer."""
         T = idx.shape[1]
@@ -269,8 +269,10 @@ class Transformer(CharModel):
         c = self.config
         shape = (c.block_size, batch_size, c.n_head, c.n_embd // c.n_head)
         # empty, not zeros: positions >= pos are never read, and zeroing costs a pass over memory
-        kv = [(torch.empty(shape, device=self.device), torch.empty(shape, device=self.device))
-              for _ in self.blocks]
+        kv = [
+            (torch.empty(shape, device=self.device), torch.empty(shape, device=self.device))
+            for _ in self.blocks
+        ]
         history = torch.zeros(batch_size, 0, dtype=torch.long, device=self.device)
         return {"kv": kv, "pos": 0, "history": history}
 

@@ -56,8 +56,10 @@ def append_text(path: str | Path, text: str) -> None:
 
 def _write_error(path: Path, exc: OSError) -> RunError:
     reason = exc.strerror or str(exc)
-    return RunError(f"cannot write {path} ({reason}); free some space or make the folder writable, "
-                    "then continue with --resume: the last checkpoint is intact")
+    return RunError(
+        f"cannot write {path} ({reason}); free some space or make the folder writable, "
+        "then continue with --resume: the last checkpoint is intact"
+    )
 
 
 def remove_stale_temps(folder: str | Path) -> None:
@@ -100,8 +102,10 @@ def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         metadata = _read_metadata(data)
         tensors = load_safetensors_bytes(data)
     except Exception as exc:  # the parser's errors vary by version; all mean 'damaged'
-        raise RunError(f"{path} is not a valid safetensors file ({_short(exc)}); "
-                       "it may be truncated or corrupt: retrain or restore it") from None
+        raise RunError(
+            f"{path} is not a valid safetensors file ({_short(exc)}); "
+            "it may be truncated or corrupt: retrain or restore it"
+        ) from None
     return tensors, metadata
 
 

@@ -13,8 +13,9 @@ from charloom.train.loss import batch_logits, nll_sum
 
 
 @torch.no_grad()
-def evaluate(model: CharModel, batches: Batches, batch_size: int = 512,
-             max_targets: int | None = None) -> dict[str, float]:
+def evaluate(
+    model: CharModel, batches: Batches, batch_size: int = 512, max_targets: int | None = None
+) -> dict[str, float]:
     """Mean NLL over the targets of a split (the first ``max_targets`` of them if given)."""
     was_training = model.training
     model.eval()
@@ -34,5 +35,4 @@ def evaluate(model: CharModel, batches: Batches, batch_size: int = 512,
 
 def summary(total_nll: float, count: int) -> dict[str, float]:
     mean = total_nll / max(count, 1)
-    return {"nll": mean, "bpc": mean / math.log(2), "perplexity": math.exp(min(mean, 700)),
-            "tokens": count}
+    return {"nll": mean, "bpc": mean / math.log(2), "perplexity": math.exp(min(mean, 700)), "tokens": count}

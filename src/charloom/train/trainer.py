@@ -41,8 +41,15 @@ from charloom.train.evaluate import evaluate
 from charloom.train.optim import OPTIMIZERS, lr_at, make_optimizer
 
 DEFAULT_STEPS = 3000
-RESUMABLE = ("max_steps", "time_budget", "eval_every", "checkpoint_every", "num_samples", "threads",
-             "diagnostics_every")
+RESUMABLE = (
+    "max_steps",
+    "time_budget",
+    "eval_every",
+    "checkpoint_every",
+    "num_samples",
+    "threads",
+    "diagnostics_every",
+)
 
 
 @dataclass
@@ -68,8 +75,15 @@ class TrainConfig:
     ema: float | None = 0.0  # decay of a moving average of the weights, which is then the model (0: off)
 
     def __post_init__(self):
-        positive = ("max_steps", "batch_size", "eval_every", "checkpoint_every", "block_size", "threads",
-                    "diagnostics_every")
+        positive = (
+            "max_steps",
+            "batch_size",
+            "eval_every",
+            "checkpoint_every",
+            "block_size",
+            "threads",
+            "diagnostics_every",
+        )
         for name in positive:
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -140,8 +154,16 @@ def prepare_out(out: Path, resume: bool, force: bool) -> None:
                 f"{out} already holds a run; use --resume to continue it, --force to replace it, "
                 "or --out to pick another folder"
             )
-        for name in ("run.json", "model.safetensors", "last.safetensors", "state.safetensors",
-                     "metrics.jsonl", "samples.txt", DIAGNOSTICS_FILE, "report.html"):
+        for name in (
+            "run.json",
+            "model.safetensors",
+            "last.safetensors",
+            "state.safetensors",
+            "metrics.jsonl",
+            "samples.txt",
+            DIAGNOSTICS_FILE,
+            "report.html",
+        ):
             (out / name).unlink(missing_ok=True)
         ckpt.remove_stale_temps(out)
         for folder in ("plots", "tensorboard"):
@@ -163,8 +185,9 @@ def default_out(family: str, source: str, root: Path = Path("runs")) -> Path:
     return candidate
 
 
-def make_splits(corpus: Corpus, fractions, split_seed: int, dedup: bool,
-                val_file: str | None, test_file: str | None) -> Splits:
+def make_splits(
+    corpus: Corpus, fractions, split_seed: int, dedup: bool, val_file: str | None, test_file: str | None
+) -> Splits:
     if corpus.format == "text":
         return split_text(corpus.text or "", fractions)
     splits = split_items(corpus.items or [], fractions, seed=split_seed, dedup=dedup)
@@ -216,9 +239,17 @@ def split_data(vocab: Vocab, fmt: str, parts: list[str]) -> Any:
 class Trainer:
     """Holds the model, optimiser and data of one run and trains it, writing to ``out``."""
 
-    def __init__(self, out: Path, info: dict, model: CharModel, vocab: Vocab,
-                 config: TrainConfig, log: Callable[[str], None], progress: bool,
-                 dist: distributed.Context | None = None):
+    def __init__(
+        self,
+        out: Path,
+        info: dict,
+        model: CharModel,
+        vocab: Vocab,
+        config: TrainConfig,
+        log: Callable[[str], None],
+        progress: bool,
+        dist: distributed.Context | None = None,
+    ):
         self.out, self.info, self.model, self.vocab = out, info, model, vocab
         self.config, self.log, self.progress = config, log, progress
         self.dist = dist or distributed.Context()
@@ -233,10 +264,14 @@ class Trainer:
             self.batches[name] = None if empty else make_batches(layout, encoded, model.context_size, block)
         if self.batches["train"] is None:
             raise CharloomError("the training split is empty; give more data")
-        self.optimizer = make_optimizer(model, config.optimizer, config.lr, config.weight_decay) \
-            if layout != "counts" else None
-        self.parallel = distributed.DataParallel(self.dist, model, config.batch_size) \
-            if layout != "counts" else None
+        self.optimizer = (
+            make_optimizer(model, config.optimizer, config.lr, config.weight_decay)
+            if layout != "counts"
+            else None
+        )
+        self.parallel = (
+            distributed.DataParallel(self.dist, model, config.batch_size) if layout != "counts" else None
+        )
         self.generator = torch.Generator()
         self.generator.manual_seed(config.seed + 1)
         self.step = 0
@@ -298,8 +333,9 @@ class Trainer:
         prefix = "" if self.format == "lines" else self._text_prompt()
         count = self.config.num_samples if self.format == "lines" else 1
         max_new = 50 if self.format == "lines" else 200
-        samples = generate(self.eval_model, self.vocab, count, prefix=prefix, max_new_tokens=max_new,
-                           generator=generator)
+        samples = generate(
+            self.eval_model, self.vocab, count, prefix=prefix, max_new_tokens=max_new, generator=generator
+        )
         return [s.text for s in samples]
 
     def _text_prompt(self) -> str:
@@ -310,20 +346,30 @@ class Trainer:
             return {}
         limit = self.config.eval_max_targets or (None if self.format == "lines" else 100_000)
         val = self.eval_split("val", limit)
-        entry = {"step": self.step, "train_loss": train_loss,
-                 "val_loss": val, "lr": self.current_lr(), "tokens_per_s": tokens_per_s,
-                 "train_seconds": round(self.train_seconds, 3)}
+        entry = {
+            "step": self.step,
+            "train_loss": train_loss,
+            "val_loss": val,
+            "lr": self.current_lr(),
+            "tokens_per_s": tokens_per_s,
+            "train_seconds": round(self.train_seconds, 3),
+        }
         ckpt.append_text(self.out / "metrics.jsonl", json.dumps(entry) + "\n")
         if self.watch is not None:
             self.watch.on_eval(entry)
         if val is not None and val < self.best_val:
             self.best_val, self.best_step = val, self.step
-            ckpt.save_tensors(self.out / "model.safetensors", self.eval_model.state_dict(),
-                              {"step": self.step, "val_loss": val})
+            ckpt.save_tensors(
+                self.out / "model.safetensors",
+                self.eval_model.state_dict(),
+                {"step": self.step, "val_loss": val},
+            )
         samples = self.take_samples()
         if samples:
-            ckpt.append_text(self.out / "samples.txt",
-                             "".join(f"{self.step}\t{json.dumps(text)[1:-1]}\n" for text in samples))
+            ckpt.append_text(
+                self.out / "samples.txt",
+                "".join(f"{self.step}\t{json.dumps(text)[1:-1]}\n" for text in samples),
+            )
         return {**entry, "samples": samples}
 
     def current_lr(self) -> float:
@@ -336,9 +382,12 @@ class Trainer:
         weights = self.model.state_dict()
         ckpt.save_tensors(self.out / "last.safetensors", weights, {"step": self.step})
         tensors = {f"model.{k}": v for k, v in weights.items()}
-        meta: dict[str, Any] = {"step": self.step, "train_seconds": self.train_seconds,
-                                "best_val": None if math.isinf(self.best_val) else self.best_val,
-                                "best_step": self.best_step}
+        meta: dict[str, Any] = {
+            "step": self.step,
+            "train_seconds": self.train_seconds,
+            "best_val": None if math.isinf(self.best_val) else self.best_val,
+            "best_step": self.best_step,
+        }
         if self.optimizer is not None:
             opt_tensors, opt_meta = ckpt.flatten_optimizer(self.optimizer.state_dict())
             tensors.update({f"optim.{k}": v for k, v in opt_tensors.items()})
@@ -350,8 +399,9 @@ class Trainer:
         tensors["rng.batches"] = self.generator.get_state()
         if self.watch is not None:
             self.watch.flush()
-        meta["file_sizes"] = {name: _size(self.out / name)
-                              for name in ("metrics.jsonl", "samples.txt", DIAGNOSTICS_FILE)}
+        meta["file_sizes"] = {
+            name: _size(self.out / name) for name in ("metrics.jsonl", "samples.txt", DIAGNOSTICS_FILE)
+        }
         ckpt.save_tensors(self.out / "state.safetensors", tensors, meta)
         self.set_status("training", step=self.step)
 
@@ -365,8 +415,10 @@ class Trainer:
             opt = {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")}
             self.optimizer.load_state_dict(ckpt.unflatten_optimizer(opt, meta["optimizer"]))
         if self.average is not None:
-            self.average.load({k[8:]: v for k, v in tensors.items() if k.startswith("average.")},
-                              int(meta["average_updates"]))
+            self.average.load(
+                {k[8:]: v for k, v in tensors.items() if k.startswith("average.")},
+                int(meta["average_updates"]),
+            )
         torch.set_rng_state(tensors["rng.torch"])
         self.generator.set_state(tensors["rng.batches"])
         self.step = int(meta["step"])
@@ -400,8 +452,14 @@ class Trainer:
         c = self.config
         model, optimizer = self.model, self.optimizer
         model.train()
-        bar = tqdm(total=c.max_steps, initial=self.step, disable=not self.progress,
-                   unit="step", dynamic_ncols=True, leave=False)
+        bar = tqdm(
+            total=c.max_steps,
+            initial=self.step,
+            disable=not self.progress,
+            unit="step",
+            dynamic_ncols=True,
+            leave=False,
+        )
         window_tokens, window_seconds, running = 0, 0.0, []
         say = bar.write if self.progress else self.log
         self.watch = TrainingWatch(self.out, model, c.diagnostics_every, say, c.warmup_steps, c.lr, self.step)
@@ -441,8 +499,10 @@ class Trainer:
                 running.append(shown.item())
                 bar.update(1)
                 if self.step % 20 == 0:
-                    bar.set_postfix(loss=f"{sum(running[-20:]) / len(running[-20:]):.4f}",
-                                    tok_s=f"{window_tokens / max(window_seconds, 1e-9):,.0f}")
+                    bar.set_postfix(
+                        loss=f"{sum(running[-20:]) / len(running[-20:]):.4f}",
+                        tok_s=f"{window_tokens / max(window_seconds, 1e-9):,.0f}",
+                    )
                 at_end = self.done()
                 if self.step % c.eval_every == 0 or at_end or stop:
                     train_loss = sum(running) / len(running)
@@ -469,14 +529,19 @@ class Trainer:
     def _report(self, entry: dict, bar) -> None:
         if not entry:
             return
+
         def fmt(value):
             return "-" if value is None else f"{value:.4f}"
 
         speed = entry["tokens_per_s"]
-        line = (f"step {entry['step']:>6}  train {fmt(entry['train_loss'])}  val {fmt(entry['val_loss'])}"
-                + (f"  {speed:,.0f} tok/s" if speed else ""))
-        samples = "  ".join(entry["samples"]) if self.format == "lines" else \
-            " | ".join(s.replace("\n", " ") for s in entry["samples"])
+        line = f"step {entry['step']:>6}  train {fmt(entry['train_loss'])}  val {fmt(entry['val_loss'])}" + (
+            f"  {speed:,.0f} tok/s" if speed else ""
+        )
+        samples = (
+            "  ".join(entry["samples"])
+            if self.format == "lines"
+            else " | ".join(s.replace("\n", " ") for s in entry["samples"])
+        )
         text = line + (f"\n    {samples[:160]}" if samples else "")
         if self.progress:
             bar.write(text)
@@ -493,9 +558,13 @@ class Trainer:
         else:  # no val split: the last weights (or their average) are the model
             self.model.load_tensors(self.eval_model.state_dict())
             ckpt.save_tensors(best, self.model.state_dict(), {"step": self.step})
-        result = {"step": self.step, "train_seconds": round(self.train_seconds, 3),
-                  "best_step": self.best_step if self.best_step >= 0 else self.step,
-                  "val_nll": self.eval_split("val"), "test_nll": self.eval_split("test")}
+        result = {
+            "step": self.step,
+            "train_seconds": round(self.train_seconds, 3),
+            "best_step": self.best_step if self.best_step >= 0 else self.step,
+            "val_nll": self.eval_split("val"),
+            "test_nll": self.eval_split("test"),
+        }
         self.info["model"]["parameters"] = self.model.num_parameters()  # count models: after fitting
         self.set_status("finished", **result)
         return result
@@ -549,37 +618,84 @@ def train(
             if out is None:
                 raise CharloomError("--resume needs the run folder: --out DIR")
             return _resume(Path(out), train_options, progress, log, ctx)
-        return _train_new(data, model, out, model_options, format, val_file, test_file, split_seed,
-                          split_fractions, dedup, force, progress, log, ctx, train_options, alphabet, splits)
+        return _train_new(
+            data,
+            model,
+            out,
+            model_options,
+            format,
+            val_file,
+            test_file,
+            split_seed,
+            split_fractions,
+            dedup,
+            force,
+            progress,
+            log,
+            ctx,
+            train_options,
+            alphabet,
+            splits,
+        )
     finally:
         distributed.teardown(ctx)
 
 
-def _train_new(data, model, out, model_options, format, val_file, test_file, split_seed, split_fractions,
-               dedup, force, progress, log, ctx, train_options, alphabet=None, given=None) -> Run:
+def _train_new(
+    data,
+    model,
+    out,
+    model_options,
+    format,
+    val_file,
+    test_file,
+    split_seed,
+    split_fractions,
+    dedup,
+    force,
+    progress,
+    log,
+    ctx,
+    train_options,
+    alphabet=None,
+    given=None,
+) -> Run:
     config = TrainConfig(**train_options)
     model_class(model)  # a clear error for an unknown family before any work
     model_config = make_config(model, model_options)
     corpus = load_corpus(data if data is not None else "names", format)
-    splits = given_splits(given, corpus) if given is not None else \
-        make_splits(corpus, split_fractions, split_seed, dedup, val_file, test_file)
-    vocab = Vocab.from_texts([*splits.train, *splits.val, *splits.test, alphabet or ""],
-                             boundary=(format == "lines"))
+    splits = (
+        given_splits(given, corpus)
+        if given is not None
+        else make_splits(corpus, split_fractions, split_seed, dedup, val_file, test_file)
+    )
+    vocab = Vocab.from_texts(
+        [*splits.train, *splits.val, *splits.test, alphabet or ""], boundary=(format == "lines")
+    )
     torch.manual_seed(config.seed)
     net = build_model(model, model_config, vocab.size)
     if format == "lines":  # before anything is written
         longest = max(splits.train + splits.val + splits.test, key=len)
         check_fits(net, len(longest), f"the longest item ({longest[:20]!r}...)", True)
-    out_path = Path(distributed.on_main(
-        ctx, lambda: str(Path(out) if out is not None else default_out(model, str(data)))))
+    out_path = Path(
+        distributed.on_main(ctx, lambda: str(Path(out) if out is not None else default_out(model, str(data))))
+    )
     distributed.on_main(ctx, lambda: prepare_out(out_path, resume=False, force=force))
     config = resolved(config, net)
-    data_info = {"source": corpus.source, "format": corpus.format, "fingerprint": corpus.fingerprint,
-                 "splits": splits.sizes(), "duplicates_dropped": splits.duplicates_dropped,
-                 "split_seed": split_seed, "fractions": list(split_fractions), "dedup": dedup,
-                 "notes": splits.notes}
-    info = new_run_info(out_path.name, model, model_config, net.num_parameters(), asdict(config),
-                        data_info, vocab)
+    data_info = {
+        "source": corpus.source,
+        "format": corpus.format,
+        "fingerprint": corpus.fingerprint,
+        "splits": splits.sizes(),
+        "duplicates_dropped": splits.duplicates_dropped,
+        "split_seed": split_seed,
+        "fractions": list(split_fractions),
+        "dedup": dedup,
+        "notes": splits.notes,
+    }
+    info = new_run_info(
+        out_path.name, model, model_config, net.num_parameters(), asdict(config), data_info, vocab
+    )
 
     def write_run() -> None:
         write_splits(out_path, splits, corpus.format)
@@ -603,8 +719,9 @@ def check_resumable(out: Path) -> None:
         )
 
 
-def _resume(out: Path, overrides: dict[str, Any], progress: bool, log,
-            ctx: distributed.Context | None = None) -> Run:
+def _resume(
+    out: Path, overrides: dict[str, Any], progress: bool, log, ctx: distributed.Context | None = None
+) -> Run:
     check_resumable(out)
     info = read_run_json(out)
     unknown = sorted(k for k, v in overrides.items() if v is not None and k not in RESUMABLE)

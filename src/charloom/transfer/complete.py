@@ -25,7 +25,7 @@ class Completion:
 
     @property
     def continuation(self) -> str:
-        return self.text[len(self.seed):]
+        return self.text[len(self.seed) :]
 
 
 def cut_seed(name: str, fraction: float) -> str:
@@ -61,8 +61,16 @@ def parse_cuts(text: str) -> list[float]:
     return cuts
 
 
-def complete(group, category: str, seed: str, n: int = 1, *, best_of: int = 1,
-             temperature: float = 1.0, rng_seed: int = 0) -> list[Completion]:
+def complete(
+    group,
+    category: str,
+    seed: str,
+    n: int = 1,
+    *,
+    best_of: int = 1,
+    temperature: float = 1.0,
+    rng_seed: int = 0,
+) -> list[Completion]:
     """``n`` completions of ``seed`` by ``category``'s generator; temperature 0 is greedy
     (one completion). A seed character the generator never saw raises
     UnknownCharacterError naming it."""
@@ -75,8 +83,9 @@ def complete(group, category: str, seed: str, n: int = 1, *, best_of: int = 1,
     if temperature == 0:
         texts = [run.sample(n=1, temperature=0, prefix=seed)[0].text]
     else:
-        draws = [s.text for s in run.sample(n=n * best_of, temperature=temperature, prefix=seed,
-                                            seed=rng_seed)]
+        draws = [
+            s.text for s in run.sample(n=n * best_of, temperature=temperature, prefix=seed, seed=rng_seed)
+        ]
         if best_of == 1:
             texts = draws
         else:
@@ -85,8 +94,10 @@ def complete(group, category: str, seed: str, n: int = 1, *, best_of: int = 1,
             texts = [draws[i * best_of + b] for i, b in enumerate(best)]
     judge = group.judge.posterior(texts)[:, column]
     clf = group.classifier.predict_proba(texts)[:, column]
-    return [Completion(t, seed, category, float(j), float(c))
-            for t, j, c in zip(texts, judge.tolist(), clf.tolist(), strict=True)]
+    return [
+        Completion(t, seed, category, float(j), float(c))
+        for t, j, c in zip(texts, judge.tolist(), clf.tolist(), strict=True)
+    ]
 
 
 __all__ = ["Completion", "complete", "cut_seed", "parse_cuts", "prepare_seed"]

@@ -67,8 +67,9 @@ class Group:
         self.path = Path(path)
         info_path = self.path / "group.json"
         if not info_path.exists():
-            raise RunError(f"{self.path} is not a run group (no group.json); make one with "
-                           "`charloom train-categories`")
+            raise RunError(
+                f"{self.path} is not a run group (no group.json); make one with `charloom train-categories`"
+            )
         try:
             self.info = json.loads(info_path.read_text(encoding="utf-8"))
             self.run_folders: dict[str, str] = dict(self.info["categories"])
@@ -103,8 +104,10 @@ class Group:
 
     def split(self, name: str) -> dict[str, list[str]]:
         """Category -> the items of one split (train, val or test) of its run."""
-        return {c: run.split_items(name) if (run.path / "data" / f"{name}.txt").stat().st_size else []
-                for c, run in self.runs.items()}
+        return {
+            c: run.split_items(name) if (run.path / "data" / f"{name}.txt").stat().st_size else []
+            for c, run in self.runs.items()
+        }
 
     def check_category(self, category: str) -> None:
         if category not in self.run_folders:
@@ -150,20 +153,37 @@ def train_group(
     if condition not in (None, "category"):
         raise CharloomError(f"--condition takes 'category' (or nothing), got {condition!r}")
     out.mkdir(parents=True, exist_ok=True)
-    info = {"format_version": GROUP_FORMAT, "source": str(data), "keep_accents": keep_accents,
-            "model": model, "model_options": model_options or {}, "train": train_options,
-            "split_seed": split_seed, "categories": {}}
+    info = {
+        "format_version": GROUP_FORMAT,
+        "source": str(data),
+        "keep_accents": keep_accents,
+        "model": model,
+        "model_options": model_options or {},
+        "train": train_options,
+        "split_seed": split_seed,
+        "categories": {},
+    }
     alphabet = "".join(sorted({ch for lines in items.values() for line in lines for ch in line}))
     if condition == "category":
-        return _train_conditional(items, model, out, info, model_options, split_seed, force, log,
-                                  classifier, train_options)
+        return _train_conditional(
+            items, model, out, info, model_options, split_seed, force, log, classifier, train_options
+        )
     with tempfile.TemporaryDirectory(prefix="charloom-group-") as scratch:
         for number, (category, lines) in enumerate(items.items(), 1):
             log(f"[{number}/{len(items)}] {category}: {len(lines):,} items")
             path = Path(scratch) / f"{category}.txt"
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            train(path, model, out=out / category, model_options=model_options, split_seed=split_seed,
-                  alphabet=alphabet, force=force, log=log, **train_options)
+            train(
+                path,
+                model,
+                out=out / category,
+                model_options=model_options,
+                split_seed=split_seed,
+                alphabet=alphabet,
+                force=force,
+                log=log,
+                **train_options,
+            )
             info["categories"][category] = category
             ckpt.atomic_write_json(out / "group.json", info)  # usable as far as it got
     group = Group(out)
@@ -172,18 +192,31 @@ def train_group(
     return group
 
 
-def _train_conditional(items, model, out, info, model_options, split_seed, force, log, classifier,
-                       train_options) -> Group:
+def _train_conditional(
+    items, model, out, info, model_options, split_seed, force, log, classifier, train_options
+) -> Group:
     """One run for every category, each item tagged with its category's token."""
     categories = list(items)
-    log(f"one {model} for {len(categories)} categories: "
-        + ", ".join(f"{c} {len(lines):,}" for c, lines in items.items()))
+    log(
+        f"one {model} for {len(categories)} categories: "
+        + ", ".join(f"{c} {len(lines):,}" for c, lines in items.items())
+    )
     with tempfile.TemporaryDirectory(prefix="charloom-group-") as scratch:
         path = Path(scratch) / "tagged.txt"
-        path.write_text("".join(tag(k, line) + "\n" for k, c in enumerate(categories) for line in items[c]),
-                        encoding="utf-8")
-        train(path, model, out=out / "model", model_options=model_options, split_seed=split_seed,
-              force=force, log=log, **train_options)
+        path.write_text(
+            "".join(tag(k, line) + "\n" for k, c in enumerate(categories) for line in items[c]),
+            encoding="utf-8",
+        )
+        train(
+            path,
+            model,
+            out=out / "model",
+            model_options=model_options,
+            split_seed=split_seed,
+            force=force,
+            log=log,
+            **train_options,
+        )
     run_info = read_run_json(out / "model")
     run_info["condition"] = {"kind": "category", "categories": categories}
     ckpt.atomic_write_json(out / "model" / "run.json", run_info)

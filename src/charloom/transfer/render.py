@@ -28,8 +28,9 @@ def to_text(rows: list[Row]) -> str:
     header = ["name", "seed", *_columns(rows)]
     body = [[r.name, r.seed, *(_cell(r, c, " / ") for c in _columns(rows))] for r in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
-                     for line in [header, *body])
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in [header, *body]
+    )
 
 
 def to_markdown(rows: list[Row]) -> str:
@@ -48,13 +49,24 @@ def to_csv(rows: list[Row]) -> str:
     """One line per completion: name, cut, seed, category, sample, text, judge, classifier."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "cut", "seed", "category", "sample", "completion", "judge_prob",
-                     "classifier_prob"])
+    writer.writerow(
+        ["name", "cut", "seed", "category", "sample", "completion", "judge_prob", "classifier_prob"]
+    )
     for r in rows:
         for category, completions in r.cells.items():
             for number, c in enumerate(completions):
-                writer.writerow([r.name, r.cut, r.seed, category, number, c.text,
-                                 f"{c.judge_prob:.4f}", f"{c.classifier_prob:.4f}"])
+                writer.writerow(
+                    [
+                        r.name,
+                        r.cut,
+                        r.seed,
+                        category,
+                        number,
+                        c.text,
+                        f"{c.judge_prob:.4f}",
+                        f"{c.classifier_prob:.4f}",
+                    ]
+                )
     return out.getvalue()
 
 
@@ -87,10 +99,13 @@ def to_html(rows: list[Row], title: str = "charloom style transfer") -> str:
     head = "".join(f"<th>{e(h)}</th>" for h in ["name", "seed", *_columns(rows)])
     lines = []
     for r in rows:
-        cells = [f"<td>{e(r.name)}</td>", f"<td class=\"seed\">{e(r.seed)}</td>"]
+        cells = [f"<td>{e(r.name)}</td>", f'<td class="seed">{e(r.seed)}</td>']
         for category in _columns(rows):
-            parts = [f"<span class=\"seed\">{e(c.seed)}</span>{e(c.continuation)} "
-                     f"<span class=\"p\">{c.classifier_prob:.2f}</span>" for c in r.cells[category]]
+            parts = [
+                f'<span class="seed">{e(c.seed)}</span>{e(c.continuation)} '
+                f'<span class="p">{c.classifier_prob:.2f}</span>'
+                for c in r.cells[category]
+            ]
             cells.append("<td>" + "<br>".join(parts) + "</td>")
         lines.append("<tr>" + "".join(cells) + "</tr>")
     return PAGE.format(title=e(title), head=head, body="\n".join(lines))

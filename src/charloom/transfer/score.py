@@ -19,8 +19,15 @@ from charloom.transfer.complete import cut_seed
 DECODINGS = ("greedy", "sampled", "best_of_n")
 
 
-def transfer_score(group, cuts: list[float] = (0.25, 0.5, 0.75), *, max_names: int = 20, best_of: int = 8,
-                   temperature: float = 1.0, seed: int = 0) -> dict:
+def transfer_score(
+    group,
+    cuts: list[float] = (0.25, 0.5, 0.75),
+    *,
+    max_names: int = 20,
+    best_of: int = 8,
+    temperature: float = 1.0,
+    seed: int = 0,
+) -> dict:
     """Transfer scores per decoding (overall, per generator, per cut) and the ceiling."""
     held_out = {c: items[:max_names] for c, items in group.split("test").items()}
     clf = group.classifier
@@ -39,17 +46,24 @@ def transfer_score(group, cuts: list[float] = (0.25, 0.5, 0.75), *, max_names: i
                         skipped += 1
                         continue
                     greedy.append(run.sample(n=1, temperature=0, prefix=prefix)[0].text)
-                    draws.extend(s.text for s in run.sample(n=best_of, temperature=temperature,
-                                                            prefix=prefix, seed=seed + number))
+                    draws.extend(
+                        s.text
+                        for s in run.sample(
+                            n=best_of, temperature=temperature, prefix=prefix, seed=seed + number
+                        )
+                    )
                     cut_of.append(cut)
         if not greedy:
             continue
         predicted = clf.predict_proba(greedy + draws).argmax(dim=1) == column
-        greedy_ok, draws_ok = predicted[: len(greedy)], predicted[len(greedy):].view(-1, best_of)
+        greedy_ok, draws_ok = predicted[: len(greedy)], predicted[len(greedy) :].view(-1, best_of)
         judged = group.judge.posterior(draws)[:, column].view(-1, best_of)
         best_ok = draws_ok.gather(1, judged.argmax(dim=1, keepdim=True)).squeeze(1)
-        for decoding, ok in (("greedy", greedy_ok.double()), ("sampled", draws_ok.double().mean(dim=1)),
-                             ("best_of_n", best_ok.double())):
+        for decoding, ok in (
+            ("greedy", greedy_ok.double()),
+            ("sampled", draws_ok.double().mean(dim=1)),
+            ("best_of_n", best_ok.double()),
+        ):
             for cut, value in zip(cut_of, ok.tolist(), strict=True):
                 hits[(decoding, generator, cut)].append(value)
     return _summarise(hits, group, cuts, best_of, max_names, skipped)
@@ -61,22 +75,29 @@ def _mean(values: list[float]) -> float | None:
 
 def _summarise(hits, group, cuts, best_of: int, max_names: int, skipped: int) -> dict:
     def pool(decoding, generator=None, cut=None):
-        return [v for (d, g, c), vs in hits.items() for v in vs
-                if d == decoding and generator in (None, g) and cut in (None, c)]
+        return [
+            v
+            for (d, g, c), vs in hits.items()
+            for v in vs
+            if d == decoding and generator in (None, g) and cut in (None, c)
+        ]
 
     test = group.split("test")
     ceiling = group.classifier.evaluate(test)
     return {
         "transfer_score": {d: _mean(pool(d)) for d in DECODINGS},
         "score_by_cut": {str(c): {d: _mean(pool(d, cut=c)) for d in DECODINGS} for c in cuts},
-        "score_by_generator": {g: {d: _mean(pool(d, generator=g)) for d in DECODINGS}
-                               for g in group.categories},
+        "score_by_generator": {
+            g: {d: _mean(pool(d, generator=g)) for d in DECODINGS} for g in group.categories
+        },
         "classifier_accuracy": ceiling["accuracy"],
         "ceiling_accuracy_by_category": ceiling["per_category"],
         "confusion": {"categories": ceiling["categories"], "matrix": ceiling["confusion"]},
         "completions": len(pool("greedy")),
         "skipped_seeds": skipped,
-        "best_of": best_of, "max_names": max_names, "cuts": list(cuts),
+        "best_of": best_of,
+        "max_names": max_names,
+        "cuts": list(cuts),
     }
 
 

@@ -22,8 +22,17 @@ class Row:
     cells: dict[str, list[Completion]] = field(default_factory=dict)
 
 
-def transfer_table(group, names: list[str], cuts: list[float], *, samples: int = 1, best_of: int = 1,
-                   temperature: float = 1.0, categories: list[str] | None = None, seed: int = 0) -> list[Row]:
+def transfer_table(
+    group,
+    names: list[str],
+    cuts: list[float],
+    *,
+    samples: int = 1,
+    best_of: int = 1,
+    temperature: float = 1.0,
+    categories: list[str] | None = None,
+    seed: int = 0,
+) -> list[Row]:
     """One row per (name, cut), one cell per generator category.
 
     >>> rows = transfer_table(load_group("runs/langs"), ["derek vroom"], [0.5])   # doctest: +SKIP
@@ -39,8 +48,15 @@ def transfer_table(group, names: list[str], cuts: list[float], *, samples: int =
             prefix = cut_seed(name, cut)
             row = Row(name, cut, prefix)
             for category in columns:
-                row.cells[category] = complete(group, category, prefix, samples, best_of=best_of,
-                                               temperature=temperature, rng_seed=seed + number)
+                row.cells[category] = complete(
+                    group,
+                    category,
+                    prefix,
+                    samples,
+                    best_of=best_of,
+                    temperature=temperature,
+                    rng_seed=seed + number,
+                )
             rows.append(row)
     return rows
 
