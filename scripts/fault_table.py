@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import faults  # noqa: E402
 
-from charloom.train import checkpoint as ckpt  # noqa: E402
+from charloom import io as cio  # noqa: E402
 
 
 def cell(text: str) -> str:
@@ -87,16 +87,16 @@ def disk_full_row(work: Path) -> tuple[str, str, str, str, str]:
         ]
     )
     before = faults.snapshot(work / "disk")
-    real = ckpt.os.fsync
+    real = cio.os.fsync
 
     def no_space(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    ckpt.os.fsync = no_space
+    cio.os.fsync = no_space
     try:
         outcome = faults.run_cli(["train", "--resume", "--out", str(work / "disk"), "--max-steps", "20"])
     finally:
-        ckpt.os.fsync = real
+        cio.os.fsync = real
     after = faults.snapshot(work / "disk")
     intact = all(after[n] == before[n] for n in ("last.safetensors", "state.safetensors", "run.json"))
     temps = list((work / "disk").glob(".*.tmp"))

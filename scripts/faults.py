@@ -26,7 +26,7 @@ import torch
 
 from charloom.cli import main
 from charloom.errors import CharloomError
-from charloom.train.checkpoint import load_tensors
+from charloom.io import load_tensors
 
 TIMING = ("tokens_per_s", "train_seconds")
 

@@ -9,12 +9,21 @@ same. The Python API mirrors the ``charloom`` command:
 >>> charloom.load_run(run.path).evaluate("test")          # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+from charloom.data.corpus import Corpus, load_corpus
+from charloom.data.vocab import Vocab
+from charloom.errors import CharloomError
+from charloom.run import Run, load_run
+from charloom.train.trainer import TrainConfig, train
+from charloom.version import __version__
 
-from charloom.data.corpus import Corpus, load_corpus  # noqa: E402
-from charloom.data.vocab import Vocab  # noqa: E402
-from charloom.errors import CharloomError  # noqa: E402
-from charloom.run import Run, load_run  # noqa: E402
-from charloom.train.trainer import TrainConfig, train  # noqa: E402
-
-__all__ = ["Corpus", "CharloomError", "Run", "TrainConfig", "Vocab", "load_corpus", "load_run", "train"]
+__all__ = [
+    "__version__",
+    "Corpus",
+    "CharloomError",
+    "Run",
+    "TrainConfig",
+    "Vocab",
+    "load_corpus",
+    "load_run",
+    "train",
+]

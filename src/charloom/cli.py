@@ -229,16 +229,16 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 @command("train", "train a model on a file or embedded dataset", _add_train)
 def cmd_train(args: argparse.Namespace) -> int:
+    from charloom.rundir import RunDir
     from charloom.train.distributed import detect
-    from charloom.train.trainer import check_resumable, train
+    from charloom.train.trainer import train
 
     if args.resume:
-        from charloom.run import read_run_json
-
         if args.out is None:
             raise CharloomError("--resume needs the run folder: --out DIR")
-        check_resumable(Path(args.out))
-        family = read_run_json(args.out)["model"]["family"]
+        run_dir = RunDir(args.out)
+        run_dir.check_resumable()
+        family = run_dir.read_info()["model"]["family"]
         model_options = None
     else:
         family = args.model
@@ -689,7 +689,7 @@ def cmd_init_sim(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> Parser:
-    from charloom import __version__
+    from charloom.version import __version__
 
     parser = Parser(
         prog="charloom",

@@ -12,73 +12,21 @@ runs/<name>/
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from charloom import __version__
 from charloom.data.batches import Batches, encode_items, make_batches, text_block
 from charloom.data.conditions import TOKEN_BASE, categories_of, token_for
 from charloom.data.corpus import parse_lines, read_text_file
-from charloom.data.vocab import Vocab
-from charloom.errors import CharloomError, RunError
+from charloom.errors import CharloomError
 from charloom.generate.pipeline import SampleOptions, sample_run
 from charloom.generate.sampling import Samples
 from charloom.generate.scoring import ItemScore, score_items
-from charloom.models.base import CharModel
 from charloom.models.context import check_fits
-from charloom.models.registry import build_model, make_config
-from charloom.train.checkpoint import load_tensors
+from charloom.rundir import SPLITS, load_weights, model_from_info, read_run_json, split_path
 from charloom.train.evaluate import evaluate
-
-FORMAT_VERSION = 1
-SPLITS = ("train", "val", "test")
-
-
-def split_path(path: Path, split: str) -> Path:
-    return Path(path) / "data" / f"{split}.txt"
-
-
-def read_run_json(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_dir():
-        raise RunError(f"no run at {path} (not a folder); train one with `charloom train`")
-    info_path = path / "run.json"
-    if not info_path.exists():
-        raise RunError(f"{path} is not a charloom run (no run.json)")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-        version = int(info["format_version"])
-        info["model"]["family"], info["vocab"]["chars"]  # noqa: B018 - presence check
-    except (ValueError, KeyError, TypeError) as exc:
-        raise RunError(f"{info_path} is damaged ({type(exc).__name__}: {exc}); retrain the run") from None
-    if version > FORMAT_VERSION:
-        raise RunError(
-            f"{path} was written by a newer charloom (run format {version}, this one reads "
-            f"{FORMAT_VERSION}); upgrade charloom"
-        )
-    return info
-
-
-def model_from_info(info: dict) -> tuple[CharModel, Vocab]:
-    vocab = Vocab.from_json(info["vocab"])
-    family = info["model"]["family"]
-    config = make_config(family, info["model"]["config"])
-    return build_model(family, config, vocab.size), vocab
-
-
-def load_weights(model: CharModel, path: Path) -> dict:
-    tensors, meta = load_tensors(path)
-    try:
-        model.load_tensors(tensors)
-    except (KeyError, RuntimeError) as exc:
-        detail = " ".join(str(exc).split())[:160]
-        raise RunError(
-            f"{path} does not match the model in run.json ({detail}); the run is damaged: retrain it"
-        ) from None
-    return meta
 
 
 class Run:
@@ -205,20 +153,3 @@ def load_run(path: str | Path, weights: str = "model") -> Run:
     if weights not in ("model", "last"):
         raise CharloomError(f"weights must be 'model' or 'last', got {weights!r}")
     return Run(path, weights)
-
-
-def new_run_info(
-    name: str, family: str, config: Any, parameters: int, train: dict, data: dict, vocab: Vocab
-) -> dict:
-    from charloom.models.base import config_to_dict
-
-    return {
-        "format_version": FORMAT_VERSION,
-        "charloom_version": __version__,
-        "name": name,
-        "model": {"family": family, "config": config_to_dict(config), "parameters": parameters},
-        "train": train,
-        "data": data,
-        "vocab": vocab.to_json(),
-        "status": {"state": "created", "step": 0},
-    }

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from charloom.errors import CharloomError
-from charloom.train.checkpoint import load_tensors
+from charloom.io import load_tensors
 from charloom.train.distributed import Context, DataParallel, detect
 from charloom.train.trainer import train
 

@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import faults  # noqa: E402
 
+from charloom import io  # noqa: E402
 from charloom.errors import CharloomError  # noqa: E402
-from charloom.train import checkpoint as ckpt  # noqa: E402
 from charloom.train.trainer import train  # noqa: E402
 
 QUIET = {"log": lambda message: None}
@@ -132,7 +132,7 @@ def test_full_disk_is_one_line_and_keeps_the_previous_checkpoint(names_file, tmp
     def no_space(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(ckpt.os, "fsync", no_space)
+    monkeypatch.setattr(io.os, "fsync", no_space)
     outcome = faults.run_cli(["train", "--resume", "--out", str(out), "--max-steps", "40"])
     monkeypatch.undo()
     assert outcome.code == 2, outcome.stderr

@@ -11,7 +11,7 @@ from charloom.data.corpus import load_corpus
 from charloom.data.splits import split_items
 from charloom.data.vocab import Vocab
 from charloom.errors import DataError, RunError, UnknownCharacterError
-from charloom.train.checkpoint import load_tensors, save_tensors
+from charloom.io import load_tensors, save_tensors
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
-from charloom.train.loss import IGNORE
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, targets)
+IGNORE = -1  # the target of a padding position: it counts for nothing in the loss
 
 
 def encode_items(items: list[str], vocab: Vocab, where: str = "item") -> list[list[int]]:

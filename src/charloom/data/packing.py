@@ -27,8 +27,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from charloom.data.batches import Batch, Batches
-from charloom.train.loss import IGNORE
+from charloom.data.batches import IGNORE, Batch, Batches
 
 # Positions per packed row. Longer rows waste less at their ends but spend more attention
 # on pairs the mask throws away (cost per position grows with the row); see bench/run.py.

@@ -20,7 +20,7 @@ from charloom.inspect.checks import Finding, check_layers, check_records
 from charloom.inspect.hooks import probe
 from charloom.inspect.recorder import read_diagnostics
 from charloom.inspect.report import render_report
-from charloom.run import read_run_json
+from charloom.rundir import read_run_json
 
 PROBE_BATCH = 256
 

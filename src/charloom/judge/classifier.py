@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from charloom import io
 from charloom.errors import CharloomError
-from charloom.train import checkpoint as ckpt
 
 
 @dataclass
@@ -137,8 +137,8 @@ class NgramClassifier(nn.Module):
     def save(self, folder: str | Path, figures: dict | None = None) -> None:
         """``classifier.safetensors`` + ``classifier.json`` in ``folder``."""
         folder = Path(folder)
-        ckpt.save_tensors(folder / "classifier.safetensors", self.state_dict(), {"kind": "ngram-classifier"})
-        ckpt.atomic_write_json(
+        io.save_tensors(folder / "classifier.safetensors", self.state_dict(), {"kind": "ngram-classifier"})
+        io.atomic_write_json(
             folder / "classifier.json",
             {
                 "kind": "ngram-classifier",
@@ -157,7 +157,7 @@ class NgramClassifier(nn.Module):
             raise CharloomError(f"{folder} has no classifier (no classifier.json); train the group again")
         info = json.loads(path.read_text(encoding="utf-8"))
         model = cls(info["categories"], ClassifierConfig(**info["config"]))
-        model.load_state_dict(ckpt.load_tensors(folder / "classifier.safetensors")[0])
+        model.load_state_dict(io.load_tensors(folder / "classifier.safetensors")[0])
         model.eval()
         return model
 

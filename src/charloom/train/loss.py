@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-IGNORE = -1
+from charloom.data.batches import IGNORE
 
 
 def nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

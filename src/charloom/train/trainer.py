@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import signal
 import threading
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from charloom import io
 from charloom.data.batches import Batches, encode_items, make_batches, text_block
 from charloom.data.corpus import Corpus, load_corpus, parse_lines, read_text_file
 from charloom.data.splits import Splits, split_items, split_text
@@ -29,11 +29,20 @@ from charloom.data.tokens import encode_text_file
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError, TrainingDiverged
 from charloom.generate.sampling import generate
-from charloom.inspect.recorder import DIAGNOSTICS_FILE, TrainingWatch
+from charloom.inspect.recorder import TrainingWatch
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config, model_class
-from charloom.run import Run, model_from_info, new_run_info, read_run_json, split_path
+from charloom.run import Run
+from charloom.rundir import (
+    DIAGNOSTICS_FILE,
+    RunDir,
+    default_out,
+    model_from_info,
+    new_run_info,
+    read_run_json,
+    split_path,
+)
 from charloom.train import checkpoint as ckpt
 from charloom.train import distributed
 from charloom.train.averaging import WeightAverage, check_decay
@@ -145,46 +154,6 @@ class Interrupted(CharloomError):
 
 
 # -- preparing a run ---------------------------------------------------------------
-def prepare_out(out: Path, resume: bool, force: bool) -> None:
-    if resume:
-        return
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise CharloomError(
-                f"{out} already holds a run; use --resume to continue it, --force to replace it, "
-                "or --out to pick another folder"
-            )
-        for name in (
-            "run.json",
-            "model.safetensors",
-            "last.safetensors",
-            "state.safetensors",
-            "metrics.jsonl",
-            "samples.txt",
-            DIAGNOSTICS_FILE,
-            "report.html",
-        ):
-            (out / name).unlink(missing_ok=True)
-        ckpt.remove_stale_temps(out)
-        for folder in ("plots", "tensorboard"):
-            shutil.rmtree(out / folder, ignore_errors=True)
-    try:
-        (out / "data").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CharloomError(f"cannot create the run folder {out}: {exc.strerror or exc}") from None
-
-
-def default_out(family: str, source: str, root: Path = Path("runs")) -> Path:
-    """runs/<family>-<data>, numbered when taken, so a second run never replaces a first."""
-    stem = Path(source).stem if Path(source).suffix else Path(source).name
-    base = root / f"{family}-{stem}"
-    candidate, number = base, 2
-    while candidate.exists():
-        candidate = root / f"{base.name}-{number}"
-        number += 1
-    return candidate
-
-
 def make_splits(
     corpus: Corpus, fractions, split_seed: int, dedup: bool, val_file: str | None, test_file: str | None
 ) -> Splits:
@@ -220,13 +189,6 @@ def given_splits(splits: Splits, corpus: Corpus) -> Splits:
         if overlap:
             notes.append(f"{overlap:,} of {len(getattr(splits, name)):,} {name} items also occur in train")
     return Splits(list(splits.train), list(splits.val), list(splits.test), 0, notes)
-
-
-def write_splits(out: Path, splits: Splits, fmt: str) -> None:
-    for name in ("train", "val", "test"):
-        parts = getattr(splits, name)
-        text = "\n".join(parts) + ("\n" if fmt == "lines" and parts else "")
-        ckpt.atomic_write_bytes(split_path(out, name), text.encode("utf-8"))
 
 
 def split_data(vocab: Vocab, fmt: str, parts: list[str]) -> Any:
@@ -354,19 +316,19 @@ class Trainer:
             "tokens_per_s": tokens_per_s,
             "train_seconds": round(self.train_seconds, 3),
         }
-        ckpt.append_text(self.out / "metrics.jsonl", json.dumps(entry) + "\n")
+        io.append_text(self.out / "metrics.jsonl", json.dumps(entry) + "\n")
         if self.watch is not None:
             self.watch.on_eval(entry)
         if val is not None and val < self.best_val:
             self.best_val, self.best_step = val, self.step
-            ckpt.save_tensors(
+            io.save_tensors(
                 self.out / "model.safetensors",
                 self.eval_model.state_dict(),
                 {"step": self.step, "val_loss": val},
             )
         samples = self.take_samples()
         if samples:
-            ckpt.append_text(
+            io.append_text(
                 self.out / "samples.txt",
                 "".join(f"{self.step}\t{json.dumps(text)[1:-1]}\n" for text in samples),
             )
@@ -380,7 +342,7 @@ class Trainer:
         if not self.dist.is_main:
             return
         weights = self.model.state_dict()
-        ckpt.save_tensors(self.out / "last.safetensors", weights, {"step": self.step})
+        io.save_tensors(self.out / "last.safetensors", weights, {"step": self.step})
         tensors = {f"model.{k}": v for k, v in weights.items()}
         meta: dict[str, Any] = {
             "step": self.step,
@@ -402,14 +364,14 @@ class Trainer:
         meta["file_sizes"] = {
             name: _size(self.out / name) for name in ("metrics.jsonl", "samples.txt", DIAGNOSTICS_FILE)
         }
-        ckpt.save_tensors(self.out / "state.safetensors", tensors, meta)
+        io.save_tensors(self.out / "state.safetensors", tensors, meta)
         self.set_status("training", step=self.step)
 
     def load_checkpoint(self) -> None:
         path = self.out / "state.safetensors"
         if not path.exists():
             raise CharloomError(f"{self.out} has no checkpoint to resume from; start over with --force")
-        tensors, meta = ckpt.load_tensors(path)
+        tensors, meta = io.load_tensors(path)
         self.model.load_tensors({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         if self.optimizer is not None and "optimizer" in meta:
             opt = {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")}
@@ -430,13 +392,13 @@ class Trainer:
         for name, size in meta.get("file_sizes", {}).items() if self.dist.is_main else ():
             _truncate(self.out / name, size)
         if self.dist.is_main:
-            ckpt.remove_stale_temps(self.out)
+            io.remove_stale_temps(self.out)
 
     def set_status(self, state: str, **extra: Any) -> None:
         self.info["status"] = {**self.info.get("status", {}), "state": state, **extra}
         if not self.dist.is_main:
             return
-        ckpt.atomic_write_json(self.out / "run.json", self.info)
+        io.atomic_write_json(self.out / "run.json", self.info)
 
     # -- fitting ------------------------------------------------------------------------
     def fit_counts(self) -> None:
@@ -522,7 +484,7 @@ class Trainer:
 
     def _last_checkpoint_step(self) -> int:
         try:
-            return int(ckpt.load_tensors(self.out / "state.safetensors")[1]["step"])
+            return int(io.load_tensors(self.out / "state.safetensors")[1]["step"])
         except CharloomError:
             return 0
 
@@ -554,10 +516,10 @@ class Trainer:
             return {}
         best = self.out / "model.safetensors"
         if best.exists():
-            self.model.load_tensors(ckpt.load_tensors(best)[0])
+            self.model.load_tensors(io.load_tensors(best)[0])
         else:  # no val split: the last weights (or their average) are the model
             self.model.load_tensors(self.eval_model.state_dict())
-            ckpt.save_tensors(best, self.model.state_dict(), {"step": self.step})
+            io.save_tensors(best, self.model.state_dict(), {"step": self.step})
         result = {
             "step": self.step,
             "train_seconds": round(self.train_seconds, 3),
@@ -680,7 +642,7 @@ def _train_new(
     out_path = Path(
         distributed.on_main(ctx, lambda: str(Path(out) if out is not None else default_out(model, str(data))))
     )
-    distributed.on_main(ctx, lambda: prepare_out(out_path, resume=False, force=force))
+    distributed.on_main(ctx, lambda: RunDir(out_path).prepare(force=force))
     config = resolved(config, net)
     data_info = {
         "source": corpus.source,
@@ -698,8 +660,8 @@ def _train_new(
     )
 
     def write_run() -> None:
-        write_splits(out_path, splits, corpus.format)
-        ckpt.atomic_write_json(out_path / "run.json", info)
+        RunDir(out_path).write_splits(splits, corpus.format)
+        io.atomic_write_json(out_path / "run.json", info)
 
     distributed.on_main(ctx, write_run)
     sizes = ", ".join(f"{k} {v:,}" for k, v in splits.sizes().items())
@@ -709,20 +671,10 @@ def _train_new(
     return _run_trainer(Trainer(out_path, info, net, vocab, config, log, progress, ctx))
 
 
-def check_resumable(out: Path) -> None:
-    """A run killed before its first checkpoint has nothing to resume: say so, and how to
-    start it again, rather than a complaint about a missing file."""
-    if not (out / "run.json").exists() or not (out / "state.safetensors").exists():
-        raise CharloomError(
-            f"{out} has nothing to resume (training stopped before its first checkpoint, or it "
-            "is not a run); start it again with --force"
-        )
-
-
 def _resume(
     out: Path, overrides: dict[str, Any], progress: bool, log, ctx: distributed.Context | None = None
 ) -> Run:
-    check_resumable(out)
+    RunDir(out).check_resumable()
     info = read_run_json(out)
     unknown = sorted(k for k, v in overrides.items() if v is not None and k not in RESUMABLE)
     saved = info["train"]

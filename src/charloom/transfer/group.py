@@ -27,13 +27,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from charloom import io
 from charloom.data.categories import load_categorized
 from charloom.data.conditions import tag, token_for
 from charloom.errors import CharloomError, RunError
 from charloom.judge.classifier import ClassifierConfig, NgramClassifier
 from charloom.judge.likelihood import LikelihoodJudge
-from charloom.run import Run, load_run, read_run_json
-from charloom.train import checkpoint as ckpt
+from charloom.run import Run, load_run
+from charloom.rundir import read_run_json
 from charloom.train.trainer import train
 
 GROUP_FORMAT = 1
@@ -185,7 +186,7 @@ def train_group(
                 **train_options,
             )
             info["categories"][category] = category
-            ckpt.atomic_write_json(out / "group.json", info)  # usable as far as it got
+            io.atomic_write_json(out / "group.json", info)  # usable as far as it got
     group = Group(out)
     figures = train_classifier(group, classifier)
     log(f"classifier: held-out accuracy {figures['accuracy']:.3f} on {figures['items']:,} test items")
@@ -219,9 +220,9 @@ def _train_conditional(
         )
     run_info = read_run_json(out / "model")
     run_info["condition"] = {"kind": "category", "categories": categories}
-    ckpt.atomic_write_json(out / "model" / "run.json", run_info)
+    io.atomic_write_json(out / "model" / "run.json", run_info)
     info.update({"condition": "category", "run": "model", "categories": {c: "model" for c in categories}})
-    ckpt.atomic_write_json(out / "group.json", info)
+    io.atomic_write_json(out / "group.json", info)
     group = Group(out)
     figures = train_classifier(group, classifier)
     log(f"classifier: held-out accuracy {figures['accuracy']:.3f} on {figures['items']:,} test items")
@@ -235,7 +236,7 @@ def train_classifier(group: Group, config: ClassifierConfig | None = None) -> di
     figures = clf.evaluate(group.split("test"))
     clf.save(group.path, figures)
     group.info["classifier"] = {"accuracy": figures["accuracy"], "items": figures["items"]}
-    ckpt.atomic_write_json(group.path / "group.json", group.info)
+    io.atomic_write_json(group.path / "group.json", group.info)
     group.__dict__.pop("classifier", None)
     return figures
 

@@ -1,0 +1,214 @@
+"""A run folder on disk: its named files, its ``run.json``, and the checks made before a
+run is started, resumed or read.
+
+    runs/<name>/
+      run.json            data / model / train sections, vocab, package and format version
+      model.safetensors   best-by-val weights: what sampling and evaluation use
+      last.safetensors    weights at the latest checkpoint
+      state.safetensors   the training state of that checkpoint (resume is bit-for-bit)
+      metrics.jsonl       one line per eval
+      samples.txt         samples taken during training, with their step
+      diagnostics.jsonl   with --diagnostics: one line per recorded step
+      data/               the train / val / test splits the run used
+
+Everything here reads or writes files; nothing trains or samples, so every layer that
+works with runs (training, generation, inspection) can stand on it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from charloom.data.corpus import parse_lines, read_text_file
+from charloom.data.vocab import Vocab
+from charloom.errors import CharloomError, RunError
+from charloom.io import atomic_write_bytes, atomic_write_json, load_tensors, remove_stale_temps
+from charloom.models.base import CharModel, config_to_dict
+from charloom.models.registry import build_model, make_config
+from charloom.version import __version__
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "val", "test")
+DIAGNOSTICS_FILE = "diagnostics.jsonl"
+
+
+class RunDir:
+    """The paths of one run folder and the operations on them as a whole.
+
+    >>> RunDir("runs/mlp").weights_path("last").name
+    'last.safetensors'
+    """
+
+    RUN_JSON = "run.json"
+    METRICS = "metrics.jsonl"
+    SAMPLES = "samples.txt"
+    DIAGNOSTICS = DIAGNOSTICS_FILE
+    # Append-only logs: a checkpoint records their sizes, and resuming cuts them back,
+    # since lines written after the checkpoint belong to work that is then redone.
+    LOGS = (METRICS, SAMPLES, DIAGNOSTICS)
+    # What charloom writes into a run folder, so --force replaces its own files only.
+    OWN_FILES = (RUN_JSON, "model.safetensors", "last.safetensors", "state.safetensors", *LOGS, "report.html")
+    OWN_FOLDERS = ("plots", "tensorboard")
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    # -- named paths -----------------------------------------------------------------
+    @property
+    def run_json(self) -> Path:
+        return self.path / self.RUN_JSON
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / "state.safetensors"
+
+    def weights_path(self, which: str = "model") -> Path:
+        """``model`` (best by val) or ``last`` (the latest checkpoint)."""
+        return self.path / f"{which}.safetensors"
+
+    def split_path(self, split: str) -> Path:
+        return self.path / "data" / f"{split}.txt"
+
+    # -- run.json --------------------------------------------------------------------
+    def read_info(self) -> dict:
+        """run.json, checked: a damaged file or a newer format is a one-line RunError."""
+        if not self.path.is_dir():
+            raise RunError(f"no run at {self.path} (not a folder); train one with `charloom train`")
+        if not self.run_json.exists():
+            raise RunError(f"{self.path} is not a charloom run (no run.json)")
+        try:
+            info = json.loads(self.run_json.read_text(encoding="utf-8"))
+            version = int(info["format_version"])
+            info["model"]["family"], info["vocab"]["chars"]  # noqa: B018 - presence check
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RunError(
+                f"{self.run_json} is damaged ({type(exc).__name__}: {exc}); retrain the run"
+            ) from None
+        if version > FORMAT_VERSION:
+            raise RunError(
+                f"{self.path} was written by a newer charloom (run format {version}, this one reads "
+                f"{FORMAT_VERSION}); upgrade charloom"
+            )
+        return info
+
+    def write_info(self, info: dict) -> None:
+        atomic_write_json(self.run_json, info)
+
+    # -- starting and resuming ---------------------------------------------------------
+    def prepare(self, force: bool = False) -> None:
+        """Make the folder for a new run. A folder that holds something already needs
+        ``force``, which replaces charloom's own files and leaves any other file alone."""
+        if self.path.exists() and not self.path.is_dir():
+            raise CharloomError(f"--out {self.path} is a file, not a folder; pick another --out")
+        if self.path.exists() and any(self.path.iterdir()):
+            if not force:
+                raise CharloomError(
+                    f"{self.path} already holds a run; use --resume to continue it, --force to replace "
+                    "it, or --out to pick another folder"
+                )
+            for name in self.OWN_FILES:
+                (self.path / name).unlink(missing_ok=True)
+            remove_stale_temps(self.path)
+            for folder in self.OWN_FOLDERS:
+                shutil.rmtree(self.path / folder, ignore_errors=True)
+        try:
+            (self.path / "data").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CharloomError(f"cannot create the run folder {self.path}: {exc.strerror or exc}") from None
+
+    def check_resumable(self) -> None:
+        """A run killed before its first checkpoint has nothing to resume: say so, and how
+        to start it again, rather than a complaint about a missing file."""
+        if not self.run_json.exists() or not self.state_path.exists():
+            raise CharloomError(
+                f"{self.path} has nothing to resume (training stopped before its first checkpoint, or "
+                "it is not a run); start it again with --force"
+            )
+
+    # -- the splits ---------------------------------------------------------------------
+    def write_splits(self, splits: Any, fmt: str) -> None:
+        for name in SPLITS:
+            parts = getattr(splits, name)
+            text = "\n".join(parts) + ("\n" if fmt == "lines" and parts else "")
+            atomic_write_bytes(self.split_path(name), text.encode("utf-8"))
+
+    def split_text(self, split: str) -> str:
+        if split not in SPLITS:
+            raise CharloomError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        path = self.split_path(split)
+        return read_text_file(path) if path.exists() else ""
+
+    def split_items(self, split: str) -> list[str]:
+        return parse_lines(self.split_text(split), split)
+
+    # -- the model ------------------------------------------------------------------------
+    def load_model(self, weights: str = "model", info: dict | None = None) -> tuple[CharModel, Vocab, dict]:
+        """The run's model with its weights (in eval mode), its vocabulary, and the weights'
+        metadata."""
+        model, vocab = model_from_info(info if info is not None else self.read_info())
+        meta = load_weights(model, self.weights_path(weights))
+        model.eval()
+        return model, vocab, meta
+
+
+def read_run_json(path: str | Path) -> dict:
+    return RunDir(path).read_info()
+
+
+def split_path(path: str | Path, split: str) -> Path:
+    return RunDir(path).split_path(split)
+
+
+def model_from_info(info: dict) -> tuple[CharModel, Vocab]:
+    """The model run.json describes, freshly initialised, and its vocabulary."""
+    vocab = Vocab.from_json(info["vocab"])
+    family = info["model"]["family"]
+    config = make_config(family, info["model"]["config"])
+    return build_model(family, config, vocab.size), vocab
+
+
+def load_weights(model: CharModel, path: Path) -> dict:
+    tensors, meta = load_tensors(path)
+    try:
+        model.load_tensors(tensors)
+    except (KeyError, RuntimeError) as exc:
+        detail = " ".join(str(exc).split())[:160]
+        raise RunError(
+            f"{path} does not match the model in run.json ({detail}); the run is damaged: retrain it"
+        ) from None
+    return meta
+
+
+def new_run_info(
+    name: str, family: str, config: Any, parameters: int, train: dict, data: dict, vocab: Vocab
+) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "charloom_version": __version__,
+        "name": name,
+        "model": {"family": family, "config": config_to_dict(config), "parameters": parameters},
+        "train": train,
+        "data": data,
+        "vocab": vocab.to_json(),
+        "status": {"state": "created", "step": 0},
+    }
+
+
+def default_out(family: str, source: str, root: Path = Path("runs")) -> Path:
+    """runs/<family>-<data>, numbered when taken, so a second run never replaces a first."""
+    stem = Path(source).stem if Path(source).suffix else Path(source).name
+    base = root / f"{family}-{stem}"
+    candidate, number = base, 2
+    while candidate.exists():
+        candidate = root / f"{base.name}-{number}"
+        number += 1
+    return candidate
