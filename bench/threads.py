@@ -17,11 +17,11 @@ import time
 import torch
 from common import parser, report
 
-from charloom.data.batches import encode_items, make_batches
+from charloom.data.batches import IGNORE, encode_items, make_batches
 from charloom.data.corpus import load_corpus
 from charloom.data.vocab import Vocab
+from charloom.models.likelihood import nll
 from charloom.models.registry import FAMILIES, build_model, make_config
-from charloom.train.loss import IGNORE, batch_logits, nll
 from charloom.train.optim import make_optimizer
 
 CANDIDATES = [  # (family, options, batch size: None for the family's default)
@@ -50,7 +50,7 @@ def tokens_per_second(
     for step in range(steps):
         inputs, targets = batches.sample(batch_size, generator)
         start = time.perf_counter()
-        loss = nll(batch_logits(model, inputs, targets), targets)
+        loss = nll(model.training_logits(inputs), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -25,8 +25,8 @@ from charloom.generate.pipeline import SampleOptions, sample_run
 from charloom.generate.sampling import Samples
 from charloom.generate.scoring import ItemScore, score_items
 from charloom.models.context import check_fits
+from charloom.models.likelihood import evaluate
 from charloom.rundir import SPLITS, load_weights, model_from_info, read_run_json, split_path
-from charloom.train.evaluate import evaluate
 
 
 class Run:

@@ -1,7 +1,6 @@
 import torch
 
-from charloom.data.batches import ItemBatches, TextBatches, WindowBatches, windows_and_targets
-from charloom.train.loss import IGNORE
+from charloom.data.batches import IGNORE, ItemBatches, TextBatches, WindowBatches, windows_and_targets
 
 
 def naive_windows(seqs, context):

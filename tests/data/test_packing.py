@@ -1,10 +1,10 @@
 import numpy as np
 import torch
 
-from charloom.data.batches import ItemBatches, make_batches
+from charloom.data.batches import IGNORE, ItemBatches, make_batches
 from charloom.data.packing import Packed, PackedBatches, first_fit
+from charloom.models.likelihood import nll
 from charloom.models.transformer import Transformer, TransformerConfig
-from charloom.train.loss import IGNORE, batch_logits, nll
 
 SEQS = [[0, 3, 4, 0], [0, 5, 0], [0, 1, 2, 3, 4, 5, 6, 0], [0, 7, 7, 0], [0, 2, 0], [0, 6, 5, 4, 3, 0]]
 
@@ -45,7 +45,7 @@ def test_packed_and_padded_batches_draw_the_same_items_and_give_the_same_loss():
         px, py = packed.sample(5, torch.Generator().manual_seed(seed))
         assert isinstance(px, Packed) and px.tokens.shape[0] < 5
         assert sorted(y[y != IGNORE].tolist()) == sorted(py[py != IGNORE].tolist())
-        torch.testing.assert_close(nll(batch_logits(model, px, py), py), nll(model(x), y))
+        torch.testing.assert_close(nll(model.training_logits(px), py), nll(model(x), y))
 
 
 def test_forward_on_one_item_equals_its_part_of_the_packed_computation():
@@ -64,7 +64,7 @@ def test_gradients_of_packed_and_padded_batches_agree():
     nll(model(x), y).backward()
     padded = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
-    nll(batch_logits(model, px, py), py).backward()
+    nll(model.training_logits(px), py).backward()
     for a, p in zip(padded, model.parameters(), strict=True):
         torch.testing.assert_close(p.grad, a, atol=1e-6, rtol=1e-4)
 

@@ -10,11 +10,11 @@ import torch
 
 from charloom.errors import CharloomError
 from charloom.models.base import config_to_dict
+from charloom.models.likelihood import nll
 from charloom.models.registry import FAMILIES, make_config
-from charloom.train.loss import nll
 
 ALL = sorted(FAMILIES)
-GRADIENT_TRAINED = [f for f in ALL if FAMILIES[f].training_layout != "counts"]
+GRADIENT_TRAINED = [f for f in ALL if not FAMILIES[f].fitted_by_counting]
 V = 11
 
 

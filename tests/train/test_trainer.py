@@ -7,9 +7,9 @@ import torch
 from charloom.data.batches import WindowBatches, encode_items
 from charloom.data.vocab import Vocab
 from charloom.io import load_tensors
+from charloom.models.likelihood import nll
 from charloom.models.registry import build_model, make_config
 from charloom.run import load_run
-from charloom.train.loss import nll
 from charloom.train.trainer import train
 
 QUIET = {"log": lambda message: None}

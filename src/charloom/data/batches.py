@@ -16,6 +16,7 @@ and a batch is one random gather from it (fast on a CPU, and reproducible from o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from enum import Enum
 
 import numpy as np
 import torch
@@ -24,6 +25,14 @@ from charloom.data.vocab import BOUNDARY_ID, Vocab
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, targets)
 IGNORE = -1  # the target of a padding position: it counts for nothing in the loss
+
+
+class Layout(str, Enum):
+    """How a model family reads its training batches (its ``training_layout``)."""
+
+    SEQUENCE = "sequence"  # padded whole items, or windows of running text: every position predicted
+    WINDOW = "window"  # one example per target: the fixed context before it
+    PACKED = "packed"  # several whole items per row, kept apart by the model (packing.py)
 
 
 def encode_items(items: list[str], vocab: Vocab, where: str = "item") -> list[list[int]]:
@@ -185,15 +194,16 @@ def text_block(block_size: int | None, context: int | None) -> int:
 
 
 def make_batches(
-    layout: str, data: list[list[int]] | torch.Tensor, context: int | None, block: int
+    layout: Layout | str, data: list[list[int]] | torch.Tensor, context: int | None, block: int
 ) -> Batches:
     """Pick the batch layout for a model's ``training_layout`` and the corpus format."""
+    layout = Layout(layout)
     if isinstance(data, torch.Tensor):
-        window = layout in ("window", "counts")
+        window = layout is Layout.WINDOW
         return TextBatches(data, context if window else block, window_only=window)
-    if layout in ("window", "counts"):
+    if layout is Layout.WINDOW:
         return WindowBatches(data, context)
-    if layout == "packed" and context is not None and max(len(s) for s in data) - 1 <= context:
+    if layout is Layout.PACKED and context is not None and max(len(s) for s in data) - 1 <= context:
         from charloom.data.packing import PACKED_ROW_LEN, PackedBatches  # packing builds on this module
 
         return PackedBatches(data, max(PACKED_ROW_LEN, context))

@@ -27,13 +27,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
 from charloom.generate.novelty import NoveltyIndex
-from charloom.models.base import CharModel, WindowModel
+from charloom.models.base import CharModel
+from charloom.models.likelihood import token_logprobs
 
 LN2 = math.log(2)
 
@@ -81,49 +79,6 @@ class ItemScore:
 def encode_for_scoring(vocab: Vocab, text: str, where: str = "item") -> list[int]:
     ids = vocab.encode(text, where=where)
     return [BOUNDARY_ID, *ids, BOUNDARY_ID] if vocab.boundary else ids
-
-
-def sequence_logits(model: CharModel, inputs: torch.Tensor) -> torch.Tensor:
-    """logits[B, T, V] for inputs[B, T] through ``forward``, or through ``step`` when the
-    sequence is longer than a model with a bounded context can take at once."""
-    T = inputs.shape[1]
-    limit = model.context_size
-    if limit is None or T <= limit or isinstance(model, WindowModel):
-        return model(inputs)
-    state = model.init_state(inputs.shape[0])
-    outputs = []
-    for t in range(T):
-        logits, state = model.step(inputs[:, t], state)
-        outputs.append(logits)
-    return torch.stack(outputs, dim=1)
-
-
-@torch.no_grad()
-def token_logprobs(
-    model: CharModel, sequences: Sequence[list[int]], batch_size: int = 256
-) -> list[torch.Tensor]:
-    """log p of every token after the first of each id sequence (teacher forcing, batched
-    by length so little is padded)."""
-    out: list[torch.Tensor] = [torch.zeros(0)] * len(sequences)
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-    was_training = model.training
-    model.eval()
-    try:
-        for start in range(0, len(order), batch_size):
-            chunk = [i for i in order[start : start + batch_size] if len(sequences[i]) >= 2]
-            if not chunk:
-                continue
-            longest = max(len(sequences[i]) for i in chunk)
-            ids = torch.zeros(len(chunk), longest, dtype=torch.long)  # padding is never a target
-            for row, i in enumerate(chunk):
-                ids[row, : len(sequences[i])] = torch.tensor(sequences[i])
-            log_probs = F.log_softmax(sequence_logits(model, ids[:, :-1]).float(), dim=-1)  # (b, T-1, V)
-            picked = log_probs.gather(2, ids[:, 1:, None]).squeeze(2)  # (b, T-1)
-            for row, i in enumerate(chunk):
-                out[i] = picked[row, : len(sequences[i]) - 1]
-    finally:
-        model.train(was_training)
-    return out
 
 
 def score_items(model: CharModel, vocab: Vocab, items: Sequence[str], where: str = "item") -> list[ItemScore]:

@@ -278,7 +278,7 @@ def probe(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> dict
     >>> record = probe(MLP(MLPConfig(n_layer=5), 27), windows, targets)   # doctest: +SKIP
     >>> [layer["act"]["std"] for layer in record["layers"] if layer["kind"] == "tanh"]
     """
-    from charloom.train.loss import batch_logits, nll
+    from charloom.models.likelihood import nll
 
     was_training = model.training
     buffers = {name: b.clone() for name, b in model.named_buffers()}
@@ -287,7 +287,7 @@ def probe(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> dict
     try:
         tap.arm()
         model.zero_grad(set_to_none=True)
-        loss = nll(batch_logits(model, inputs, targets), targets)
+        loss = nll(model.training_logits(inputs), targets)
         loss.backward()
         record = {"step": 0, "loss": _short(loss.item()), **tap.take(), "params": summarize_parameters(model)}
     finally:

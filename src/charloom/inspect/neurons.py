@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import nn
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
-from charloom.models.base import CharModel
+from charloom.models.base import CharModel, UnitGroups
 
 TOP_K = 5
 MIN_PART = 4  # characters in each of discovery's two parts, for an r that means anything
@@ -123,39 +122,20 @@ def _shown(vocab: Vocab, token_id: int) -> str:
 # -- reading units ---------------------------------------------------------------------
 
 
-class _StateRecorder:
-    """Recurrent families: the state after each step holds h (and c) as (B, L, H)."""
+class _UnitRecorder:
+    """Reads the units a model offers (``CharModel.unit_groups``) after every step: state
+    entries (B, L, U) straight from the state ``step`` returned, and module outputs through
+    forward hooks. A transformer's step either adds one position (T = 1, with the cache) or
+    re-encodes the window when the cache is full; either way the last position is the new
+    character."""
 
-    names = {"h": "hidden", "c": "cell"}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def read(self, state) -> dict[str, np.ndarray]:
-        return {
-            self.names.get(k, k): v[0].float().cpu().numpy()
-            for k, v in state.items()
-            if isinstance(v, torch.Tensor) and v.dim() == 3
-        }
-
-
-class _HookRecorder:
-    """Transformers: forward hooks on the modules that write into the residual stream.
-
-    A step either adds one position (T = 1, with the cache) or re-encodes the window
-    when the cache is full; either way the last position is the new character.
-    """
-
-    def __init__(self, targets: dict[str, list[nn.Module]]):
-        self.targets = targets  # quantity -> one module per layer
+    def __init__(self, groups: UnitGroups):
+        self.groups = groups
         self.latest: dict[tuple[str, int], np.ndarray] = {}
         self.handles: list = []
 
     def __enter__(self):
-        for name, modules in self.targets.items():
+        for name, modules in self.groups.hooked.items():
             for layer, module in enumerate(modules):
                 self.handles.append(module.register_forward_hook(self._hook(name, layer)))
         return self
@@ -173,31 +153,20 @@ class _HookRecorder:
         return hook
 
     def read(self, state) -> dict[str, np.ndarray]:
-        return {
-            name: np.stack([self.latest[(name, k)] for k in range(len(modules))])
-            for name, modules in self.targets.items()
-        }  # (L, U) each
+        """quantity -> (L, U) for the position just stepped."""
+        units = {name: state[key][0].float().cpu().numpy() for name, key in self.groups.from_state.items()}
+        for name, modules in self.groups.hooked.items():
+            units[name] = np.stack([self.latest[(name, k)] for k in range(len(modules))])
+        return units
 
 
-def _recorder_for(model: CharModel):
-    from charloom.models.recurrent import Recurrent
-    from charloom.models.transformer import Transformer
-
-    if isinstance(model, Recurrent):
-        return _StateRecorder()
-    if isinstance(model, Transformer):
-        blocks = list(model.blocks)
-        return _HookRecorder(
-            {
-                "residual": blocks,
-                "attn": [b.attn.c_proj for b in blocks],
-                "mlp": [b.mlp for b in blocks],
-                "mlp_hidden": [b.mlp.gelu for b in blocks],
-            }
+def _recorder_for(model: CharModel) -> _UnitRecorder:
+    groups = model.unit_groups()
+    if not groups:
+        raise CharloomError(
+            f"neuron pages read recurrent (rnn, gru, lstm) and transformer runs; this run is {model.family!r}"
         )
-    raise CharloomError(
-        f"neuron pages read recurrent (rnn, gru, lstm) and transformer runs; this run is {model.family!r}"
-    )
+    return _UnitRecorder(groups)
 
 
 # -- features of a text ------------------------------------------------------------------

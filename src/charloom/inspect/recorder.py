@@ -63,7 +63,7 @@ class TrainingWatch:
     ):
         self.out, self.model, self.every, self.log = Path(out), model, every, log
         self.warmup_steps, self.peak_lr = warmup_steps, peak_lr
-        self.active = model.training_layout != "counts"
+        self.active = not model.fitted_by_counting
         self.tap = LayerTap(model) if every and self.active else None
         self.scalars = Scalars(self.out / "tensorboard") if self.tap else None
         self.initial: float | None = None

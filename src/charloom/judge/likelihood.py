@@ -12,15 +12,12 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.models.base import CharModel
+from charloom.models.likelihood import token_logprobs
 
-CHUNK = 512
 
-
-@torch.no_grad()
 def log_likelihood(model: CharModel, vocab: Vocab, texts: list[str], condition: str = "") -> torch.Tensor:
     """log p(text) under a line-mode model, in nats, one per text: float64[N]; -inf where
     the text has a character outside ``vocab``. ``condition`` is context read before each
@@ -31,23 +28,10 @@ def log_likelihood(model: CharModel, vocab: Vocab, texts: list[str], condition: 
     """
     out = torch.full((len(texts),), -math.inf, dtype=torch.float64)
     known = [i for i, t in enumerate(texts) if not vocab.unknown_chars(t)]
-    was_training = model.training
-    model.eval()
-    try:
-        for start in range(0, len(known), CHUNK):
-            rows = known[start : start + CHUNK]
-            framed = [[BOUNDARY_ID, *vocab.encode(condition + texts[i]), BOUNDARY_ID] for i in rows]
-            longest = max(len(f) for f in framed)
-            ids = torch.zeros(len(rows), longest, dtype=torch.long)  # padded with the boundary
-            mask = torch.zeros(len(rows), longest - 1, dtype=torch.bool)
-            for r, f in enumerate(framed):
-                ids[r, : len(f)] = torch.tensor(f)
-                mask[r, len(condition) : len(f) - 1] = True
-            logits = model(ids[:, :-1])  # (B, T, V); causal, so right padding changes nothing before it
-            logp = F.log_softmax(logits.float(), dim=-1).gather(2, ids[:, 1:, None]).squeeze(2)  # (B, T)
-            out[rows] = (logp.double() * mask).sum(dim=1)
-    finally:
-        model.train(was_training)
+    framed = [[BOUNDARY_ID, *vocab.encode(condition + texts[i]), BOUNDARY_ID] for i in known]
+    skip = len(condition)  # the condition's own tokens are context, not scored
+    for i, logp in zip(known, token_logprobs(model, framed), strict=True):
+        out[i] = logp[skip:].double().sum()
     return out
 
 

@@ -4,7 +4,7 @@ The trainer, the sampler, the evaluator and the diagnostics only ever talk to a
 ``CharModel``:
 
 - ``forward(idx[B, T]) -> logits[B, T, V]``: position t predicts token t+1 from
-  tokens <= t. The loss is computed outside (``charloom.train.loss``).
+  tokens <= t. The loss is computed outside (``models.likelihood``).
 - ``context_size``: how many past tokens the model can see (``None``: unbounded).
 - ``init_state(B)`` and ``step(tokens[B], state) -> (logits[B, V], state)``:
   incremental generation. Every state is a nest (tuple/list/dict) of tensors whose
@@ -12,24 +12,48 @@ The trainer, the sampler, the evaluator and the diagnostics only ever talk to a
   ``select_state`` can keep, drop or reorder rows (finished samples, beams) for any
   family without knowing which one it holds (``compact_state``: drop finished rows
   of a state no longer needed, in place where the family can).
-- ``training_layout``: how training batches are laid out for this family:
-  ``"sequence"`` (padded items or text windows, all positions predicted at once),
-  ``"window"`` (one example per target, the fixed context before it, as in the MLP
-  lectures: exact for BatchNorm, no padding in its statistics), ``"packed"`` (several
-  whole items per row, no padding between them; the model provides
-  ``forward_packed(idx, positions, segments)`` and keeps the items apart, see
-  ``data/packing.py``) or ``"counts"`` (fitted by counting with ``fit``; no optimiser).
+- ``training_layout`` (a ``data.batches.Layout``): how training batches are laid out
+  for this family: ``SEQUENCE`` (padded items or text windows, all positions predicted
+  at once), ``WINDOW`` (one example per target, the fixed context before it, as in the
+  MLP lectures: exact for BatchNorm, no padding in its statistics) or ``PACKED``
+  (several whole items per row, no padding between them, see ``data/packing.py``).
+  ``training_logits(inputs)`` reads a batch of that layout, so the loss, evaluation and
+  DDP never ask which model they hold.
+- ``fitted_by_counting``: the model is fitted by one counting pass (``fit``), with no
+  optimiser (the n-gram).
+- ``sequence_logits(idx)``: logits for sequences of any length, for teacher-forced
+  scoring (``forward`` where the model can see them whole, else ``step`` by step).
+- ``unit_groups()``: what the model offers for inspection (``UnitGroups``), so the
+  neuron code asks the model and not its class.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from charloom.data.batches import Layout
+
 State = Any
+
+
+@dataclass
+class UnitGroups:
+    """The units a model offers to be read as it steps through a text, by quantity name.
+
+    ``hooked``: quantity -> one module per layer whose output (..., T, U) is read by a
+    forward hook at the last position; ``from_state``: quantity -> the key of a (B, L, U)
+    tensor in the state ``step`` returns (a recurrent model's h and c)."""
+
+    hooked: dict[str, list[nn.Module]] = field(default_factory=dict)
+    from_state: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.hooked or self.from_state)
 
 
 class CharModel(nn.Module):
@@ -37,7 +61,8 @@ class CharModel(nn.Module):
 
     family: ClassVar[str] = ""
     config_class: ClassVar[type] = object
-    training_layout: ClassVar[str] = "sequence"
+    training_layout: ClassVar[Layout] = Layout.SEQUENCE
+    fitted_by_counting: ClassVar[bool] = False
     # Training options that suit the family (batch_size, lr, max_steps); the user's win.
     train_defaults: ClassVar[dict] = {}
 
@@ -53,6 +78,27 @@ class CharModel(nn.Module):
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def training_logits(self, inputs: Any) -> torch.Tensor:
+        """Logits shaped like the targets of a training batch in this family's layout."""
+        return self(inputs)  # (B, T, V)
+
+    def sequence_logits(self, idx: torch.Tensor) -> torch.Tensor:
+        """logits[B, T, V] for idx[B, T] of any length: ``forward`` when the whole sequence
+        fits the context, else one ``step`` at a time (the transformer past its block)."""
+        T = idx.shape[1]
+        if self.context_size is None or T <= self.context_size:
+            return self(idx)
+        state = self.init_state(idx.shape[0])
+        outputs = []
+        for t in range(T):
+            logits, state = self.step(idx[:, t], state)
+            outputs.append(logits)
+        return torch.stack(outputs, dim=1)
+
+    def unit_groups(self) -> UnitGroups:
+        """What can be read inside the model; nothing unless the family says."""
+        return UnitGroups()
 
     def init_state(self, batch_size: int) -> State:
         """Generic state: the tokens seen so far. Families override with a fast path."""
@@ -118,7 +164,7 @@ class WindowModel(CharModel):
     makemore convention: the context of the first letter of a name is '...'.
     """
 
-    training_layout: ClassVar[str] = "window"
+    training_layout: ClassVar[Layout] = Layout.WINDOW
 
     def forward_window(self, windows: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         """windows[B, C] (oldest first) -> logits[B, V] for the token after each window."""
@@ -131,6 +177,12 @@ class WindowModel(CharModel):
         windows = padded.unfold(1, C, 1)  # (B, T, C)
         logits = self.forward_window(windows.reshape(B * T, C))  # (B*T, V)
         return logits.view(B, T, -1)
+
+    def training_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.forward_window(inputs)  # (B, C) windows -> (B, V)
+
+    def sequence_logits(self, idx: torch.Tensor) -> torch.Tensor:
+        return self(idx)  # windowed, exactly as in training, whatever the length
 
     def init_state(self, batch_size: int) -> State:
         return torch.zeros(batch_size, self.context_size, dtype=torch.long, device=self.device)

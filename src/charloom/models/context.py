@@ -11,13 +11,14 @@ models have no limit. Neither is an error.
 
 from __future__ import annotations
 
+from charloom.data.batches import Layout
 from charloom.errors import CharloomError
 from charloom.models.base import CharModel
 
 
 def item_limit(model: CharModel, lines: bool) -> int | None:
     """The most characters an item or prefix may have, or None for no limit."""
-    if not lines or model.training_layout not in ("sequence", "packed") or model.context_size is None:
+    if not lines or model.training_layout is Layout.WINDOW or model.context_size is None:
         return None
     return model.context_size - 1
 

@@ -29,7 +29,7 @@ class NGramConfig:
 class NGram(WindowModel):
     family = "ngram"
     config_class = NGramConfig
-    training_layout = "counts"
+    fitted_by_counting = True
 
     def __init__(self, config: NGramConfig, vocab_size: int):
         super().__init__(config, vocab_size)

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from charloom.models.base import CharModel, State, require, require_at_least_one
+from charloom.models.base import CharModel, State, UnitGroups, require, require_at_least_one
 from charloom.models.layers import Dropout, scaled_output
 
 CELL_IMPLS = ("fused", "equations")
@@ -291,6 +291,11 @@ class Recurrent(CharModel):
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         logits, state = self._run(tokens[:, None], state)  # (B, 1, V)
         return logits[:, 0], state
+
+    def unit_groups(self) -> UnitGroups:
+        """The state carried from character to character: h (and the LSTM's cell c)."""
+        names = {"h": "hidden", "c": "cell"}
+        return UnitGroups(from_state={names[key]: key for key in self.state_names})
 
 
 class RNN(Recurrent):

@@ -52,7 +52,8 @@ def describe(family: str) -> dict:
         options.append({"name": f.name, "default": default, "help": f.metadata.get("help", "")})
     module_doc = sys.modules[cls.__module__].__doc__ or ""
     summary = module_doc.strip().splitlines()[0] if module_doc.strip() else ""
-    return {"family": family, "summary": summary, "layout": cls.training_layout, "options": options}
+    layout = "counts" if cls.fitted_by_counting else cls.training_layout.value
+    return {"family": family, "summary": summary, "layout": layout, "options": options}
 
 
 __all__ = ["FAMILIES", "model_class", "make_config", "build_model", "describe", "config_to_dict"]

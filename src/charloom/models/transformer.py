@@ -25,7 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from charloom.models.base import CharModel, State, require, require_at_least_one
+from charloom.data.batches import Layout
+from charloom.data.packing import Packed
+from charloom.models.base import CharModel, State, UnitGroups, require, require_at_least_one
 from charloom.models.layers import Dropout
 
 INIT_STD = 0.02  # GPT-2's init: small enough that the first softmax is near uniform
@@ -187,11 +189,9 @@ class Block(nn.Module):
 class Transformer(CharModel):
     family = "transformer"
     config_class = TransformerConfig
-    training_layout = "packed"  # several names per row: see data/packing.py
-    # Packed rows make a step's cost follow its real tokens, and larger steps amortise the
-    # fixed cost of ~200 small ops: at two threads 256 names a step train 1.3x the tokens
-    # per second of 128 (45k against 35k). Names, 300 s: 128 names at lr 3e-3 1.9467 val,
-    # 256 at 5e-3 1.9493 with dropout 0.15 and 1.9401 with 0.2.
+    training_layout = Layout.PACKED  # several names per row: see data/packing.py
+    # Packed rows make a step's cost follow its real tokens, and large steps amortise the
+    # fixed cost of many small ops (docs/tuning.md).
     train_defaults = {"batch_size": 256, "lr": 5e-3}
 
     def __init__(self, config: TransformerConfig, vocab_size: int):
@@ -260,6 +260,24 @@ class Transformer(CharModel):
         for block in self.blocks:
             x, _ = block(x, mask=mask)
         return self.head(self.ln_f(x))  # (R, T, V)
+
+    def training_logits(self, inputs: Packed | torch.Tensor) -> torch.Tensor:
+        if isinstance(inputs, Packed):
+            return self.forward_packed(*inputs)  # (R, T, V)
+        return self(inputs)  # (B, T, V)
+
+    def unit_groups(self) -> UnitGroups:
+        """Outputs of each block (the residual stream), of its attention, of its MLP, and
+        the MLP's GELU units."""
+        blocks = list(self.blocks)
+        return UnitGroups(
+            hooked={
+                "residual": blocks,
+                "attn": [b.attn.c_proj for b in blocks],
+                "mlp": [b.mlp for b in blocks],
+                "mlp_hidden": [b.mlp.gelu for b in blocks],
+            }
+        )
 
     def init_state(self, batch_size: int) -> State:
         """An empty cache: per layer room for the keys and values of ``block_size``

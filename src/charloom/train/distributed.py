@@ -30,8 +30,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from charloom.data.batches import IGNORE
 from charloom.errors import CharloomError
-from charloom.train.loss import IGNORE, batch_logits, nll, nll_sum
+from charloom.models.likelihood import nll, nll_sum
 
 T = TypeVar("T")
 
@@ -122,7 +123,7 @@ class _Forward(nn.Module):
         self.model = model
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return batch_logits(self.model, inputs, targets)
+        return self.model.training_logits(inputs)
 
 
 class DataParallel:
@@ -147,7 +148,7 @@ class DataParallel:
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss to backpropagate, the global batch's mean loss, the same on every rank)."""
         if self.module is None:
-            loss = nll(batch_logits(self.model, inputs, targets), targets)
+            loss = nll(self.model.training_logits(inputs), targets)
             return loss, loss.detach()
         real = int((targets != IGNORE).sum())  # every rank holds the whole batch
         mine = slice(self.ctx.rank * self.rows, (self.ctx.rank + 1) * self.rows)

@@ -32,6 +32,7 @@ from charloom.generate.sampling import generate
 from charloom.inspect.recorder import TrainingWatch
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
+from charloom.models.likelihood import evaluate
 from charloom.models.registry import build_model, make_config, model_class
 from charloom.run import Run
 from charloom.rundir import (
@@ -46,7 +47,6 @@ from charloom.rundir import (
 from charloom.train import checkpoint as ckpt
 from charloom.train import distributed
 from charloom.train.averaging import WeightAverage, check_decay
-from charloom.train.evaluate import evaluate
 from charloom.train.optim import OPTIMIZERS, lr_at, make_optimizer
 
 DEFAULT_STEPS = 3000
@@ -219,20 +219,23 @@ class Trainer:
         self.format = fmt
         block = text_block(config.block_size, model.context_size)
         data = {name: self._split_tokens(name) for name in ("train", "val", "test")}
-        layout = model.training_layout
         self.batches: dict[str, Batches | None] = {}
         for name, encoded in data.items():
             empty = (len(encoded) == 0) if fmt == "lines" else (len(encoded) < 2)
-            self.batches[name] = None if empty else make_batches(layout, encoded, model.context_size, block)
+            self.batches[name] = (
+                None if empty else make_batches(model.training_layout, encoded, model.context_size, block)
+            )
         if self.batches["train"] is None:
             raise CharloomError("the training split is empty; give more data")
         self.optimizer = (
             make_optimizer(model, config.optimizer, config.lr, config.weight_decay)
-            if layout != "counts"
+            if not model.fitted_by_counting
             else None
         )
         self.parallel = (
-            distributed.DataParallel(self.dist, model, config.batch_size) if layout != "counts" else None
+            distributed.DataParallel(self.dist, model, config.batch_size)
+            if not model.fitted_by_counting
+            else None
         )
         self.generator = torch.Generator()
         self.generator.manual_seed(config.seed + 1)
@@ -244,7 +247,9 @@ class Trainer:
         self.watch: TrainingWatch | None = None
         # With --ema the average is what gets evaluated, sampled and saved as the model;
         # the raw weights go on training (and into last.safetensors).
-        self.average = WeightAverage(model, config.ema) if config.ema and layout != "counts" else None
+        self.average = (
+            WeightAverage(model, config.ema) if config.ema and not model.fitted_by_counting else None
+        )
 
     @property
     def eval_model(self) -> CharModel:
@@ -701,7 +706,7 @@ def _run_trainer(trainer: Trainer) -> Run:
     if trainer.config.threads:
         torch.set_num_threads(trainer.config.threads)
     trainer.set_status("training", step=trainer.step)
-    if trainer.model.training_layout == "counts":
+    if trainer.model.fitted_by_counting:
         trainer.fit_counts()
     else:
         trainer.train_loop()
