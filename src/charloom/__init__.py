@@ -9,21 +9,25 @@ same. The Python API mirrors the ``charloom`` command:
 >>> charloom.load_run(run.path).evaluate("test")          # doctest: +SKIP
 """
 
+from charloom.api import resume, train
+from charloom.data.config import DataConfig
 from charloom.data.corpus import Corpus, load_corpus
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError
 from charloom.run import Run, load_run
-from charloom.train.trainer import TrainConfig, train
+from charloom.train.config import TrainConfig
 from charloom.version import __version__
 
 __all__ = [
     "__version__",
-    "Corpus",
     "CharloomError",
+    "Corpus",
+    "DataConfig",
     "Run",
     "TrainConfig",
     "Vocab",
     "load_corpus",
     "load_run",
+    "resume",
     "train",
 ]

@@ -229,9 +229,9 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 @command("train", "train a model on a file or embedded dataset", _add_train)
 def cmd_train(args: argparse.Namespace) -> int:
+    from charloom.api import train
     from charloom.rundir import RunDir
     from charloom.train.distributed import detect
-    from charloom.train.trainer import train
 
     if args.resume:
         if args.out is None:

@@ -22,7 +22,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from charloom.data.corpus import parse_lines, read_text_file
+from charloom.data.batches import Batches, encode_items, make_batches, text_block
+from charloom.data.corpus import read_text_file
+from charloom.data.tokens import encode_text_file
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError, RunError
 from charloom.io import atomic_write_bytes, atomic_write_json, load_tensors, remove_stale_temps
@@ -147,8 +149,30 @@ class RunDir:
         path = self.split_path(split)
         return read_text_file(path) if path.exists() else ""
 
-    def split_items(self, split: str) -> list[str]:
-        return parse_lines(self.split_text(split), split)
+    def split_lines(self, split: str) -> list[str]:
+        """A line-mode split's items, as written (empty for an empty split)."""
+        return [line for line in self.split_text(split).splitlines() if line]
+
+    def split_batches(
+        self, model: CharModel, vocab: Vocab, fmt: str, block_size: int | None = None
+    ) -> dict[str, Batches | None]:
+        """Each split's batches in the model's layout, as training reads them; None for an
+        empty split. Running text is encoded once to a memory-mapped token file next to its
+        split, so that a large corpus never sits in memory as int64 (data/tokens.py)."""
+        block = text_block(block_size, model.context_size)
+        batches: dict[str, Batches | None] = {}
+        for name in SPLITS:
+            path = self.split_path(name)
+            if fmt == "text":
+                present = path.exists()
+                encoded = encode_text_file(path, vocab, path.with_suffix(".tokens")) if present else []
+                empty = len(encoded) < 2
+            else:
+                encoded = encode_items(self.split_lines(name), vocab)
+                empty = len(encoded) == 0
+            layout = model.training_layout
+            batches[name] = None if empty else make_batches(layout, encoded, model.context_size, block)
+        return batches
 
     # -- the model ------------------------------------------------------------------------
     def load_model(self, weights: str = "model", info: dict | None = None) -> tuple[CharModel, Vocab, dict]:

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from charloom.api import train
 from charloom.data.corpus import load_corpus
-from charloom.train.trainer import train
 
 QUIET = {"log": lambda message: None}
 

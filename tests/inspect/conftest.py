@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from charloom.api import train
 from charloom.run import Run
-from charloom.train.trainer import train
 
 OUTSIDE, INSIDE = "abcdefgh", "pqrstuvw"
 

@@ -9,13 +9,13 @@ import sys
 import pytest
 import torch
 
+from charloom.api import train
 from charloom.cli import main
 from charloom.errors import TrainingDiverged
 from charloom.inspect.checks import EXPLODE_STEPS, per_step_losses
 from charloom.inspect.recorder import TrainingWatch, read_diagnostics
 from charloom.models.mlp import MLP, MLPConfig
 from charloom.run import load_run
-from charloom.train.trainer import train
 
 TINY = {"model_options": {"hidden": 16, "embedding": 4}, "num_samples": 0, "warmup_steps": 5}
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from charloom.api import train
 from charloom.cli import main
 from charloom.inspect.diagnose import diagnose
-from charloom.train.trainer import train
 from tiny_data import make_names
 
 pytest.importorskip("matplotlib")

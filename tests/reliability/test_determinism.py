@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from charloom.api import train
 from charloom.errors import CharloomError
-from charloom.train.trainer import train
 
 QUIET = {"log": lambda message: None}
 TIMING = ("tokens_per_s", "train_seconds")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from charloom.api import train
 from charloom.errors import CharloomError
 from charloom.io import load_tensors
 from charloom.train.distributed import Context, DataParallel, detect
-from charloom.train.trainer import train
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

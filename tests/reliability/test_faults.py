@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import faults  # noqa: E402
 
 from charloom import io  # noqa: E402
+from charloom.api import train  # noqa: E402
 from charloom.errors import CharloomError  # noqa: E402
-from charloom.train.trainer import train  # noqa: E402
 
 QUIET = {"log": lambda message: None}
 

@@ -4,13 +4,13 @@ import math
 import pytest
 import torch
 
+from charloom.api import train
 from charloom.data.batches import WindowBatches, encode_items
 from charloom.data.vocab import Vocab
 from charloom.io import load_tensors
 from charloom.models.likelihood import nll
 from charloom.models.registry import build_model, make_config
 from charloom.run import load_run
-from charloom.train.trainer import train
 
 QUIET = {"log": lambda message: None}
 
@@ -108,7 +108,7 @@ def test_text_mode_trains_on_windows(text_file, tmp_path):
 
 
 def test_nan_loss_stops_and_keeps_the_checkpoint(names_file, tmp_path):
-    from charloom.train.trainer import TrainingDiverged
+    from charloom.errors import TrainingDiverged
 
     with pytest.raises(TrainingDiverged, match="last checkpoint"):
         train(
@@ -127,7 +127,7 @@ def test_nan_loss_stops_and_keeps_the_checkpoint(names_file, tmp_path):
 def test_resume_from_the_step_zero_checkpoint_does_not_evaluate_step_zero_twice(
     names_file, tmp_path, monkeypatch
 ):
-    from charloom.train.trainer import Trainer
+    from charloom.train.loop import Trainer
 
     options = dict(max_steps=20, eval_every=10, seed=5, **QUIET)
     train(names_file, "bigram", out=tmp_path / "once", **options)

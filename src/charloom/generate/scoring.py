@@ -32,6 +32,7 @@ from charloom.errors import CharloomError
 from charloom.generate.novelty import NoveltyIndex
 from charloom.models.base import CharModel
 from charloom.models.likelihood import token_logprobs
+from charloom.rundir import RunDir
 
 LN2 = math.log(2)
 
@@ -240,14 +241,14 @@ def _novelty(run: Any, argument: str | None) -> Scorer:
     "ratio", "log p(x) under this run minus under RUN_B, nats (higher: more like this run)", argument="RUN_B"
 )
 def _ratio(run: Any, argument: str | None) -> Scorer:
-    from charloom.run import load_run
-
-    other = load_run(argument)
-    if other.format != run.format:
+    other = RunDir(argument)
+    other_format = other.read_info()["data"]["format"]
+    if other_format != run.format:
         raise CharloomError(
-            f"ratio needs two runs of the same kind; {argument} is {other.format}, this run is {run.format}"
+            f"ratio needs two runs of the same kind; {argument} is {other_format}, this run is {run.format}"
         )
-    return LogRatio((run.model, run.vocab), (other.model, other.vocab), name=f"ratio:{argument}")
+    model, vocab, _ = other.load_model()
+    return LogRatio((run.model, run.vocab), (model, vocab), name=f"ratio:{argument}")
 
 
 def parse_score_spec(spec: str) -> list[tuple[str, str | None, float]]:

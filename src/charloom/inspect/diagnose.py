@@ -20,7 +20,7 @@ from charloom.inspect.checks import Finding, check_layers, check_records
 from charloom.inspect.hooks import probe
 from charloom.inspect.recorder import read_diagnostics
 from charloom.inspect.report import render_report
-from charloom.rundir import read_run_json
+from charloom.rundir import RunDir, read_run_json
 
 PROBE_BATCH = 256
 
@@ -60,17 +60,18 @@ def read_samples(run: Path) -> list[tuple[int, str]]:
 def probe_run(run: Path, seed: int = 0) -> dict[str, Any] | None:
     """A probe of a run's final weights on a batch of its training data, or None for a
     model with nothing to watch (count models)."""
-    from charloom.run import load_run
-
-    loaded = load_run(run)
-    if not any(p.requires_grad for p in loaded.model.parameters()):
+    run_dir = RunDir(run)
+    info = run_dir.read_info()
+    model, vocab, _ = run_dir.load_model(info=info)
+    if not any(p.requires_grad for p in model.parameters()):
         return None
-    data = loaded.split_items("train") if loaded.format == "lines" else loaded.split_text("train")
-    if not data:
+    train = run_dir.split_batches(model, vocab, info["data"]["format"], info["train"].get("block_size"))[
+        "train"
+    ]
+    if train is None:
         return None
-    batch = loaded.batches_for(data).sample(PROBE_BATCH, torch.Generator().manual_seed(seed))
-    record = probe(loaded.model, *batch)
-    record["step"] = int(loaded.info.get("status", {}).get("step", 0))
+    record = probe(model, *train.sample(PROBE_BATCH, torch.Generator().manual_seed(seed)))
+    record["step"] = int(info.get("status", {}).get("step", 0))
     record["probe"] = True
     return record
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from charloom.data.corpus import read_text_file
 from charloom.inspect import neurons
-from charloom.run import load_run
+from charloom.rundir import RunDir
 
 
 def inspect_run(
@@ -37,8 +37,11 @@ def inspect_run(
 
     >>> inspect_run("runs/lstm-text", output="page.html", discover=True)  # doctest: +SKIP
     """
-    run = load_run(run_dir, weights=weights)
-    result: dict[str, Any] = {"run": str(run.path), "family": run.family}
+    run = RunDir(run_dir)
+    info = run.read_info()
+    model, vocab, _ = run.load_model(weights, info=info)
+    family, fmt = info["model"]["family"], info["data"]["format"]
+    result: dict[str, Any] = {"run": str(run.path), "family": family}
     if output or discover:
         if prefix is not None:
             text = prefix
@@ -46,7 +49,7 @@ def inspect_run(
             text = read_text_file(text_file)
         else:
             text = run.split_text("val")
-        trace = neurons.capture(run.model, run.vocab, text, run.format, max_chars=max_chars)
+        trace = neurons.capture(model, vocab, text, fmt, max_chars=max_chars)
         wanted = neurons.builtin_features(trace.text)
         for spec in features or []:
             name, values = neurons.parse_feature(spec, trace.text)
@@ -57,13 +60,13 @@ def inspect_run(
             from charloom.inspect.neuron_page import write_neuron_page
 
             result["page"] = str(
-                write_neuron_page(output, trace, findings, f"neurons of {run.path.name} ({run.family})")
+                write_neuron_page(output, trace, findings, f"neurons of {run.path.name} ({family})")
             )
     if embeddings:
         from charloom.inspect.embeddings import plot_embeddings
 
         result["embeddings"] = str(
-            plot_embeddings(run.model, run.vocab, embeddings, f"character embeddings of {run.path.name}, PCA")
+            plot_embeddings(model, vocab, embeddings, f"character embeddings of {run.path.name}, PCA")
         )
     if samples_timeline is not None:
         from charloom.inspect.samples_timeline import write_samples_page

@@ -1,13 +1,13 @@
-"""What the training loop calls to watch itself: statistics, checks, and the loss guard.
+"""What watches training for its health: statistics, checks, and the loss guard.
 
-The trainer makes one ``TrainingWatch`` and calls it at four points of a step, and
-before each checkpoint:
+``TrainingWatch`` is a training callback (see ``train.callbacks``); the trainer calls it
+at four points of a step, at each evaluation and before each checkpoint:
 
     before_step(step)             arm the hooks if this step is recorded
     after_backward(step, loss)    gradients, grad:data; the loss guard; parameters saved
     after_update(step, lr)        update:data from the step actually taken; write, check
     on_eval(entry)                the periodic eval (step-0 loss check, TensorBoard)
-    flush()                       the per-step losses so far, before a checkpoint
+    before_checkpoint()           the per-step losses so far, before a checkpoint
 
 Without ``every`` (no ``--diagnostics``) no hook is attached and only two checks run:
 the initial loss against ln(V) (always printed: one line that says whether the model
@@ -43,8 +43,7 @@ from charloom.inspect import checks
 from charloom.inspect.checks import Finding
 from charloom.inspect.hooks import LayerTap, snapshot, summarize_parameters, update_ratios
 from charloom.inspect.tensorboard import Scalars
-
-DIAGNOSTICS_FILE = "diagnostics.jsonl"
+from charloom.rundir import DIAGNOSTICS_FILE
 
 
 class TrainingWatch:
@@ -53,6 +52,32 @@ class TrainingWatch:
 
     def __init__(
         self,
+        out: Path | str | None = None,
+        model: torch.nn.Module | None = None,
+        every: int | None = None,
+        log: Callable[[str], None] = print,
+        warmup_steps: int = 0,
+        peak_lr: float | None = None,
+        start_step: int = 0,
+    ):
+        if model is not None:
+            self.attach(Path(out or "."), model, every, log, warmup_steps, peak_lr, start_step)
+
+    def on_train_start(self, trainer: Any) -> None:
+        """As a training callback: watch the trainer's model, with its run's settings."""
+        c = trainer.config
+        self.attach(
+            trainer.out,
+            trainer.model,
+            c.diagnostics_every,
+            lambda message: trainer.log(message),
+            c.warmup_steps,
+            c.lr,
+            trainer.step,
+        )
+
+    def attach(
+        self,
         out: Path,
         model: torch.nn.Module,
         every: int | None,
@@ -60,7 +85,7 @@ class TrainingWatch:
         warmup_steps: int = 0,
         peak_lr: float | None = None,
         start_step: int = 0,
-    ):
+    ) -> None:
         self.out, self.model, self.every, self.log = Path(out), model, every, log
         self.warmup_steps, self.peak_lr = warmup_steps, peak_lr
         self.active = not model.fitted_by_counting
@@ -149,10 +174,10 @@ class TrainingWatch:
             )
 
     # -- closing -------------------------------------------------------------------------
-    def __enter__(self) -> TrainingWatch:
-        return self
+    def before_checkpoint(self) -> None:
+        self.flush()
 
-    def __exit__(self, *exc: Any) -> None:
+    def on_train_end(self) -> None:
         self.close()
 
     def flush(self) -> None:

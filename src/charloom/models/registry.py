@@ -30,9 +30,12 @@ def model_class(family: str) -> type[CharModel]:
         ) from None
 
 
-def make_config(family: str, options: dict[str, Any] | None = None) -> Any:
-    """A family's config from options given by name; unknown options are an error."""
+def make_config(family: str, options: dict[str, Any] | Any | None = None) -> Any:
+    """A family's config from options given by name (or the config itself); unknown
+    options are an error."""
     cls = model_class(family)
+    if isinstance(options, cls.config_class):
+        return options
     try:
         return config_from_dict(cls.config_class, dict(options or {}))
     except ValueError as exc:

@@ -22,12 +22,6 @@ from charloom.errors import CharloomError
 from charloom.models.base import CharModel
 
 
-def check_decay(decay: float) -> None:
-    """0 turns averaging off."""
-    if not 0 <= decay < 1:
-        raise CharloomError(f"--ema must be a decay in [0, 1) (e.g. 0.999; 0: off), got {decay}")
-
-
 class WeightAverage:
     """Holds an averaged copy of a model; ``model`` is what evaluation and sampling use."""
 

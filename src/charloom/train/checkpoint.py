@@ -1,10 +1,101 @@
-"""An optimiser's state as safetensors plus JSON, for checkpoints that resume exactly."""
+"""What a checkpoint holds: one ``TrainState``, enough to resume bit-for-bit on the CPU.
+
+``state.safetensors`` stores, as tensors, the model's weights (``model.*``), the
+optimiser's moments (``optim.*``), the weight average (``average.*``) and the two random
+states (``rng.torch``: torch's global generator, which dropout draws from;
+``rng.batches``: the batch generator); as JSON metadata, the counters, the optimiser's
+param groups and scalars, and the sizes of the run's logs at that moment (resuming cuts
+them back to those sizes). No pickle anywhere.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
+
+from charloom.io import load_tensors, save_tensors
+from charloom.models.base import CharModel
+from charloom.train.averaging import WeightAverage
+
+
+@dataclass
+class Counters:
+    """Where a run stands, and the best it has done."""
+
+    step: int = 0
+    train_seconds: float = 0.0
+    best_val: float = math.inf
+    best_step: int = -1
+
+
+class TrainState:
+    """The model, its optimiser and weight average, the batch generator and the counters
+    of one run, saved and loaded as one."""
+
+    def __init__(
+        self,
+        model: CharModel,
+        optimizer: torch.optim.Optimizer | None,
+        average: WeightAverage | None,
+        batch_generator: torch.Generator,
+    ):
+        self.model, self.optimizer, self.average = model, optimizer, average
+        self.batch_generator = batch_generator
+        self.counters = Counters()
+
+    def save(self, path: Path, log_sizes: dict[str, int]) -> None:
+        c = self.counters
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        meta: dict[str, Any] = {
+            "step": c.step,
+            "train_seconds": c.train_seconds,
+            "best_val": None if math.isinf(c.best_val) else c.best_val,
+            "best_step": c.best_step,
+        }
+        if self.optimizer is not None:
+            opt_tensors, opt_meta = flatten_optimizer(self.optimizer.state_dict())
+            tensors.update({f"optim.{k}": v for k, v in opt_tensors.items()})
+            meta["optimizer"] = opt_meta
+        if self.average is not None:
+            tensors.update({f"average.{k}": v for k, v in self.average.state_dict().items()})
+            meta["average_updates"] = self.average.updates
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.batches"] = self.batch_generator.get_state()
+        meta["file_sizes"] = log_sizes
+        save_tensors(path, tensors, meta)
+
+    def load(self, path: Path) -> dict[str, int]:
+        """Restore everything saved at ``path``; returns the logs' sizes at that moment."""
+        tensors, meta = load_tensors(path)
+        self.model.load_tensors(_section(tensors, "model."))
+        if self.optimizer is not None and "optimizer" in meta:
+            opt = _section(tensors, "optim.")
+            self.optimizer.load_state_dict(unflatten_optimizer(opt, meta["optimizer"]))
+        if self.average is not None:
+            self.average.load(_section(tensors, "average."), int(meta["average_updates"]))
+        torch.set_rng_state(tensors["rng.torch"])
+        self.batch_generator.set_state(tensors["rng.batches"])
+        best = meta["best_val"]
+        self.counters = Counters(
+            step=int(meta["step"]),
+            train_seconds=float(meta["train_seconds"]),
+            best_val=math.inf if best is None else float(best),
+            best_step=int(meta["best_step"]),
+        )
+        return dict(meta.get("file_sizes", {}))
+
+
+def saved_step(path: Path) -> int:
+    """The step of the checkpoint at ``path``."""
+    return int(load_tensors(path)[1]["step"])
+
+
+def _section(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:

@@ -21,8 +21,9 @@ tolerance.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -84,6 +85,16 @@ def backend(device: torch.device) -> str:
 def teardown(ctx: Context) -> None:
     if ctx.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def session() -> Iterator[Context]:
+    """The process group for the length of one run (nothing when run alone)."""
+    ctx = setup()
+    try:
+        yield ctx
+    finally:
+        teardown(ctx)
 
 
 def barrier(ctx: Context) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from charloom import io
+from charloom.api import train
 from charloom.data.categories import load_categorized
 from charloom.data.conditions import tag, token_for
 from charloom.errors import CharloomError, RunError
@@ -35,7 +36,6 @@ from charloom.judge.classifier import ClassifierConfig, NgramClassifier
 from charloom.judge.likelihood import LikelihoodJudge
 from charloom.run import Run, load_run
 from charloom.rundir import read_run_json
-from charloom.train.trainer import train
 
 GROUP_FORMAT = 1
 RESERVED = {"group.json", "classifier.json", "classifier.safetensors"}

@@ -1,0 +1,94 @@
+"""Which data to learn from and how to cut it: the ``data`` section of run.json.
+
+``make_splits`` turns a corpus into the train / val / test splits this describes: charloom's
+own seeded, de-duplicated cut, held-out files given by the user, or another tool's
+split taken as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charloom.data.corpus import FORMATS, Corpus, load_corpus, parse_lines, read_text_file
+from charloom.data.splits import DEFAULT_FRACTIONS, Splits, check_fractions, split_items, split_text
+from charloom.errors import CharloomError
+from charloom.options import check_options, option
+
+
+@dataclass
+class DataConfig:
+    """The data of a run. ``source`` is a file or an embedded dataset's name.
+
+    >>> DataConfig("names").format
+    'lines'
+    """
+
+    source: str | Path = "names"
+    format: str = option(
+        "lines", help="lines: one item per line (default); text: one running text", choices=FORMATS
+    )
+    val_file: str | None = option(None, help="use this file as the validation split")
+    test_file: str | None = option(None, help="use this file as the test split")
+    split_seed: int = option(42, help="seed of the train/val/test shuffle")
+    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
+    dedup: bool = True
+    alphabet: str | None = None  # characters the vocabulary holds even where the data lacks them
+    splits: Splits | None = field(default=None, repr=False)  # another tool's split, used as given
+
+    def __post_init__(self):
+        check_options(self)
+        self.fractions = tuple(self.fractions)
+        check_fractions(self.fractions)
+
+    def load(self) -> Corpus:
+        return load_corpus(self.source, self.format)
+
+    def make_splits(self, corpus: Corpus) -> Splits:
+        if self.splits is not None:
+            return given_splits(self.splits, corpus)
+        if corpus.format == "text":
+            return split_text(corpus.text or "", self.fractions)
+        splits = split_items(corpus.items or [], self.fractions, seed=self.split_seed, dedup=self.dedup)
+        for name, file in (("val", self.val_file), ("test", self.test_file)):
+            if file is not None:
+                setattr(splits, name, parse_lines(read_text_file(file), file))
+                splits.notes.append(f"{name} from {file}")
+        if self.val_file is not None or self.test_file is not None:
+            # items of the given files go back into training only if not held out
+            held = set(splits.val) | set(splits.test)
+            splits.train = [item for item in (corpus.items or []) if item not in held]
+            if self.dedup:
+                splits.train = list(dict.fromkeys(splits.train))
+        return splits
+
+    def to_json(self, corpus: Corpus, splits: Splits) -> dict:
+        """run.json's data section: what was read, and how it was cut."""
+        return {
+            "source": corpus.source,
+            "format": corpus.format,
+            "fingerprint": corpus.fingerprint,
+            "splits": splits.sizes(),
+            "duplicates_dropped": splits.duplicates_dropped,
+            "split_seed": self.split_seed,
+            "fractions": list(self.fractions),
+            "dedup": self.dedup,
+            "notes": splits.notes,
+        }
+
+
+def given_splits(splits: Splits, corpus: Corpus) -> Splits:
+    """Splits the caller made (someone else's benchmark split), used as they are: no
+    de-duplication, and a note of how many held-out items also occur in training, since a
+    model scores a seen item better and that flatters its val and test figures."""
+    if corpus.format != "lines":
+        raise CharloomError("given splits are lists of items: they need --format lines")
+    if not splits.train:
+        raise CharloomError("the given training split is empty")
+    seen = set(splits.train)
+    notes = [*splits.notes, "splits given by the caller"]
+    for name in ("val", "test"):
+        overlap = sum(item in seen for item in getattr(splits, name))
+        if overlap:
+            notes.append(f"{overlap:,} of {len(getattr(splits, name)):,} {name} items also occur in train")
+    return Splits(list(splits.train), list(splits.val), list(splits.test), 0, notes)

@@ -1,0 +1,116 @@
+"""Options as dataclass fields that describe themselves.
+
+A config (how to train, how to sample) is a plain dataclass; each field's metadata holds
+its help text, its bounds and whether it may change when a run is resumed. Validation,
+the command line's flags and ``charloom models`` all read that one description, so an
+option is declared once.
+
+>>> from dataclasses import dataclass
+>>> @dataclass
+... class Demo:
+...     steps: int = option(10, help="how many", minimum=1)
+...     def __post_init__(self):
+...         check_options(self)
+>>> Demo(0)
+Traceback (most recent call last):
+...
+charloom.errors.CharloomError: --steps must be at least 1, got 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from typing import Any
+
+from charloom.errors import CharloomError
+
+
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,
+    minimum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    unit: str = "",
+    choices: tuple[str, ...] | None = None,
+    metavar: str | None = None,
+    flag: str | None = None,
+    const: Any = None,
+    resumable: bool = False,
+) -> Any:
+    """A dataclass field with its description. ``minimum`` and ``above``/``below`` bound
+    a number (inclusive, exclusive); ``flag`` names the command-line flag when it is not
+    the field's name; ``const`` makes the flag's value optional (given bare, it is
+    ``const``); ``resumable``: ``--resume`` may change it."""
+    described = {
+        "help": help,
+        "minimum": minimum,
+        "above": above,
+        "below": below,
+        "unit": unit,
+        "choices": choices,
+        "metavar": metavar,
+        "flag": flag,
+        "const": const,
+        "resumable": resumable,
+    }
+    metadata = {key: value for key, value in described.items() if value is not None and value is not False}
+    if not unit:
+        metadata.pop("unit")
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def flag_of(field: dataclasses.Field) -> str:
+    return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+
+
+def value_type(cls: type, name: str) -> type:
+    """The type a field holds, ``Optional`` and unions with None taken off: int for
+    ``int | None``. Read from the annotations themselves, not from their text."""
+    hint = typing.get_type_hints(cls)[name]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        kinds = [kind for kind in typing.get_args(hint) if kind is not type(None)]
+        hint = kinds[0]
+    return typing.get_origin(hint) or hint
+
+
+def check_options(config: Any) -> None:
+    """Check every field against the bounds and choices its metadata gives; a value out
+    of them is the user's error, named by its flag in one sentence."""
+    for field in dataclasses.fields(config):
+        value, described = getattr(config, field.name), field.metadata
+        if value is None or isinstance(value, bool):
+            continue
+        flag = flag_of(field)
+        choices = described.get("choices")
+        if choices is not None and value not in choices:
+            raise CharloomError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
+        if not isinstance(value, (int, float)):
+            continue
+        bounded = any(key in described for key in ("minimum", "above", "below"))
+        if bounded and not math.isfinite(value):
+            raise CharloomError(f"{flag} must be a finite number, got {value}")
+        unit = described.get("unit", "")
+        minimum, above, below = described.get("minimum"), described.get("above"), described.get("below")
+        if minimum is not None and value < minimum:
+            least = "at least 1" if minimum == 1 else f">= {minimum:g}"
+            raise CharloomError(f"{flag} must be {least}{unit}, got {value}")
+        if above is not None and not value > above:
+            raise CharloomError(f"{flag} must be above {above:g}{unit}, got {value}")
+        if below is not None and not value < below:
+            raise CharloomError(f"{flag} must be below {below:g}{unit}, got {value}")
+
+
+def defaults_of(cls: type) -> dict[str, Any]:
+    """Each field's default value, by name."""
+    values = {}
+    for field in dataclasses.fields(cls):
+        if field.default is not dataclasses.MISSING:
+            values[field.name] = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            values[field.name] = field.default_factory()
+    return values

@@ -1,0 +1,127 @@
+"""Start a run or resume one: the three sections of run.json in, a finished run folder out.
+
+``start(data, family, model_config, config)`` reads and splits the data, builds the
+model, writes the run folder and trains; ``resume(out, overrides)`` continues a run from
+its last checkpoint, bit-for-bit. Under ``torchrun`` every process calls the same
+function and rank 0 writes. What watches the training is passed in as callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from charloom.data.config import DataConfig
+from charloom.data.vocab import Vocab
+from charloom.errors import CharloomError
+from charloom.models.context import check_fits
+from charloom.models.registry import build_model, make_config, model_class
+from charloom.rundir import RunDir, default_out, model_from_info, new_run_info
+from charloom.train import distributed
+from charloom.train.config import TrainConfig, resolved
+from charloom.train.loop import Trainer
+
+Log = Callable[[str], None]
+
+
+def start(
+    data: DataConfig,
+    family: str,
+    model_options: dict[str, Any] | Any | None,
+    config: TrainConfig,
+    *,
+    out: str | Path | None = None,
+    force: bool = False,
+    callbacks: Iterable[Any] = (),
+    log: Log = print,
+) -> RunDir:
+    """Train a new run; returns its folder. ``model_options`` is a dict of the family's
+    options or its config dataclass."""
+    with distributed.session() as ctx:
+        model_class(family)  # a clear error for an unknown family before any work
+        model_config = make_config(family, model_options)
+        corpus = data.load()
+        splits = data.make_splits(corpus)
+        every_item = [*splits.train, *splits.val, *splits.test]
+        vocab = Vocab.from_texts([*every_item, data.alphabet or ""], boundary=(data.format == "lines"))
+        torch.manual_seed(config.seed)
+        model = build_model(family, model_config, vocab.size)
+        if data.format == "lines":  # before anything is written
+            longest = max(every_item, key=len)
+            check_fits(model, len(longest), f"the longest item ({longest[:20]!r}...)", True)
+        chosen = Path(out) if out is not None else None
+        run_dir = RunDir(
+            distributed.on_main(ctx, lambda: str(chosen or default_out(family, str(data.source))))
+        )
+        distributed.on_main(ctx, lambda: run_dir.prepare(force=force))
+        config = resolved(config, model)
+        parameters = model.num_parameters()
+        info = new_run_info(
+            run_dir.path.name,
+            family,
+            model_config,
+            parameters,
+            asdict(config),
+            data.to_json(corpus, splits),
+            vocab,
+        )
+
+        def write_run() -> None:
+            run_dir.write_splits(splits, corpus.format)
+            run_dir.write_info(info)
+
+        distributed.on_main(ctx, write_run)
+        sizes = ", ".join(f"{k} {v:,}" for k, v in splits.sizes().items())
+        dropped = f" ({splits.duplicates_dropped:,} duplicates dropped)" if splits.duplicates_dropped else ""
+        log(f"{family}: {parameters:,} parameters, vocab {vocab.size}; splits {sizes}{dropped}")
+        log(f"writing run to {run_dir.path}")
+        _train(Trainer(run_dir, info, model, vocab, config, callbacks, log, ctx))
+    return run_dir
+
+
+def resume(
+    out: str | Path, overrides: dict[str, Any], *, callbacks: Iterable[Any] = (), log: Log = print
+) -> RunDir:
+    """Continue the run in ``out`` from its last checkpoint. Only the options that say how
+    long and how watched (``TrainConfig.resumable()``) may change; any other given with a
+    different value is refused."""
+    run_dir = RunDir(out)
+    with distributed.session() as ctx:
+        run_dir.check_resumable()
+        info = run_dir.read_info()
+        saved, resumable = info["train"], TrainConfig.resumable()
+        for name, value in sorted(overrides.items()):
+            if value is not None and name not in resumable and value != saved.get(name):
+                flags = ", ".join("--" + k.replace("_", "-") for k in resumable)
+                raise CharloomError(
+                    f"--{name.replace('_', '-')} cannot change when resuming; options that can: {flags}"
+                )
+        changed = {k: v for k, v in overrides.items() if v is not None and k in resumable}
+        config = TrainConfig.from_dict({**saved, **changed})
+        model, vocab = model_from_info(info)
+        trainer = Trainer(run_dir, info, model, vocab, config, callbacks, log, ctx)
+        trainer.load_checkpoint()
+        info["train"] = asdict(config)
+        log(f"resuming {run_dir.path} at step {trainer.step}")
+        _train(trainer)
+    return run_dir
+
+
+def _train(trainer: Trainer) -> None:
+    # --threads, else torch's own count (a thread per core, or OMP_NUM_THREADS); see
+    # docs/tuning.md for when one thread is the better choice.
+    if trainer.config.threads:
+        torch.set_num_threads(trainer.config.threads)
+    result = trainer.run()
+    distributed.barrier(trainer.dist)  # the others wait for rank 0's final files
+    if result:
+        val, test = result["val_nll"], result["test_nll"]
+        trainer.log(
+            f"done: step {result['step']}, {result['train_seconds']:.1f}s training; best val "
+            f"{'-' if val is None else f'{val:.4f}'} (step {result['best_step']}), test "
+            f"{'-' if test is None else f'{test:.4f}'}"
+        )

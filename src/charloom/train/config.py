@@ -1,0 +1,109 @@
+"""How to train: the ``train`` section of run.json.
+
+Each field says in its metadata what it means, its bounds and whether ``--resume`` may
+change it; the command line's flags are generated from it. ``None`` means: the family's
+default (``CharModel.train_defaults``), else the global one, filled in by ``resolved``
+once the model is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from charloom.models.base import CharModel
+from charloom.options import check_options, option
+from charloom.train.optim import OPTIMIZERS
+
+DEFAULT_STEPS = 3000
+DIAGNOSTICS_EVERY = 50  # steps between recorded steps of a bare --diagnostics
+
+
+@dataclass
+class TrainConfig:
+    """How to train. ``None`` means: the family's default, else the global one."""
+
+    max_steps: int | None = option(
+        None, help="optimisation steps (default 3000 unless --time-budget)", minimum=1, resumable=True
+    )
+    time_budget: float | None = option(
+        None,
+        help="stop after this much training time",
+        above=0,
+        unit=" seconds",
+        metavar="SECONDS",
+        resumable=True,
+    )
+    batch_size: int | None = option(None, help="examples per step (family default, else 64)", minimum=1)
+    optimizer: str = option("adamw", help="adamw (default) or sgd with step decay", choices=OPTIMIZERS)
+    lr: float | None = option(None, help="peak learning rate (family default)", above=0)
+    weight_decay: float | None = option(
+        None, help="AdamW weight decay on matrices (default: the family's, else 0.01)", minimum=0
+    )
+    warmup_steps: int = option(100, help="linear warm-up steps for AdamW (default 100)", minimum=0)
+    grad_clip: float | None = option(1.0, help="clip the gradient norm (default 1.0; 0 = off)", minimum=0)
+    eval_every: int = option(
+        500, help="evaluate on val every N steps (default 500)", minimum=1, resumable=True
+    )
+    checkpoint_every: int | None = option(
+        None, help="checkpoint every N steps (default: --eval-every)", minimum=1, resumable=True
+    )
+    eval_max_targets: int | None = option(None, help="cap on val targets per periodic eval", minimum=1)
+    num_samples: int = option(5, help="samples printed at each eval (default 5)", minimum=0, resumable=True)
+    block_size: int | None = option(
+        None, help="characters per training window of running text (window and recurrent models)", minimum=1
+    )
+    seed: int = option(1337, help="seed for initialisation and batches (default 1337)")
+    threads: int | None = option(
+        None, help="torch threads (default: one per core)", minimum=1, resumable=True
+    )
+    diagnostics_every: int | None = option(
+        None,
+        help="record activations, gradients and update ratios every EVERY steps "
+        f"(default {DIAGNOSTICS_EVERY}) into diagnostics.jsonl and print the checks; render with "
+        "`charloom diagnose RUN`",
+        minimum=1,
+        flag="--diagnostics",
+        metavar="EVERY",
+        const=DIAGNOSTICS_EVERY,
+        resumable=True,
+    )
+    ema: float | None = option(
+        0.0,
+        help="evaluate, sample and save a moving average of the weights with this decay "
+        "(e.g. 0.999; default 0: off)",
+        minimum=0,
+        below=1,
+        metavar="DECAY",
+    )
+
+    def __post_init__(self):
+        check_options(self)
+
+    @classmethod
+    def resumable(cls) -> tuple[str, ...]:
+        """The options ``--resume`` may change (how long and how watched, not what)."""
+        return tuple(f.name for f in fields(cls) if f.metadata.get("resumable"))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """From run.json's train section; keys this version does not know are dropped."""
+        return cls(**{f.name: values.get(f.name) for f in fields(cls) if f.name in values})
+
+
+def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
+    """Fill in what the user left open from the family's defaults, then the global ones."""
+    values = asdict(config)
+    family_defaults = model.train_defaults
+    sgd = config.optimizer == "sgd"
+    global_defaults = {"batch_size": 64, "lr": 0.1 if sgd else 3e-3, "weight_decay": 0.01}
+    adamw_only = ("lr", "weight_decay")  # the families' own values were tuned with AdamW
+    for name in ("batch_size", "lr", "weight_decay"):
+        if values[name] is None:
+            own = None if sgd and name in adamw_only else family_defaults.get(name)
+            values[name] = global_defaults[name] if own is None else own
+    if values["max_steps"] is None and values["time_budget"] is None:
+        values["max_steps"] = family_defaults.get("max_steps", DEFAULT_STEPS)
+    if values["checkpoint_every"] is None:
+        values["checkpoint_every"] = values["eval_every"]
+    return TrainConfig(**values)

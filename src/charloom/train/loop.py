@@ -1,0 +1,310 @@
+"""The training loop: one loop for every family.
+
+Each step draws a random batch, computes the token-weighted NLL and updates. Every
+``eval_every`` steps the whole validation split is scored (the best weights so far go
+to ``model.safetensors``) and a checkpoint that can resume bit-for-bit is saved. Count
+models (n-grams) skip the loop: one counting pass. What watches the loop (the console,
+diagnostics, samples) are callbacks (``callbacks.py``); the loop imports none of them.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from charloom import io
+from charloom.data.batches import IGNORE
+from charloom.data.vocab import Vocab
+from charloom.errors import CharloomError, TrainingDiverged
+from charloom.models.base import CharModel
+from charloom.models.likelihood import evaluate
+from charloom.rundir import RunDir, load_weights
+from charloom.train import distributed
+from charloom.train.averaging import WeightAverage
+from charloom.train.callbacks import Callbacks
+from charloom.train.checkpoint import TrainState, saved_step
+from charloom.train.config import TrainConfig
+from charloom.train.optim import lr_at, make_optimizer
+
+TEXT_EVAL_TARGETS = 100_000  # periodic evals of running text read this much of val
+
+
+class Interrupt:
+    """Ctrl-C asks the loop to stop after the current step and save; a second one kills."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class Interrupted(CharloomError):
+    exit_code = 130
+
+
+@dataclass
+class Window:
+    """What happened since the last evaluation: real tokens, seconds, per-step losses."""
+
+    tokens: int = 0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.tokens / max(self.seconds, 1e-9)
+
+    def recent_loss(self, steps: int) -> float:
+        recent = self.losses[-steps:]
+        return sum(recent) / max(len(recent), 1)
+
+
+class Trainer:
+    """Holds the model, optimiser and data of one run and trains it, writing to its folder."""
+
+    def __init__(
+        self,
+        run_dir: RunDir,
+        info: dict,
+        model: CharModel,
+        vocab: Vocab,
+        config: TrainConfig,
+        callbacks: Iterable[Any] = (),
+        log: Callable[[str], None] = print,
+        dist: distributed.Context | None = None,
+    ):
+        self.run_dir, self.info, self.model, self.vocab = run_dir, info, model, vocab
+        self.config, self.log = config, log
+        self.callbacks = Callbacks(callbacks)
+        self.dist = dist or distributed.Context()
+        self.format = info["data"]["format"]
+        self.batches = run_dir.split_batches(model, vocab, self.format, config.block_size)
+        if self.batches["train"] is None:
+            raise CharloomError("the training split is empty; give more data")
+        trained = not model.fitted_by_counting
+        optimizer = (
+            make_optimizer(model, config.optimizer, config.lr, config.weight_decay) if trained else None
+        )
+        self.parallel = distributed.DataParallel(self.dist, model, config.batch_size) if trained else None
+        generator = torch.Generator()
+        generator.manual_seed(config.seed + 1)
+        # With --ema the average is what gets evaluated, sampled and saved as the model;
+        # the raw weights go on training (and into last.safetensors).
+        average = WeightAverage(model, config.ema) if config.ema and trained else None
+        self.state = TrainState(model, optimizer, average, generator)
+        self.resumed = False
+        self.window = Window()
+
+    @property
+    def out(self):
+        return self.run_dir.path
+
+    @property
+    def step(self) -> int:
+        return self.state.counters.step
+
+    @property
+    def eval_model(self) -> CharModel:
+        average = self.state.average
+        return average.model if average is not None else self.model
+
+    def progress_fraction(self) -> float:
+        """Progress in [0, 1] from steps or time, whichever is further along."""
+        c, counters = self.config, self.state.counters
+        parts = []
+        if c.max_steps:
+            parts.append(counters.step / c.max_steps)
+        if c.time_budget:
+            parts.append(counters.train_seconds / c.time_budget)
+        return max(parts)
+
+    def done(self) -> bool:
+        c, counters = self.config, self.state.counters
+        return (c.max_steps is not None and counters.step >= c.max_steps) or (
+            c.time_budget is not None and counters.train_seconds >= c.time_budget
+        )
+
+    def current_lr(self) -> float:
+        c = self.config
+        return lr_at(c.optimizer, c.lr, self.progress_fraction(), self.step, c.warmup_steps)
+
+    # -- evaluation and checkpoints -------------------------------------------------
+    def eval_split(self, name: str, limit: int | None = None) -> float | None:
+        batches = self.batches[name]
+        return None if batches is None else evaluate(self.eval_model, batches, max_targets=limit)["nll"]
+
+    def record_eval(self, tokens_per_s: float | None, train_loss: float | None) -> None:
+        if not self.dist.is_main:  # only rank 0 evaluates and writes
+            return
+        counters = self.state.counters
+        limit = self.config.eval_max_targets or (None if self.format == "lines" else TEXT_EVAL_TARGETS)
+        val = self.eval_split("val", limit)
+        entry = {
+            "step": counters.step,
+            "train_loss": train_loss,
+            "val_loss": val,
+            "lr": self.current_lr(),
+            "tokens_per_s": tokens_per_s,
+            "train_seconds": round(counters.train_seconds, 3),
+        }
+        io.append_text(self.run_dir / RunDir.METRICS, json.dumps(entry) + "\n")
+        if val is not None and val < counters.best_val:
+            counters.best_val, counters.best_step = val, counters.step
+            meta = {"step": counters.step, "val_loss": val}
+            io.save_tensors(self.run_dir.weights_path("model"), self.eval_model.state_dict(), meta)
+        self.callbacks.on_eval(entry)
+
+    def save_checkpoint(self) -> None:
+        self.callbacks.before_checkpoint()
+        if not self.dist.is_main:
+            return
+        io.save_tensors(self.run_dir.weights_path("last"), self.model.state_dict(), {"step": self.step})
+        sizes = {name: _size(self.run_dir / name) for name in RunDir.LOGS}
+        self.state.save(self.run_dir.state_path, sizes)
+        self.set_status("training", step=self.step)
+
+    def load_checkpoint(self) -> None:
+        if not self.run_dir.state_path.exists():
+            raise CharloomError(f"{self.out} has no checkpoint to resume from; start over with --force")
+        sizes = self.state.load(self.run_dir.state_path)
+        self.resumed = True
+        if self.dist.is_main:  # lines written after the checkpoint belong to work now redone
+            for name, size in sizes.items():
+                _truncate(self.run_dir / name, size)
+            io.remove_stale_temps(self.out)
+
+    def set_status(self, state: str, **extra: Any) -> None:
+        self.info["status"] = {**self.info.get("status", {}), "state": state, **extra}
+        if self.dist.is_main:
+            self.run_dir.write_info(self.info)
+
+    # -- fitting ----------------------------------------------------------------------
+    def run(self) -> dict:
+        """Train (or count) to the end, then report val and test once."""
+        self.set_status("training", step=self.step)
+        self.callbacks.on_train_start(self)
+        try:
+            self.fit_counts() if self.model.fitted_by_counting else self.train_loop()
+        finally:
+            self.callbacks.on_train_end()
+        return self.finish()
+
+    def fit_counts(self) -> None:
+        start = time.perf_counter()
+        windows, targets = zip(*self.batches["train"].chunks(65536), strict=True)
+        self.model.fit(torch.cat(windows), torch.cat(targets))
+        self.state.counters.train_seconds = time.perf_counter() - start
+        self.log(f"fitted {self.model.family} by counting in {self.state.counters.train_seconds:.2f}s")
+        self.record_eval(tokens_per_s=None, train_loss=None)
+        self.save_checkpoint()
+
+    def train_loop(self) -> None:
+        c, model, counters = self.config, self.model, self.state.counters
+        optimizer, callbacks = self.state.optimizer, self.callbacks
+        model.train()
+        with Interrupt() as interrupt:
+            if counters.step == 0 and not self.resumed:  # a checkpoint at step 0 follows its eval
+                self.record_eval(tokens_per_s=None, train_loss=None)
+                self.save_checkpoint()
+            while not self.done():
+                started = time.perf_counter()
+                lr = self.current_lr()
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                inputs, targets = self.batches["train"].sample(c.batch_size, self.state.batch_generator)
+                callbacks.before_step(counters.step)
+                loss, shown = self.parallel.loss(inputs, targets)
+                if not torch.isfinite(shown):
+                    raise TrainingDiverged(
+                        f"the loss became {shown.item()} at step {counters.step + 1}; the last checkpoint "
+                        f"(step {self._last_checkpoint_step()}) is kept; lower --lr (now {c.lr:g})"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                callbacks.after_backward(counters.step, shown)
+                if c.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
+                optimizer.step()
+                if self.state.average is not None:
+                    self.state.average.update(model)
+                callbacks.after_update(counters.step, lr)
+                counters.step += 1
+                elapsed = time.perf_counter() - started
+                counters.train_seconds += elapsed
+                counters.train_seconds, stop = self.parallel.agree(
+                    counters.train_seconds, interrupt.requested
+                )
+                self.window.seconds += elapsed
+                self.window.tokens += int((targets != IGNORE).sum())
+                self.window.losses.append(shown.item())
+                at_end = self.done()
+                if counters.step % c.eval_every == 0 or at_end or stop:
+                    train_loss = sum(self.window.losses) / len(self.window.losses)
+                    self.record_eval(self.window.rate, train_loss)
+                    self.window = Window()
+                    model.train()
+                if counters.step % c.checkpoint_every == 0 or at_end or stop:
+                    self.save_checkpoint()
+                if stop:
+                    raise Interrupted(
+                        f"interrupted at step {counters.step}; checkpoint saved in {self.out}; "
+                        "continue with --resume"
+                    )
+
+    def _last_checkpoint_step(self) -> int:
+        try:
+            return saved_step(self.run_dir.state_path)
+        except CharloomError:
+            return 0
+
+    def finish(self) -> dict:
+        """Load the best weights and report val and test once."""
+        if not self.dist.is_main:
+            return {}
+        counters = self.state.counters
+        best = self.run_dir.weights_path("model")
+        if best.exists():
+            load_weights(self.model, best)
+        else:  # no val split: the last weights (or their average) are the model
+            self.model.load_tensors(self.eval_model.state_dict())
+            io.save_tensors(best, self.model.state_dict(), {"step": counters.step})
+        result = {
+            "step": counters.step,
+            "train_seconds": round(counters.train_seconds, 3),
+            "best_step": counters.best_step if counters.best_step >= 0 else counters.step,
+            "val_nll": self.eval_split("val"),
+            "test_nll": self.eval_split("test"),
+        }
+        self.info["model"]["parameters"] = self.model.num_parameters()  # count models: after fitting
+        self.set_status("finished", **result)
+        return result
+
+
+def _size(path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _truncate(path, size: int) -> None:
+    if path.exists() and path.stat().st_size > size:
+        with open(path, "r+b") as handle:
+            handle.truncate(size)
