@@ -41,11 +41,16 @@ def option(
     flag: str | None = None,
     const: Any = None,
     resumable: bool = False,
+    repeat: bool = False,
+    from_file: bool = False,
+    group: str | None = None,
 ) -> Any:
     """A dataclass field with its description. ``minimum`` and ``above``/``below`` bound
     a number (inclusive, exclusive); ``flag`` names the command-line flag when it is not
     the field's name; ``const`` makes the flag's value optional (given bare, it is
-    ``const``); ``resumable``: ``--resume`` may change it."""
+    ``const``); ``resumable``: ``--resume`` may change it; ``repeat``: the flag may be
+    given several times, for a list; ``from_file``: on the command line the flag names a
+    file whose lines are the value; ``group``: the heading it is listed under in --help."""
     described = {
         "help": help,
         "minimum": minimum,
@@ -57,6 +62,9 @@ def option(
         "flag": flag,
         "const": const,
         "resumable": resumable,
+        "repeat": repeat,
+        "from_file": from_file,
+        "group": group,
     }
     metadata = {key: value for key, value in described.items() if value is not None and value is not False}
     if not unit:

@@ -23,7 +23,7 @@ from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
 from charloom.generate.pipeline import SampleOptions, sample_run
 from charloom.generate.sampling import Samples
-from charloom.generate.scoring import ItemScore, score_items
+from charloom.generate.scoring import ItemScores, score_items
 from charloom.models.context import check_fits
 from charloom.models.likelihood import evaluate
 from charloom.rundir import SPLITS, load_weights, model_from_info, read_run_json, split_path
@@ -141,7 +141,7 @@ class Run:
             sample.text = sample.text[len(token) :]
         return samples
 
-    def score(self, items: str | list[str]) -> list[ItemScore]:
+    def score(self, items: str | list[str]) -> ItemScores:
         """Each item's likelihood: total and per-character NLL (nats; the end boundary counts,
         as in ``evaluate``) and the surprisal of every character."""
         items = [items] if isinstance(items, str) else list(items)

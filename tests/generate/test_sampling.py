@@ -7,16 +7,8 @@ import torch
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
-from charloom.generate.sampling import (
-    Decoding,
-    Forced,
-    apply_repetition_penalty,
-    apply_top_k,
-    apply_top_p,
-    decode,
-    generate,
-    texts_of,
-)
+from charloom.generate.processors import apply_repetition_penalty, apply_top_k, apply_top_p
+from charloom.generate.sampling import Decoding, Forced, decode, generate, texts_of
 
 
 def test_top_k_1_is_greedy(mlp_run):
@@ -115,9 +107,9 @@ class Counting(torch.nn.Module):
 
 @pytest.mark.parametrize("lazy", [0.0, 0.25])
 def test_rows_that_finish_leave_the_batch(mlp_run, monkeypatch, lazy):
-    from charloom.generate import sampling
+    from charloom.generate import rows
 
-    monkeypatch.setattr(sampling, "LAZY_DROP", lazy)
+    monkeypatch.setattr(rows, "LAZY_DROP", lazy)
     model = Counting(mlp_run.model)
     decoded = decode(model, 64, steps=30, generator=torch.Generator().manual_seed(0))
     lengths = decoded.num_tokens  # tokens emitted, the end included

@@ -23,6 +23,7 @@ from charloom.generate.sampling import Decoding, Samples
 from charloom.generate.scoring import Scorer, make_scorer
 from charloom.generate.search import ENFORCE, Task, beam_search, best_of, draw, refine, score_samples
 from charloom.models.context import check_fits
+from charloom.options import check_options, option
 
 DEFAULT_MAX_NEW = {"lines": 100, "text": 500}
 BUDGET_FACTOR = 100  # default budget: this many draws per item wanted ...
@@ -47,30 +48,88 @@ class SampleOptions:
     a function of a list of texts), ``refine`` (rounds).
     """
 
-    temperature: float = 1.0
-    top_k: int | None = None
-    top_p: float | None = None
-    repetition_penalty: float = 1.0
-    prefix: str = ""
-    max_new_tokens: int | None = None
-    min_new_tokens: int = 0
-    starts_with: str = ""
-    ends_with: str = ""
-    contains: str | Sequence[str] = ()
-    regex: str | None = None
-    min_len: int | None = None
-    max_len: int | None = None
-    alphabet: str | None = None
-    not_in_train: bool = False
-    unique: bool = False
-    exclude: Iterable[str] = ()
-    budget: int | None = None
-    enforce: str = "auto"
-    num_beams: int | None = None
-    length_penalty: float = 0.0
-    best_of: int = 1
-    score: str | Scorer | Callable | None = None
-    refine: int = 0
+    temperature: float = option(1.0, help="softmax temperature (0 = greedy)", group="decoding")
+    top_k: int | None = option(None, help="sample from the k most likely characters only", group="decoding")
+    top_p: float | None = option(
+        None,
+        help="sample from the most likely characters holding this much probability (nucleus sampling)",
+        group="decoding",
+    )
+    repetition_penalty: float = option(
+        1.0, help="> 1 makes characters already in the item less likely", group="decoding"
+    )
+    prefix: str = option("", help="text to continue", group="decoding")
+    max_new_tokens: int | None = option(
+        None, help="longest continuation, end included (default 100 lines, 500 text)", group="decoding"
+    )
+    min_new_tokens: int = option(
+        0, help="shortest continuation (the end is masked)", minimum=0, group="decoding"
+    )
+    starts_with: str = option("", help="items start with S", metavar="S", group="constraints")
+    ends_with: str = option("", help="items end with S", metavar="S", group="constraints")
+    contains: str | Sequence[str] = option(
+        (), help="items contain S (repeat for several)", metavar="S", repeat=True, group="constraints"
+    )
+    regex: str | None = option(
+        None,
+        help="items match the regular expression R (a search: anchor it with ^...$)",
+        metavar="R",
+        group="constraints",
+    )
+    min_len: int | None = option(
+        None, help="items have at least N characters", metavar="N", group="constraints"
+    )
+    max_len: int | None = option(
+        None, help="items have at most N characters", metavar="N", group="constraints"
+    )
+    alphabet: str | None = option(
+        None, help="items use only these characters", metavar="CHARS", group="constraints"
+    )
+    not_in_train: bool = option(False, help="only items not in the training set", group="constraints")
+    unique: bool = option(False, help="no item twice", group="constraints")
+    exclude: Iterable[str] = option(
+        (),
+        help="never return an item listed in FILE (one per line)",
+        metavar="FILE",
+        from_file=True,
+        group="constraints",
+    )
+    budget: int | None = option(
+        None,
+        help="most items drawn to satisfy the filters (default 100 per item, at most 200,000)",
+        minimum=1,
+        group="constraints",
+    )
+    enforce: str = option(
+        "auto",
+        help="how --ends-with/--contains are met: resample while affordable, then mask (auto); always "
+        "mask; only resample (exact, may run out of --budget)",
+        choices=ENFORCE,
+        group="constraints",
+    )
+    num_beams: int | None = option(
+        None, help="beam search with this many beams (1: greedy)", minimum=1, group="search"
+    )
+    length_penalty: float = option(
+        0.0, help="beam score = log p / tokens ** this (0: likelihood, 1: per character)", group="search"
+    )
+    best_of: int = option(
+        1, help="draw N per item, keep the best by --score", metavar="N", minimum=1, group="search"
+    )
+    score: str | Scorer | Callable | None = option(
+        None,
+        help="scorer(s) with weights, e.g. loglik_per_char (default), novelty, ratio:RUN_B, "
+        "'loglik:1,novelty:0.5'",
+        metavar="SPEC",
+        group="search",
+    )
+    refine: int = option(
+        0,
+        help="rewrite each item from its least likely character, keep it if --score improves",
+        metavar="ROUNDS",
+        minimum=0,
+        group="search",
+    )
 
     @classmethod
     def from_kwargs(cls, options: dict[str, Any]) -> SampleOptions:
@@ -99,16 +158,7 @@ class SampleOptions:
     def check(self, n: int) -> None:
         if n < 1:
             raise CharloomError(f"-n must be at least 1, got {n}")
-        for name in ("num_beams", "best_of"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise CharloomError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-        if self.refine < 0 or self.min_new_tokens < 0:
-            raise CharloomError("--refine and --min-new-tokens must be >= 0")
-        if self.enforce not in ENFORCE:
-            raise CharloomError(f"--enforce must be one of {', '.join(ENFORCE)}, got {self.enforce!r}")
-        if self.budget is not None and self.budget < 1:
-            raise CharloomError(f"--budget must be at least 1, got {self.budget}")
+        check_options(self)
         if self.num_beams is not None:
             if n > self.num_beams:
                 raise CharloomError(

@@ -1,22 +1,15 @@
-"""The decoding loop and the logit transforms it applies.
+"""The decoding loop.
 
 One loop over ``model.step`` serves every family and every search: rows are batched,
-token buffers are tensors, and a row leaves the batch (``select_state``) when it emits
-the boundary, so no Python code runs per row or per character inside the loop.
-
-At each step the next-token logits are reshaped, in the order Hugging Face's
-``generate`` applies its processors:
-
-    constraint mask        disallowed tokens -> -inf (constraints.TokenMask)
-    repetition_penalty     l -> l / r if l > 0 else l * r, for characters already in the row
-    temperature            l -> l / T  (T = 0: greedy, argmax)
-    top_k                  keep the k largest logits
-    top_p                  keep the smallest set of tokens whose probability reaches p
-
-and the token is drawn from softmax of the result. Forced tokens (a prefix, or the kept
-part of a candidate being refined) override the draw. Whatever was drawn, the loop
-records the model's own log-probability of the token (at temperature 1, unmasked), so
-that ``Sample.logprob`` is always the likelihood ``charloom score`` reports.
+token buffers are tensors, and no Python code runs per row or per character. At each
+step the model's next-token logits go through a list of logits processors
+(``processors.py``: the constraint mask, repetition penalty, temperature, top-k, top-p,
+in the order Hugging Face's ``generate`` applies them), and the token is drawn from the
+softmax of the result, or taken as its argmax at temperature 0. Forced tokens (a prefix,
+or the kept part of a candidate being refined) override the draw. Whatever was drawn,
+the loop records the model's own log-probability of the token (at temperature 1,
+unmasked), so that ``Sample.logprob`` is always the likelihood ``charloom score``
+reports. Which rows are computed, and when finished ones leave, is ``rows.py``'s job.
 
 Line mode: every row starts from the boundary and ends at the next one. Text mode: the
 first prefix character is the start, and rows run for ``max_new_tokens`` characters.
@@ -26,13 +19,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
+from charloom.generate.processors import LogitsProcessorList, build_processors
+from charloom.generate.rows import Rows, shared_steps
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
 
@@ -60,6 +55,16 @@ class Sample:
     @property
     def nll_per_char(self) -> float:
         return -self.logprob / max(self.num_tokens, 1)
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "new": self.new,
+            "logprob": self.logprob,
+            "nll_per_char": self.nll_per_char,
+            "finished": self.finished,
+            "score": self.score,
+        }
 
 
 class Samples(list):
@@ -138,43 +143,9 @@ class Decoding:
     def greedy(self) -> bool:
         return self.temperature == 0
 
-    @property
-    def plain(self) -> bool:
-        """Sampling from the model's distribution as it is (the fast path of the loop)."""
-        return (
-            self.temperature == 1.0
-            and self.top_k is None
-            and self.top_p in (None, 1.0)
-            and self.repetition_penalty == 1.0
-        )
-
-
-# -- logit transforms: logits[B, V] -> logits[B, V] --------------------------------------
-def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
-    """CTRL's penalty (Keskar et al., 2019): make characters already in the row less likely
-    (penalty > 1) or more likely (< 1). ``seen[B, V]`` marks them."""
-    penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
-    return torch.where(seen, penalised, logits)
-
-
-def apply_top_k(logits: torch.Tensor, top_k: int | None) -> torch.Tensor:
-    """Keep the k largest logits of each row (ties with the k-th are kept)."""
-    if top_k is None or top_k >= logits.shape[-1]:
-        return logits
-    kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-    return logits.masked_fill(logits < kth, float("-inf"))
-
-
-def apply_top_p(logits: torch.Tensor, top_p: float | None) -> torch.Tensor:
-    """Nucleus sampling (Holtzman et al., 2020): keep the most likely tokens until their
-    probability reaches p; a token stays when the mass of the ones before it is < p."""
-    if top_p is None or top_p >= 1.0:
-        return logits
-    ordered, order = torch.sort(logits, dim=-1, descending=True)
-    probs = F.softmax(ordered, dim=-1)
-    before = probs.cumsum(dim=-1) - probs  # mass of the more likely tokens
-    drop = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, order, before >= top_p)
-    return logits.masked_fill(drop, float("-inf"))
+    def processors(self, lines: bool, mask: Any = None) -> LogitsProcessorList:
+        """The logits processors this decoding turns on, the constraint mask first."""
+        return build_processors(self, lines, mask)
 
 
 def sample_weights(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -185,16 +156,6 @@ def sample_weights(weights: torch.Tensor, generator: torch.Generator | None) -> 
     cdf = weights.double().cumsum(dim=-1)  # float64: u * total stays below the last entry
     u = torch.rand(weights.shape[0], 1, generator=generator, dtype=torch.float64) * cdf[:, -1:]
     return torch.searchsorted(cdf, u, right=True).squeeze(1)
-
-
-def choose(logits: torch.Tensor, decoding: Decoding, generator: torch.Generator | None) -> torch.Tensor:
-    """One token per row from reshaped logits: argmax at temperature 0, else a draw."""
-    if decoding.greedy:
-        return logits.argmax(dim=-1)
-    if decoding.temperature != 1.0:
-        logits = logits / decoding.temperature
-    shaped = apply_top_p(apply_top_k(logits, decoding.top_k), decoding.top_p)
-    return sample_weights(torch.exp(shaped - shaped.amax(dim=-1, keepdim=True)), generator)
 
 
 # -- the loop ----------------------------------------------------------------------------
@@ -237,9 +198,6 @@ class Forced:
         return cls(prefixes, int(lengths.min()) if len(lengths) else 0)
 
 
-LAZY_DROP = 0.25  # finished share of the batch at which its rows are dropped (no mask)
-
-
 @torch.no_grad()
 def decode(
     model: CharModel,
@@ -262,32 +220,19 @@ def decode(
     B = batch_size
     tokens = torch.full((B, steps), -1, dtype=torch.long)
     token_logprob = torch.zeros(B, steps)
-    finished = torch.zeros(B, dtype=torch.bool)
-    rows = torch.arange(B)  # which output row each batch row is
-    live = None  # once finished rows wait in the batch: which rows are still going
     first = BOUNDARY_ID if lines else int(start_token if start_token is not None else 0)
     token = torch.full((B,), first, dtype=torch.long)
-    automaton = torch.zeros(B, dtype=torch.long) if mask is not None else None
-    seen = None
-    if decoding.repetition_penalty != 1.0:
-        seen = torch.zeros(B, model.vocab_size, dtype=torch.bool)
-        if not lines:
-            seen[:, first] = True
-    plain = decoding.plain and mask is None
+    processors = decoding.processors(lines, mask)
+    processors.reset(B, first, model.vocab_size)
+    rows = Rows(B, leave_at_once=mask is not None)
+    together = shared_steps(forced.tokens if forced is not None else None, forced.shared if forced else 0)
     was_training = model.training
     model.eval()
-    # Every row starts from the same token (and a prefix forces the same ones into every
-    # row), so up to the first free draw all rows share one state: run them as one row and
-    # branch it B ways after that step (names: 1 step in 7 is computed once, not B times).
-    together = 1
-    if forced is not None and forced.shared:
-        common = forced.tokens[:, : forced.shared]
-        together += forced.shared if bool((common == common[:1]).all()) else 0
     try:
         state = model.init_state(1)
         for t in range(steps):
-            if t < together:
-                logits, state = model.step(token[:1], state)  # (1, V): the same for every row
+            if t < together:  # every row alike so far: one row computes it for all
+                logits, state = model.step(token[:1], state)  # (1, V)
                 logits = logits.expand(B, -1)
                 if t == together - 1:
                     state = model.select_state(state, torch.zeros(B, dtype=torch.long))
@@ -299,56 +244,49 @@ def decode(
             # the model's own log p(v) = logits[v] - normaliser, whatever the draw was from
             normaliser = top.squeeze(1) + weights.sum(dim=-1).log()
             if forced is not None and t < forced.shared:
-                chosen = forced.tokens[rows, t]
+                chosen = forced.tokens[rows.index, t]
             else:
-                if plain:
-                    chosen = sample_weights(weights, generator)
-                else:
-                    shaped = logits
-                    if mask is not None:
-                        shaped = shaped.masked_fill(~mask.allowed(t, automaton), float("-inf"))
-                    if seen is not None:
-                        shaped = apply_repetition_penalty(shaped, seen, decoding.repetition_penalty)
-                    chosen = choose(shaped, decoding, generator)
+                chosen = choose(t, logits, weights, processors, decoding.greedy, generator)
                 if forced is not None and t < forced.tokens.shape[1]:
-                    wanted = forced.tokens[rows, t]
+                    wanted = forced.tokens[rows.index, t]
                     chosen = torch.where(wanted >= 0, wanted, chosen)
             logprob = logits.gather(1, chosen[:, None]).squeeze(1) - normaliser
-            going = slice(None) if live is None else live  # finished rows' draws are dropped
-            out = rows[going]
+            going = rows.going  # a finished row waiting in the batch: its draw is dropped
+            out = rows.index[going]
             tokens[out, t], token_logprob[out, t] = chosen[going], logprob[going]
-            if automaton is not None:
-                automaton = mask.advance(automaton, chosen)
-            if seen is not None:
-                seen[torch.arange(len(chosen)), chosen] = True
+            processors.advance(chosen)
             if lines:
-                done = chosen == BOUNDARY_ID
-                if live is not None:
-                    done &= live
-                if bool(done.any()):
-                    finished[rows[done]] = True
-                    live = ~done if live is None else live & ~done
-                    kept = int(live.sum())
-                    if kept == 0:
-                        break
-                    # Dropping rows moves every layer's cache, so finished rows wait (computed
-                    # with the rest, their draws dropped) until they are a quarter of the
-                    # batch; under a mask they leave at once, since a finished row's automaton
-                    # may allow no token at all.
-                    if mask is not None or kept <= (1 - LAZY_DROP) * len(live):
-                        keep = live.nonzero().squeeze(1)
-                        rows, chosen, live = rows[keep], chosen[keep], None
-                        state = model.compact_state(state, keep)
-                        if automaton is not None:
-                            automaton = automaton[keep]
-                        if seen is not None:
-                            seen = seen[keep]
+                keep = rows.end(chosen == BOUNDARY_ID)
+                if rows.all_done:
+                    break
+                if keep is not None:
+                    chosen = chosen[keep]
+                    state = model.compact_state(state, keep)
+                    processors.select(keep)
             token = chosen
     finally:
         model.train(was_training)
-    if not lines:
-        finished[:] = True
+    finished = rows.finished if lines else torch.ones(B, dtype=torch.bool)
     return Decoded(tokens, token_logprob, finished)
+
+
+def choose(
+    t: int,
+    logits: torch.Tensor,
+    weights: torch.Tensor,
+    processors: LogitsProcessorList,
+    greedy: bool,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """One token per row from the processed logits: their argmax when greedy, else a draw
+    from their softmax. With no processor the draw reuses the unnormalised softmax
+    ``weights`` already computed for the log-probabilities."""
+    if not processors and not greedy:
+        return sample_weights(weights, generator)
+    shaped = processors(t, logits)
+    if greedy:
+        return shaped.argmax(dim=-1)
+    return sample_weights(torch.exp(shaped - shaped.amax(dim=-1, keepdim=True)), generator)
 
 
 def texts_of(tokens: torch.Tensor, vocab: Vocab, start: str = "") -> list[str]:

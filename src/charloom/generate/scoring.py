@@ -82,10 +82,32 @@ def encode_for_scoring(vocab: Vocab, text: str, where: str = "item") -> list[int
     return [BOUNDARY_ID, *ids, BOUNDARY_ID] if vocab.boundary else ids
 
 
-def score_items(model: CharModel, vocab: Vocab, items: Sequence[str], where: str = "item") -> list[ItemScore]:
+class ItemScores(list):
+    """What ``Run.score`` returns: a list of ``ItemScore``, with their mean over every
+    predicted token (as ``charloom eval`` weights it)."""
+
+    @property
+    def num_tokens(self) -> int:
+        return sum(s.num_tokens for s in self)
+
+    @property
+    def nll_per_char(self) -> float:
+        return sum(s.nll for s in self) / max(self.num_tokens, 1)
+
+    def to_json(self, unit: str = "nats") -> dict:
+        scale = 1 / LN2 if unit == "bits" else 1.0
+        return {
+            "unit": unit,
+            "items": [s.to_json(unit) for s in self],
+            "nll_per_char": self.nll_per_char * scale,
+            "tokens": self.num_tokens,
+        }
+
+
+def score_items(model: CharModel, vocab: Vocab, items: Sequence[str], where: str = "item") -> ItemScores:
     """The surprisal of every character of every item (and of its end, in line mode)."""
     sequences = [encode_for_scoring(vocab, item, where) for item in items]
-    scores = []
+    scores = ItemScores()
     for item, seq, logp in zip(items, sequences, token_logprobs(model, sequences), strict=True):
         symbols = [vocab.symbol(t) for t in seq[1:]]
         scores.append(ItemScore(item, symbols, (-logp.double()).tolist()))
@@ -309,6 +331,7 @@ def make_scorer(spec: str | Scorer | Callable | None, run: Any, default: str = "
 
 __all__ = [
     "ItemScore",
+    "ItemScores",
     "Scorer",
     "LogLikelihood",
     "Novelty",

@@ -197,8 +197,10 @@ def beam_search(
     plain beam search can lose the greedy path (it falls out of the beam, then its rivals
     end worse), and then returns something less likely than greedy decoding would.
     """
-    model, mask, lines = task.model, task.compiled.mask, task.lines
+    model, lines = task.model, task.lines
     forced = task.forced_ids
+    # beam search searches, it does not sample: only the processors that forbid tokens are on
+    processors = task.decoding.processors(lines, task.compiled.mask)
     steps = task.steps
     was_training = model.training
     model.eval()
@@ -209,17 +211,15 @@ def beam_search(
         token = torch.tensor([BOUNDARY_ID if lines else task.compiled.forced_ids[0]])
         history = torch.zeros(1, 0, dtype=torch.long)
         scores = torch.zeros(1, dtype=torch.float64)  # log p of each live hypothesis
-        automaton = torch.zeros(1, dtype=torch.long)
+        processors.reset(1, int(token[0]), model.vocab_size)
         for t in range(steps):
             logits, state = model.step(token, state)
             log_probs = F.log_softmax(logits.float(), dim=-1).double()  # (b, V)
             if t < len(forced):
                 allowed = torch.zeros_like(log_probs, dtype=torch.bool)
                 allowed[:, forced[t]] = True
-            elif mask is not None:
-                allowed = mask.allowed(t, automaton)
             else:
-                allowed = torch.ones_like(log_probs, dtype=torch.bool)
+                allowed = torch.isfinite(processors(t, log_probs))
             total = (scores[:, None] + log_probs).masked_fill(~allowed, -math.inf)  # (b, V)
             V = total.shape[1]
             top = torch.topk(total.view(-1), min(2 * num_beams, int(allowed.sum())))
@@ -248,8 +248,8 @@ def beam_search(
             history = torch.cat([history[origin], chosen[:, None]], dim=1)
             scores = top.values[live]
             state = model.select_state(state, origin)
-            if mask is not None:
-                automaton = mask.advance(automaton[origin], chosen)
+            processors.select(origin)
+            processors.advance(chosen)
             token = chosen
             if len(finished) >= n:
                 nth = sorted((s.score for s in finished.values()), reverse=True)[n - 1]

@@ -34,6 +34,14 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     probed: bool = False
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "report": self.report,
+            "plots": self.plots,
+            "probed": self.probed,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
 
 def read_metrics(run: Path) -> list[dict[str, Any]]:
     path = run / "metrics.jsonl"

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from charloom.errors import CharloomError
 from charloom.transfer.complete import cut_seed
 
 DECODINGS = ("greedy", "sampled", "best_of_n")
+DEFAULT_BEST_OF = 8
 
 
 def transfer_score(
@@ -24,11 +26,19 @@ def transfer_score(
     cuts: list[float] = (0.25, 0.5, 0.75),
     *,
     max_names: int = 20,
-    best_of: int = 8,
+    best_of: int | None = DEFAULT_BEST_OF,
     temperature: float = 1.0,
     seed: int = 0,
 ) -> dict:
-    """Transfer scores per decoding (overall, per generator, per cut) and the ceiling."""
+    """Transfer scores per decoding (overall, per generator, per cut) and the ceiling.
+
+    Greedy decoding is a column of its own, so the sampled and best-of columns draw at
+    ``temperature`` (0 there means 1), and best-of needs at least two draws (fewer: the
+    default, 8)."""
+    if max_names < 1:
+        raise CharloomError(f"--max-names must be at least 1, got {max_names}")
+    best_of = best_of if best_of is not None and best_of > 1 else DEFAULT_BEST_OF
+    temperature = temperature or 1.0
     held_out = {c: items[:max_names] for c, items in group.split("test").items()}
     clf = group.classifier
     hits: dict[tuple, list[float]] = defaultdict(list)  # (decoding, generator, cut) -> successes

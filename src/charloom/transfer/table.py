@@ -9,7 +9,7 @@ category (the generator's own).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from charloom.transfer.complete import Completion, complete, cut_seed, prepare_seed
 
@@ -21,6 +21,10 @@ class Row:
     seed: str
     cells: dict[str, list[Completion]] = field(default_factory=dict)
 
+    def to_json(self) -> dict:
+        cells = {category: [asdict(c) for c in done] for category, done in self.cells.items()}
+        return {"name": self.name, "cut": self.cut, "seed": self.seed, "cells": cells}
+
 
 def transfer_table(
     group,
@@ -28,12 +32,13 @@ def transfer_table(
     cuts: list[float],
     *,
     samples: int = 1,
-    best_of: int = 1,
+    best_of: int | None = None,
     temperature: float = 1.0,
     categories: list[str] | None = None,
     seed: int = 0,
 ) -> list[Row]:
-    """One row per (name, cut), one cell per generator category.
+    """One row per (name, cut), one cell per generator category; each completion the best
+    of ``best_of`` draws by the likelihood-ratio judge (None: one draw).
 
     >>> rows = transfer_table(load_group("runs/langs"), ["derek vroom"], [0.5])   # doctest: +SKIP
     """
@@ -53,7 +58,7 @@ def transfer_table(
                     category,
                     prefix,
                     samples,
-                    best_of=best_of,
+                    best_of=best_of or 1,
                     temperature=temperature,
                     rng_seed=seed + number,
                 )

@@ -1,0 +1,88 @@
+"""The command line's frame: subcommands register here, and ``main`` turns what they
+raise into one line and an exit code.
+
+User errors (``CharloomError``) print one line on stderr starting ``charloom: error:`` and
+exit with code 2; Ctrl-C exits with 130; a closed pipe (``| head``) ends quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from charloom.errors import CharloomError
+from charloom.version import __version__
+
+AddArguments = Callable[[argparse.ArgumentParser], None]
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[AddArguments, Handler, str]] = {}
+
+
+def command(name: str, help: str, add_arguments: AddArguments):
+    """Register a subcommand: its handler, the function that adds its arguments, its help."""
+
+    def register(handler: Handler) -> Handler:
+        COMMANDS[name] = (add_arguments, handler, help)
+        return handler
+
+    return register
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line, exit code 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise CharloomError(f"{message} (see `{self.prog} --help`)")
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=_json_default))
+
+
+def _json_default(value: Any):
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def say(message: str) -> None:
+    """Progress for a person, on stderr, so that stdout stays the command's output."""
+    print(message, file=sys.stderr)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="charloom",
+        description="Character-level generative models: learn from names or text, make more of the same.",
+    )
+    parser.add_argument("--version", action="version", version=f"charloom {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, (add_arguments, _, help_text) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv or ["--help"])
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command][1](args)
+    except CharloomError as exc:
+        print(f"charloom: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("charloom: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,116 @@
+"""``charloom sample``, ``score`` and ``eval``: using a trained run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from charloom.cli.app import command, emit_json
+from charloom.cli.options import add_config_flags, given
+from charloom.data.corpus import parse_lines, read_text_file
+from charloom.errors import CharloomError
+from charloom.generate.pipeline import SampleOptions
+from charloom.run import load_run
+
+
+def _add_weights(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--weights",
+        choices=["model", "last"],
+        default="model",
+        help="best-by-val weights (default) or the latest checkpoint",
+    )
+
+
+def _add_sample(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder")
+    p.add_argument("-n", "--num-return-sequences", dest="n", type=int, default=10, help="how many items")
+    p.add_argument("--seed", type=int, help="random seed (default: random)")
+    _add_weights(p)
+    p.add_argument("--category", help="the category to generate, for a run trained with --condition category")
+    p.add_argument("--output", help="also write the items to this file")
+    p.add_argument("--json", action="store_true", help="items with their scores as JSON")
+    p.add_argument("--quiet", action="store_true", help="no tried/kept line on stderr")
+    add_config_flags(p, SampleOptions)
+
+
+@command("sample", "generate items from a trained run, with constraints and search", _add_sample)
+def cmd_sample(args: argparse.Namespace) -> int:
+    run = load_run(args.run, weights=args.weights)
+    samples = run.sample(n=args.n, seed=args.seed, category=args.category, **given(args, SampleOptions))
+    if not samples:
+        raise CharloomError(
+            f"no item satisfied the constraints ({samples.summary()}); loosen them or raise --budget"
+        )
+    if args.output:
+        Path(args.output).write_text("\n".join(s.text for s in samples) + "\n", encoding="utf-8")
+    if args.json:
+        emit_json([s.to_json() for s in samples])
+    elif run.format == "text":
+        for s in samples:
+            print(s.text)
+    else:
+        for s in samples:
+            score = "" if s.score is None else f"\t{s.score:.4f}"
+            print(f"{s.text}\t{'new' if s.new else 'seen'}\t{s.nll_per_char:.3f}{score}")
+    if not args.quiet:
+        print(f"charloom: {samples.summary()}", file=sys.stderr)
+    return 0
+
+
+def _add_score(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder")
+    p.add_argument("items", nargs="*", help="items to score")
+    p.add_argument("--file", help="score every line of this file instead")
+    p.add_argument("--bits", action="store_true", help="report in bits instead of nats")
+    _add_weights(p)
+    p.add_argument("--json", action="store_true")
+
+
+@command(
+    "score",
+    "how likely a run finds items: total and per-character NLL, surprisal of each character",
+    _add_score,
+)
+def cmd_score(args: argparse.Namespace) -> int:
+    if bool(args.items) == bool(args.file):
+        raise CharloomError("give the items to score, or --file FILE (one item per line), not both")
+    items = parse_lines(read_text_file(args.file), args.file) if args.file else args.items
+    scores = load_run(args.run, weights=args.weights).score(items)
+    unit = "bits" if args.bits else "nats"
+    report = scores.to_json(unit)
+    if args.json:
+        emit_json(report)
+        return 0
+    print(f"# item\tnll\tnll_per_char\tsurprisal of each character ({unit}; '.' is the end)")
+    for r in report["items"]:
+        surprisal = " ".join(f"{_printable(token)}:{value:.2f}" for token, value in r["surprisal"])
+        print(f"{r['item']}\t{r['nll']:.4f}\t{r['nll_per_char']:.4f}\t{surprisal}")
+    print(f"# all: {report['nll_per_char']:.4f} {unit}/char over {report['tokens']:,} characters")
+    return 0
+
+
+def _printable(token: str) -> str:
+    return token if token.isprintable() else token.encode("unicode_escape").decode()
+
+
+def _add_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder")
+    p.add_argument("file", nargs="?", help="score this file instead of a split")
+    p.add_argument("--split", choices=["train", "val", "test"], default="val", help="default: val")
+    _add_weights(p)
+    p.add_argument("--json", action="store_true")
+
+
+@command("eval", "mean NLL per character on a split or a file", _add_eval)
+def cmd_eval(args: argparse.Namespace) -> int:
+    result = load_run(args.run, weights=args.weights).evaluate(args.split, file=args.file)
+    if args.json:
+        emit_json(result)
+    else:
+        print(
+            f"{result['data']}: {result['nll']:.4f} nats/char  {result['bpc']:.4f} bits/char  "
+            f"perplexity {result['perplexity']:.3f}  ({result['tokens']:,} characters)"
+        )
+    return 0

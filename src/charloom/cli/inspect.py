@@ -1,0 +1,195 @@
+"""``charloom data``, ``datasets``, ``models``, ``neurons``, ``diagnose`` and ``init-sim``:
+looking at data, at the model families, and inside runs."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from charloom.cli.app import command, emit_json
+from charloom.errors import CharloomError
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="a text file or an embedded dataset")
+    p.add_argument("--format", choices=["lines", "text"], default="lines")
+    p.add_argument("--top", type=int, default=10, help="how many common items to list")
+    p.add_argument("--json", action="store_true")
+
+
+@command("data", "look at a dataset: counts, alphabet, lengths, common items", _add_data)
+def cmd_data(args: argparse.Namespace) -> int:
+    from charloom.data.corpus import load_corpus
+    from charloom.inspect.stats import corpus_stats, format_stats
+
+    stats = corpus_stats(load_corpus(args.data, args.format), top=args.top)
+    emit_json(stats) if args.json else print(format_stats(stats))
+    return 0
+
+
+def _add_json_only(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true")
+
+
+@command("datasets", "list the embedded datasets", _add_json_only)
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from charloom.data.datasets import list_datasets
+
+    sets = [dataclasses.asdict(info) for info in list_datasets()]
+    if args.json:
+        emit_json(sets)
+        return 0
+    for info in sets:
+        cats = f", {len(info['categories'])} categories" if info["categories"] else ""
+        print(f"{info['name']:<24} {info['items']:>8,} items{cats}  {info['description']}")
+    return 0
+
+
+@command("models", "list the model families with their options and defaults", _add_json_only)
+def cmd_models(args: argparse.Namespace) -> int:
+    from charloom.models.registry import FAMILIES, describe
+
+    described = [describe(family) for family in FAMILIES]
+    if args.json:
+        emit_json(described)
+        return 0
+    width = max(len(option["name"]) + 2 for d in described for option in d["options"])
+    for d in described:
+        print(f"{d['family']}  ({d['layout']})  {d['summary']}")
+        for option in d["options"]:
+            flag = "--" + option["name"].replace("_", "-")
+            print(f"    {flag:<{width}} default {option['default']!s:<10} {option['help']}")
+    return 0
+
+
+def _add_neurons(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder (recurrent or transformer for pages and discovery)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
+        "--text", metavar="FILE", help="text to read the units along (default: the val split)"
+    )
+    source.add_argument("--prefix", metavar="STR", help="read the units along this string")
+    p.add_argument("--output", metavar="PAGE.html", help="write the neuron page here")
+    p.add_argument(
+        "--max-chars", type=int, default=2000, help="read at most this many characters (default 2000)"
+    )
+    p.add_argument(
+        "--discover", action="store_true", help="list the units that correlate best with features of the text"
+    )
+    p.add_argument(
+        "--feature",
+        action="append",
+        default=[],
+        metavar="NAME=REGEX",
+        help="an extra feature: characters inside a match of REGEX are 1 (repeatable)",
+    )
+    p.add_argument("--top", type=int, default=3, help="units listed per feature (default 3)")
+    p.add_argument("--embeddings", metavar="PLOT.png", help="write a PCA plot of the character embeddings")
+    p.add_argument(
+        "--samples-timeline",
+        nargs="?",
+        const="",
+        metavar="PAGE.html",
+        help="write the samples taken during training as a timeline (default RUN/samples.html)",
+    )
+    p.add_argument("--weights", choices=["model", "last"], default="model")
+    p.add_argument("--json", action="store_true", help="print what was found and written as JSON")
+
+
+@command(
+    "neurons",
+    "look inside a run: neuron page, interpretable units, embeddings, samples through training",
+    _add_neurons,
+)
+def cmd_neurons(args: argparse.Namespace) -> int:
+    from charloom.inspect import neurons
+    from charloom.inspect.inside import inspect_run
+
+    if not (args.output or args.discover or args.embeddings or args.samples_timeline is not None):
+        raise CharloomError(
+            "say what to make: --output PAGE.html, --discover, --embeddings PLOT.png or --samples-timeline"
+        )
+    if args.max_chars < 1 or args.top < 1:
+        raise CharloomError("--max-chars and --top must be at least 1")
+    result = inspect_run(
+        args.run,
+        text_file=args.text,
+        prefix=args.prefix,
+        output=args.output,
+        max_chars=args.max_chars,
+        discover=args.discover,
+        features=args.feature,
+        top=args.top,
+        embeddings=args.embeddings,
+        samples_timeline=args.samples_timeline,
+        weights=args.weights,
+    )
+    if args.json:
+        emit_json(result)
+        return 0
+    if "findings" in result and args.discover:
+        print(neurons.format_findings(result["findings"]))
+    for key in ("page", "embeddings", "samples_timeline"):
+        if key in result:
+            print(f"wrote {result[key]}")
+    return 0
+
+
+def _add_diagnose(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder")
+    p.add_argument("--json", action="store_true", help="the report's path, figures and checks as JSON")
+
+
+@command("diagnose", "plots and an HTML report of a run's training dynamics, with checks", _add_diagnose)
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from charloom.inspect.diagnose import diagnose
+
+    diagnosis = diagnose(args.run)
+    if args.json:
+        emit_json(diagnosis.to_json())
+        return 0
+    for finding in diagnosis.findings:
+        print(finding.line())
+    print(f"{len(diagnosis.plots)} figures in {diagnosis.report.parent / 'plots'}")
+    print(f"report: {diagnosis.report}")
+    return 0
+
+
+def _add_init_sim(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--depth", type=int, default=100, help="number of layers (default 100)")
+    p.add_argument("--width", type=int, default=512, help="units per layer (default 512)")
+    p.add_argument(
+        "--init",
+        default="xavier",
+        help="normal: N(0,1); scaled: N(0,1)/divisor; xavier: 1/sqrt(fan_in); kaiming: gain/sqrt(fan_in) "
+        "(default xavier)",
+    )
+    p.add_argument("--activation", default="linear", help="linear (default), tanh or relu")
+    p.add_argument("--divisor", type=float, default=100.0, help="the divisor of --init scaled (default 100)")
+    p.add_argument("--batch", type=int, default=64, help="input vectors (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", metavar="FILE.png", help="also plot the std per layer to this PNG")
+    p.add_argument("--json", action="store_true", help="the experiment as JSON, std per layer under 'std'")
+
+
+@command(
+    "init-sim", "initialisation through depth: the std of activations after each random layer", _add_init_sim
+)
+def cmd_init_sim(args: argparse.Namespace) -> int:
+    from charloom.inspect.init import format_init_sim, simulate_init
+
+    result = simulate_init(
+        args.depth, args.width, args.init, args.activation, args.batch, args.seed, args.divisor
+    )
+    if args.plot:
+        from charloom.inspect.plots import plot_init_sim
+
+        plot_init_sim([result.to_json()], Path(args.plot))
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print(format_init_sim(result))
+        if args.plot:
+            print(f"plot: {args.plot}")
+    return 0
