@@ -15,7 +15,7 @@ from charloom.data.config import DataConfig
 from charloom.data.splits import DEFAULT_FRACTIONS, Splits
 from charloom.errors import CharloomError
 from charloom.generate.during_training import TrainingSamples
-from charloom.inspect.recorder import TrainingWatch
+from charloom.inspect.diagnostics.watch import TrainingWatch
 from charloom.run import Run
 from charloom.train import api as training
 from charloom.train.callbacks import ConsoleReport

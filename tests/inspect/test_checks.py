@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from charloom.inspect.checks import (
+from charloom.inspect.diagnostics.checks import (
     EXPLODE_STEPS,
     check_initial_loss,
     check_loss_curve,

@@ -5,7 +5,7 @@ import pytest
 
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError
-from charloom.inspect.embeddings import char_kind, pca_2d, plot_embeddings, token_embedding
+from charloom.inspect.interpret.embeddings import char_kind, pca_2d, plot_embeddings, token_embedding
 from charloom.models.registry import build_model, make_config
 
 FAMILIES = {

@@ -8,7 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from charloom.inspect.hooks import LayerTap, module_kind, pack_map, probe, snapshot, unpack_map, update_ratios
+from charloom.inspect.diagnostics.hooks import (
+    LayerTap,
+    module_kind,
+    pack_map,
+    probe,
+    snapshot,
+    unpack_map,
+    update_ratios,
+)
 from charloom.models.layers import BatchNorm1d
 
 

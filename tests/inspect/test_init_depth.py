@@ -25,9 +25,9 @@ import torch
 from diag_helpers import window_batch
 from torch import nn
 
-from charloom.inspect.checks import check_initial_loss, check_layers, check_model
-from charloom.inspect.hooks import probe
-from charloom.inspect.init import simulate_init
+from charloom.inspect.diagnostics.checks import check_initial_loss, check_layers, check_model
+from charloom.inspect.diagnostics.hooks import probe
+from charloom.inspect.diagnostics.init import simulate_init
 from charloom.models.layers import TANH_GAIN
 from charloom.models.mlp import MLP, MLPConfig
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from charloom.cli import main
-from charloom.inspect.init import simulate_init
+from charloom.inspect.diagnostics.init import simulate_init
 
 
 def test_standard_normal_weights_explode_through_100_layers():

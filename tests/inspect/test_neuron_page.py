@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from charloom.inspect.neuron_page import neuron_page, quantise, write_neuron_page
-from charloom.inspect.neurons import builtin_features, capture, discover
+from charloom.inspect.interpret.neuron_page import neuron_page, quantise, write_neuron_page
+from charloom.inspect.interpret.neurons import builtin_features, capture, discover
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = [

@@ -6,7 +6,7 @@ import torch
 
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError
-from charloom.inspect.neurons import (
+from charloom.inspect.interpret.neurons import (
     builtin_features,
     capture,
     correlations,

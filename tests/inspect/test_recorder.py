@@ -12,8 +12,8 @@ import torch
 from charloom.api import train
 from charloom.cli import main
 from charloom.errors import TrainingDiverged
-from charloom.inspect.checks import EXPLODE_STEPS, per_step_losses
-from charloom.inspect.recorder import TrainingWatch, read_diagnostics
+from charloom.inspect.diagnostics.checks import EXPLODE_STEPS, per_step_losses
+from charloom.inspect.diagnostics.watch import TrainingWatch, read_diagnostics
 from charloom.models.mlp import MLP, MLPConfig
 from charloom.run import load_run
 

@@ -13,7 +13,7 @@ import pytest
 
 from charloom.api import train
 from charloom.cli import main
-from charloom.inspect.diagnose import diagnose
+from charloom.inspect.diagnostics.diagnose import diagnose
 from tiny_data import make_names
 
 pytest.importorskip("matplotlib")

@@ -5,7 +5,11 @@ import json
 import pytest
 
 from charloom.errors import CharloomError
-from charloom.inspect.samples_timeline import read_samples, samples_timeline_html, write_samples_page
+from charloom.inspect.interpret.samples_timeline import (
+    read_samples,
+    samples_timeline_html,
+    write_samples_page,
+)
 
 
 def write_samples(run_dir, rows):

@@ -103,8 +103,8 @@ def _add_neurons(p: argparse.ArgumentParser) -> None:
     _add_neurons,
 )
 def cmd_neurons(args: argparse.Namespace) -> int:
-    from charloom.inspect import neurons
-    from charloom.inspect.inside import inspect_run
+    from charloom.inspect.interpret import neurons
+    from charloom.inspect.interpret.inside import inspect_run
 
     if not (args.output or args.discover or args.embeddings or args.samples_timeline is not None):
         raise CharloomError(
@@ -143,7 +143,7 @@ def _add_diagnose(p: argparse.ArgumentParser) -> None:
 
 @command("diagnose", "plots and an HTML report of a run's training dynamics, with checks", _add_diagnose)
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from charloom.inspect.diagnose import diagnose
+    from charloom.inspect.diagnostics.diagnose import diagnose
 
     diagnosis = diagnose(args.run)
     if args.json:
@@ -177,13 +177,13 @@ def _add_init_sim(p: argparse.ArgumentParser) -> None:
     "init-sim", "initialisation through depth: the std of activations after each random layer", _add_init_sim
 )
 def cmd_init_sim(args: argparse.Namespace) -> int:
-    from charloom.inspect.init import format_init_sim, simulate_init
+    from charloom.inspect.diagnostics.init import format_init_sim, simulate_init
 
     result = simulate_init(
         args.depth, args.width, args.init, args.activation, args.batch, args.seed, args.divisor
     )
     if args.plot:
-        from charloom.inspect.plots import plot_init_sim
+        from charloom.inspect.diagnostics.plots import plot_init_sim
 
         plot_init_sim([result.to_json()], Path(args.plot))
     if args.json:

@@ -39,10 +39,10 @@ from typing import Any
 import torch
 
 from charloom.errors import TrainingDiverged
-from charloom.inspect import checks
-from charloom.inspect.checks import Finding
-from charloom.inspect.hooks import LayerTap, snapshot, summarize_parameters, update_ratios
-from charloom.inspect.tensorboard import Scalars
+from charloom.inspect.diagnostics import checks
+from charloom.inspect.diagnostics.checks import Finding
+from charloom.inspect.diagnostics.hooks import LayerTap, snapshot, summarize_parameters, update_ratios
+from charloom.inspect.diagnostics.tensorboard import Scalars
 from charloom.rundir import DIAGNOSTICS_FILE
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from charloom.errors import CharloomError
-from charloom.inspect.checks import UPDATE_HIGH, UPDATE_LOW, UPDATE_TARGET, per_step_losses
-from charloom.inspect.hooks import ACTIVATION_KINDS, unpack_map
+from charloom.inspect.diagnostics.checks import UPDATE_HIGH, UPDATE_LOW, UPDATE_TARGET, per_step_losses
+from charloom.inspect.diagnostics.hooks import ACTIVATION_KINDS, unpack_map
 
 Records = Sequence[dict[str, Any]]
 

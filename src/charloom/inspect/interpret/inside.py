@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from charloom.data.corpus import read_text_file
-from charloom.inspect import neurons
+from charloom.inspect.interpret import neurons
 from charloom.rundir import RunDir
 
 
@@ -32,7 +32,7 @@ def inspect_run(
     """Do what was asked and say what was found and written.
 
     ``samples_timeline`` is a path, or "" for ``RUN/samples.html``. The result holds
-    ``findings`` (a list of ``Finding``) when units were read, and the paths written
+    ``findings`` (a list of ``FeatureUnits``) when units were read, and the paths written
     under ``page``, ``embeddings`` and ``samples_timeline``.
 
     >>> inspect_run("runs/lstm-text", output="page.html", discover=True)  # doctest: +SKIP
@@ -57,19 +57,19 @@ def inspect_run(
         findings = neurons.discover(trace, wanted, top=top)
         result.update(characters=len(trace), findings=findings)
         if output:
-            from charloom.inspect.neuron_page import write_neuron_page
+            from charloom.inspect.interpret.neuron_page import write_neuron_page
 
             result["page"] = str(
                 write_neuron_page(output, trace, findings, f"neurons of {run.path.name} ({family})")
             )
     if embeddings:
-        from charloom.inspect.embeddings import plot_embeddings
+        from charloom.inspect.interpret.embeddings import plot_embeddings
 
         result["embeddings"] = str(
             plot_embeddings(model, vocab, embeddings, f"character embeddings of {run.path.name}, PCA")
         )
     if samples_timeline is not None:
-        from charloom.inspect.samples_timeline import write_samples_page
+        from charloom.inspect.interpret.samples_timeline import write_samples_page
 
         result["samples_timeline"] = str(write_samples_page(run.path, samples_timeline or None))
     return result

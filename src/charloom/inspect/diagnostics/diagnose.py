@@ -15,11 +15,11 @@ from typing import Any
 import torch
 
 from charloom.data.vocab import Vocab
-from charloom.inspect import plots
-from charloom.inspect.checks import Finding, check_layers, check_records
-from charloom.inspect.hooks import probe
-from charloom.inspect.recorder import read_diagnostics
-from charloom.inspect.report import render_report
+from charloom.inspect.diagnostics import plots
+from charloom.inspect.diagnostics.checks import Finding, check_layers, check_records
+from charloom.inspect.diagnostics.hooks import probe
+from charloom.inspect.diagnostics.report import render_report
+from charloom.inspect.diagnostics.watch import read_diagnostics
 from charloom.rundir import RunDir, read_run_json
 
 PROBE_BATCH = 256

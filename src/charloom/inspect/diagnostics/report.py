@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from charloom.inspect.checks import Finding
+from charloom.inspect.diagnostics.checks import Finding
 
 CAPTIONS = {
     "loss": "Loss per step (log10), smoothed, with the periodic evals. The dotted line is ln(V), where a "
