@@ -30,7 +30,7 @@ import torch
 from charloom.data.batches import IGNORE, Batch, Batches
 
 # Positions per packed row. Longer rows waste less at their ends but spend more attention
-# on pairs the mask throws away (cost per position grows with the row); see bench/run.py.
+# on pairs the mask throws away (cost per position grows with the row); docs/tuning.md.
 PACKED_ROW_LEN = 32
 
 

@@ -101,8 +101,8 @@ def keep_mask(shape: torch.Size, p: float, device: torch.device | None = None) -
     """A bool mask of ``shape``, each entry True with probability 1 - p (p rounded to a
     multiple of 1/65536).
 
-    torch's CPU dropout draws one random number per unit; that was a seventh of a
-    transformer training step at two threads. Here every 64-bit draw of the (seeded)
+    torch's CPU dropout draws one random number per unit, a large share of a small
+    transformer's training step (docs/tuning.md). Here every 64-bit draw of the (seeded)
     global generator is cut into four 16-bit integers r, uniform on [-32768, 32768), and
     a unit is kept when r >= p * 65536 - 32768: a quarter of the draws."""
     n = math.prod(shape)
@@ -118,8 +118,8 @@ class Dropout(nn.Module):
         eval:   y = x
 
     Scaling in training keeps E[y] = x, so evaluation needs no correction. Only the
-    source of the random bits differs from ``nn.Dropout`` (``keep_mask``): 2-3x faster
-    forward and backward on a CPU."""
+    source of the random bits differs from ``nn.Dropout`` (``keep_mask``), which on a CPU
+    draws one number per unit and is then a large share of a small model's step."""
 
     def __init__(self, p: float = 0.5):
         super().__init__()

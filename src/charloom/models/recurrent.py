@@ -40,9 +40,7 @@ class RecurrentConfig:
     n_layer: int = field(default=2, metadata={"help": "number of stacked recurrent layers"})
     hidden: int = field(default=256, metadata={"help": "size of the hidden state per layer"})
     embedding: int = field(default=64, metadata={"help": "embedding size per character"})
-    # 2 x 256 overfits names within minutes. The gru, 300 s, one thread beside another run:
-    # dropout 0.1 best val 1.9727 (at 130 s; train 1.64 vs val 2.01 at the end), 0.3 1.9561,
-    # 0.5 1.9655 (underfits), 0.3 with AdamW weight decay 0.1 1.9404 (still improving).
+    # 2 x 256 overfits names within minutes without it (how 0.3 was chosen: docs/tuning.md).
     dropout: float = field(
         default=0.3, metadata={"help": "dropout between layers and before the output (0: none)"}
     )

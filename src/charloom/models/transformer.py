@@ -40,8 +40,8 @@ class Cache(NamedTuple):
     (block_size, B, nh, hs) each, of which positions < ``pos`` are filled.
 
     Position-major, so each position's rows are one contiguous block: attention reads
-    the filled part ``k[:pos]`` in long runs (3x faster than a (B, nh, T, hs) slice at
-    1,000 rows), and dropping finished rows moves the filled positions only."""
+    the filled part ``k[:pos]`` in long contiguous runs rather than one short run per row,
+    and dropping finished rows moves the filled positions only."""
 
     k: torch.Tensor
     v: torch.Tensor
@@ -54,9 +54,8 @@ class TransformerConfig:
     n_head: int = field(default=4, metadata={"help": "attention heads per block"})
     n_embd: int = field(default=64, metadata={"help": "width of the residual stream"})
     block_size: int = field(default=16, metadata={"help": "characters of context"})
-    # makemore uses none; on 23k names this model overfits within minutes (train 1.83 vs
-    # val 2.01 after 300 s). Names, 300 s, two threads, 256 names a step: dropout 0.15
-    # 1.9493 val, 0.2 1.9401 (train 1.87: the gap still closing).
+    # makemore uses none; on 23k names this model overfits within minutes without it
+    # (docs/tuning.md).
     dropout: float = field(default=0.2, metadata={"help": "dropout rate (0: none)"})
     attention_dropout: float = field(
         default=0.0, metadata={"help": "dropout on the attention weights (0: none)"}
@@ -124,9 +123,8 @@ class CausalSelfAttention(nn.Module):
             att = softmax(q k^T / sqrt(hs) + mask)     mask: 0 where allowed, -inf elsewhere
             y   = att v
 
-        At a row of 32 positions these two batched products and a softmax take half the
-        forward + backward time of SDPA's CPU kernel given a mask (0.6 against 1.3 ms a
-        layer at 33 rows, two threads). q, k, v: (R, nh, T, hs) -> (R, nh, T, hs)."""
+        At a row of 32 positions these two batched products and a softmax beat SDPA's CPU
+        kernel given a mask (docs/tuning.md). q, k, v: (R, nh, T, hs) -> (R, nh, T, hs)."""
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))  # (R, nh, T, T)
         att = (att + mask).softmax(dim=-1)
         return self.att_dropout(att) @ v
@@ -315,10 +313,9 @@ class Transformer(CharModel):
         (keep ascending) and the cache becomes a view of its first len(keep) rows.
 
         Copying the kept rows into a new cache, as ``select_state`` does, allocates
-        block_size x B x n_embd floats per tensor; at 10,000 rows that is 41 MB, which
-        the allocator maps fresh from the kernel each time, and the page faults on it
-        cost ten times the copy. Here only the filled positions move, through a
-        temporary of their size."""
+        block_size x B x n_embd floats per tensor, which for thousands of rows the allocator
+        maps fresh from the kernel each time, and the page faults on it cost far more than
+        the copy. Here only the filled positions move, through a temporary of their size."""
         pos, keep = state["pos"], keep.to(self.device)
         kv = []
         for cached in state["kv"]:

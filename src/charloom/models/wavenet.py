@@ -56,9 +56,7 @@ class WaveNetConfig:
 class WaveNet(WindowModel):
     family = "wavenet"
     config_class = WaveNetConfig
-    # Without regularisation it overfits within 600 s (best val 2.048 at step 8,000 of
-    # 39,765, then worse); weight decay 0.1 alone reached 2.012 and with dropout 0.1
-    # 1.997, train and val close (names, 600 s, one thread beside another run).
+    # Without weight decay and dropout it overfits names within 600 s (docs/tuning.md).
     train_defaults = {"batch_size": 256, "lr": 5e-3, "weight_decay": 0.1}
 
     def __init__(self, config: WaveNetConfig, vocab_size: int):
