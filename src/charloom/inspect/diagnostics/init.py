@@ -87,7 +87,8 @@ def simulate_init(
     log_scale = 0.0  # natural log of the factor x has been divided by
     std, log10_std, mean = [], [], []
     for _ in range(depth):
-        w = torch.randn(width, width, generator=generator).double() * s  # float32 draws cost far less than float64 ones
+        # drawn in float32 (far cheaper), multiplied out in float64
+        w = torch.randn(width, width, generator=generator).double() * s
         x = _apply(activation, x @ w)
         sd, mu = x.std().item(), x.mean().item()
         log_sd = math.log(sd) + log_scale if sd > 0 else -math.inf
