@@ -1,13 +1,34 @@
-"""Helpers shared by the benchmark scripts: where the reference data is, timing."""
+"""Helpers shared by the benchmark scripts: where the reference data is, timing, and the
+writing of their tables into docs/benchmarks.md.
+
+Each script prints its table and, given ``--write docs/benchmarks.md``, replaces its own
+section of that file (between ``<!-- bench:NAME -->`` markers), stamped with the commit,
+the machine, the threads and the date, and headed by the command that made it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
+import torch
+
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))  # runs without installing
+
+from charloom.data.batches import IGNORE  # noqa: E402
+from charloom.models.likelihood import nll  # noqa: E402
+from charloom.train.optim import make_optimizer  # noqa: E402
+
 REFERENCE_NAMES = REPO.parent / "shared" / "data" / "names.txt"
 
 
@@ -19,6 +40,7 @@ def parser(description: str) -> argparse.ArgumentParser:
         help="names file (default: ../shared/data/names.txt, the makemore file)",
     )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--write", metavar="FILE.md", help="also write the table into this file's section")
     return p
 
 
@@ -26,18 +48,124 @@ def scratch() -> Path:
     return Path(tempfile.mkdtemp(prefix="charloom-bench-"))
 
 
-def report(rows: list[dict], as_json: bool) -> None:
-    if as_json:
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def train_tokens_per_second(model, batches, batch_size: int, steps: int, lr: float = 1e-3) -> float:
+    """Real (non-padding) training tokens per second of ``model`` on ``batches``, AdamW,
+    over ``steps`` steps after a tenth of them to warm caches and allocators."""
+    optimizer = make_optimizer(model, "adamw", lr, 0.01)
+    generator = torch.Generator().manual_seed(0)
+    model.train()
+    tokens, elapsed = 0, 0.0
+    for step in range(steps):
+        inputs, targets = batches.sample(batch_size, generator)
+        start = time.perf_counter()
+        loss = nll(model.training_logits(inputs), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step >= steps // 10:
+            elapsed += time.perf_counter() - start
+            tokens += int((targets != IGNORE).sum())
+    return tokens / elapsed
+
+
+# -- tables -----------------------------------------------------------------------------------
+def report(
+    rows: list[dict], args: argparse.Namespace, section: str = "", title: str = "", notes: str = ""
+) -> None:
+    """Print the rows (a Markdown table, or JSON with --json); with --write, also put the
+    table in its section of that file."""
+    if args.json:
         print(json.dumps(rows, indent=2))
-        return
+    else:
+        print(table(rows))
+        if notes:
+            print("\n" + notes)
+    if getattr(args, "write", None) and section:
+        write_section(Path(args.write), section, title, table(rows), notes)
+
+
+def table(rows: list[dict]) -> str:
     keys = list(dict.fromkeys(k for row in rows for k in row))
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for row in rows:
-        print("| " + " | ".join(_fmt(row.get(k)) for k in keys) + " |")
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(_fmt(row.get(k)) for k in keys) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 100 else f"{value:,.0f}"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.4f}" if abs(value) >= 0.01 or value == 0 else f"{value:.2e}"
+    if isinstance(value, int):
+        return f"{value:,}"
     return "" if value is None else str(value)
+
+
+def stamp() -> str:
+    """Where and when a figure was measured: commit, machine, threads, torch, date."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        commit += " (with uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"commit {commit}; {machine}; torch {torch.__version__}, {torch.get_num_threads()} threads "
+        f"by default; load average {load_average():.1f} at the end; {date}"
+    )
+
+
+def write_section(path: Path, section: str, title: str, body: str, notes: str = "") -> None:
+    """Replace the section ``section`` of ``path`` (made if missing) with ``body``."""
+    command = "python " + " ".join(
+        shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO), *sys.argv[1:]]
+    )
+    block = "\n".join(
+        [
+            f"<!-- bench:{section} -->",
+            f"## {title}",
+            "",
+            f"`{command}`",
+            "",
+            f"*{stamp()}*",
+            "",
+            body,
+            *(["", notes] if notes else []),
+            f"<!-- /bench:{section} -->",
+        ]
+    )
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    start, end = f"<!-- bench:{section} -->", f"<!-- /bench:{section} -->"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote the {section!r} section of {path}")
+
+
+HEADER = """# Benchmarks
+
+Every table here is written by the script named above it (`--write docs/benchmarks.md`),
+on the commit and machine its stamp gives; rerun the command to check or refresh it.
+Speeds move with the machine's load, so each script sets charloom against its baseline in
+the same sitting.
+"""

@@ -47,7 +47,9 @@ def main() -> None:
             }
         )
         print(rows[-1], flush=True)
-    report(rows, args.json)
+    report(
+        rows, args, "families-budget", f"Every family's defaults for {args.budget:g} s (bench/families.py)"
+    )
 
 
 if __name__ == "__main__":

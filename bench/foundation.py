@@ -57,7 +57,7 @@ def main() -> None:
             "test_nll": status["test_nll"],
         }
     )
-    report(rows, args.json)
+    report(rows, args, "foundation", "The count bigram and the lectures' MLP (bench/foundation.py)")
 
 
 if __name__ == "__main__":

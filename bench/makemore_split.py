@@ -67,7 +67,12 @@ def main() -> None:
             }
         )
         print(rows[-1], flush=True)
-    report(rows, args.json)
+    report(
+        rows,
+        args,
+        "makemore-split",
+        f"The {args.family} on makemore's split and on charloom's (bench/makemore_split.py)",
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
 """Every family's default config on the names file, side by side: training speed and
 quality under one time budget, and sampling speed.
 
-    python bench/run.py [--budget 60] [--json] [--families transformer,lstm] [--threads N] [--data FILE]
+    python bench/run.py [--budget 60] [--families transformer,lstm] [--threads N]
+                        [--makemore DIR] [--write docs/benchmarks.md] [--json]
 
 Per family: parameters, optimiser steps, real (non-padding) training tokens per second,
 MFU, the final val and test NLL (best-by-val checkpoint) and the seconds to sample
-1,000 and 10,000 names. The table also goes to bench/out/results.md, which the README
-quotes.
+1,000 and 10,000 names through ``Run.sample``.
 
 MFU (model FLOPs utilisation) = model FLOPs per second / this machine's fp32 matmul
 peak. Model FLOPs follow the usual estimate 6 x N x real tokens (2 for the forward
@@ -15,32 +15,26 @@ the embedding tables, which are looked up); attention's score and mix FLOPs and 
 work are not counted, so this is the useful work only. The peak is measured in the same
 run, at the same thread count: the best of several large ``torch.mm`` calls.
 
-The transformer row is also set against makemore's own training loop on the same model
-(bench/makemore.py: padded rows of 32 names a step, its written-out GPT), timed in the same
-process at the same thread count: ``makemore_tokens_per_s`` and the ratio ``vs_makemore``.
+The transformer row is also set against its baselines (``baselines.py``), measured in the
+same sitting at the same thread count: charloom's own model trained the naive way (padded
+rows, makemore's 32 names a step), and, given ``--makemore DIR``, makemore's own script.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
+from baselines import makemore_tokens_per_second, naive_tokens_per_second
+from common import load_average, parser, report, scratch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # runs without installing
+from charloom import load_corpus, train
+from charloom.models.registry import FAMILIES
 
-import makemore  # noqa: E402
-from common import REPO, parser, report, scratch  # noqa: E402
-
-from charloom import load_corpus, train  # noqa: E402
-from charloom.models.registry import FAMILIES  # noqa: E402
-
-OUT = REPO / "bench" / "out" / "results.md"
-MAKEMORE_SECONDS = 30.0  # the baseline's steps are uniform: half a minute measures them
+BASELINE_SECONDS = 30.0  # the baselines' steps are uniform: half a minute measures them
+NAIVE_STEPS = 300
 PEAK_SIZE = 1024  # a (1024 x 1024) @ (1024 x 1024) product: 2.1 GFLOP, big enough to hit peak
 
 
@@ -83,13 +77,14 @@ def sampling_seconds(run, n: int) -> float:
     return time.perf_counter() - start
 
 
-def bench_family(family: str, data: str, budget: float, eval_every: int, threads: int) -> dict:
+def bench_family(family: str, args) -> dict:
+    threads = args.threads
     run = train(
-        data,
+        args.data,
         family,
         out=scratch() / family,
-        time_budget=budget,
-        eval_every=eval_every,
+        time_budget=args.budget,
+        eval_every=args.eval_every,
         num_samples=0,
         threads=threads,
         log=lambda message: None,
@@ -106,49 +101,23 @@ def bench_family(family: str, data: str, budget: float, eval_every: int, threads
         "parameters": run.model.num_parameters(),
         "threads": threads,
         "steps": status["step"],
-        "tokens_per_s": speed,
-        "mfu": mfu,
-        "val_nll": status["val_nll"],
-        "test_nll": status["test_nll"],
-        "sample_1k_s": sampling_seconds(run, 1000),
-        "sample_10k_s": sampling_seconds(run, 10_000),
+        "real tokens/s": speed,
+        "MFU": None if mfu is None else f"{100 * mfu:.1f}%",
+        "val NLL": status["val_nll"],
+        "test NLL": status["test_nll"],
+        "1,000 names (s)": sampling_seconds(run, 1000),
+        "10,000 names (s)": sampling_seconds(run, 10_000),
     }
     if family == "transformer" and speed is not None:
-        names = load_corpus(data, "lines").items or []
-        baseline, parameters, _ = makemore.tokens_per_second(names, min(budget, MAKEMORE_SECONDS))
+        names = load_corpus(args.data, "lines").items or []
+        naive, parameters = naive_tokens_per_second(names, NAIVE_STEPS, threads)
         assert parameters == row["parameters"], "the baseline must be the same model"
-        row.update({"makemore_tokens_per_s": baseline, "vs_makemore": speed / baseline})
+        row.update({"naive tokens/s": naive, "vs naive": f"{speed / naive:.2f}x"})
+        if args.makemore:
+            other = makemore_tokens_per_second(args.makemore, args.data, names, BASELINE_SECONDS, threads)
+            row.update({"makemore tokens/s": other, "vs makemore": f"{speed / other:.2f}x"})
+        torch.set_num_threads(threads)
     return row
-
-
-def markdown(rows: list[dict], command: str, load_before: float, load_after: float) -> str:
-    lines = [
-        f"`{command}`",
-        "",
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-        f"{torch.__version__}; 1-minute load average {load_before:.1f} before, {load_after:.1f} after.",
-        "",
-        "| model | parameters | threads | steps | real tokens/s | MFU | val NLL | test NLL "
-        "| sample 1k (s) | sample 10k (s) |",
-        "|" + "---|" * 10,
-    ]
-    for r in rows:
-        mfu = "-" if r["mfu"] is None else f"{100 * r['mfu']:.1f}%"
-        speed = "-" if r["tokens_per_s"] is None else f"{r['tokens_per_s']:,.0f}"
-        lines.append(
-            f"| {r['model']} | {r['parameters']:,} | {r['threads']} | {r['steps']:,} | {speed} "
-            f"| {mfu} | {r['val_nll']:.4f} | {r['test_nll']:.4f} | {r['sample_1k_s']:.3f} "
-            f"| {r['sample_10k_s']:.3f} |"
-        )
-    for r in rows:
-        if "vs_makemore" in r:
-            lines += [
-                "",
-                f"makemore's training loop on the same {r['model']} (bench/makemore.py), "
-                f"same process and threads: {r['makemore_tokens_per_s']:,.0f} real tokens/s; charloom "
-                f"{r['tokens_per_s']:,.0f}, {r['vs_makemore']:.1f}x.",
-            ]
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -162,17 +131,25 @@ def main() -> None:
         default=torch.get_num_threads(),
         help="torch threads for training and sampling (default: torch's, a thread per core)",
     )
+    p.add_argument(
+        "--makemore", metavar="DIR", help="a checkout of karpathy/makemore, to time its own script"
+    )
     args = p.parse_args()
-    load_before = os.getloadavg()[0]
+    before = load_average()
     rows = []
     for family in args.families.split(","):
-        rows.append(bench_family(family, args.data, args.budget, args.eval_every, args.threads))
+        rows.append(bench_family(family, args))
         if not args.json:
             print(rows[-1], flush=True)
-    command = "python bench/run.py " + " ".join(sys.argv[1:])
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(markdown(rows, command.strip(), load_before, os.getloadavg()[0]))
-    report(rows, args.json)
+    notes = (
+        f"Load average {before:.1f} at the start. The transformer's baselines (bench/baselines.py): "
+        "the same model on padded rows at 32 names a step (naive), and makemore's own script when "
+        "`--makemore DIR` is given."
+    )
+    section = "families-" + (
+        "all" if args.families == ",".join(FAMILIES) else args.families.replace(",", "-")
+    )
+    report(rows, args, section, f"Every family for {args.budget:g} s (bench/run.py)", notes)
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ def main() -> None:
             "tried": samples.tried,
         }
     )
-    report(rows, args.json)
+    report(rows, args, "sampling", "Sampling speed (bench/sampling.py)")
     print("constrained: " + ", ".join(f"{k}={v}" for k, v in constrained.items()))
 
 

@@ -2,10 +2,8 @@
 
 Small character models multiply small matrices, and splitting them across cores costs
 synchronisation. This measures real tokens per second for each family's default (and a
-few other sizes) at 1 and 2 threads, alternated in one process. On an idle 2-core machine
-two threads won for every family's default batch (1.42-1.76x; the 5-layer BatchNorm MLP
-at batch 256 gained 1.05x), so the trainer keeps torch's own count (a thread per core) unless
-``--threads`` says otherwise; on a busy machine one thread avoids contention.
+few other sizes) at 1 and 2 threads, alternated in one process, which is what the
+trainer's default (torch's own count, a thread per core) rests on.
 
     python bench/threads.py [--steps 300]
 """
@@ -85,7 +83,7 @@ def main() -> None:
                 "2 vs 1": two / one,
             }
         )
-    report(rows, args.json)
+    report(rows, args, "threads", "One thread or two (bench/threads.py)")
 
 
 if __name__ == "__main__":
