@@ -1,9 +1,11 @@
-"""Print, as Markdown for the README, every fault and bad input charloom was given and
-what happened: the command, the exit code, the one-line message, whether files stayed
-intact. The same cases run in tests/reliability/test_faults.py.
+"""Print, as Markdown, every fault and bad input charloom was given and what happened:
+the command, the exit code, the one-line message, whether files stayed intact. The same
+cases run in tests/reliability/test_faults.py. ``--write docs/reliability.md`` writes the
+table there with what it shows, stamped with the commit, machine and date.
 
-    python scripts/fault_table.py            # about a minute on a busy 2-core machine
-    python scripts/fault_table.py --kills 5  # fewer random kills
+    python scripts/fault_table.py                              # about a minute
+    python scripts/fault_table.py --kills 5                    # fewer random kills
+    python scripts/fault_table.py --write docs/reliability.md
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "bench"))
 
 import faults  # noqa: E402
+from common import stamp  # noqa: E402
 
 from charloom import io as cio  # noqa: E402
 
@@ -112,6 +117,7 @@ def disk_full_row(work: Path) -> tuple[str, str, str, str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--write", metavar="FILE.md", help="also write the table, with what it shows, here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     random.seed(0)
@@ -133,11 +139,39 @@ def main() -> int:
         )
         rows += kill_rows(work, args.kills)
         rows.append(disk_full_row(work))
-    print("| fault or bad input | command | exit | message | files intact |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(cell(c) for c in row) + " |")
+    lines = ["| fault or bad input | command | exit | message | files intact |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    print("\n".join(lines))
+    if args.write:
+        command = "python scripts/fault_table.py" + "".join(f" {a}" for a in sys.argv[1:])
+        text = PROMISE.format(command=command, stamp=stamp(), cases=len(rows))
+        Path(args.write).write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
+        print(f"wrote {args.write}")
     return 0
+
+
+PROMISE = """# Reliability
+
+What charloom promises, and the table that checks it:
+
+- A user error (a missing, empty, binary or non-UTF-8 file, a bad option, a damaged run)
+  prints one line on stderr starting `charloom: error:` and exits with code 2; it changes
+  no file.
+- No pickle is ever loaded: weights and checkpoints are safetensors and JSON, read through
+  the safetensors parser only.
+- Every write is atomic (a temporary file, fsync, rename): a run killed at any moment still
+  loads, and a full disk leaves the last checkpoint intact.
+- A killed run resumes bit-for-bit: its final weights and metrics equal an uninterrupted
+  run's.
+
+`{command}`
+
+*{stamp}*
+
+{cases} cases; W is the temporary work folder. The same cases run in
+`tests/reliability/test_faults.py`.
+
+"""
 
 
 if __name__ == "__main__":
