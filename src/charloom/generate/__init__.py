@@ -1,11 +1,14 @@
 """Generation: every feature reshapes the model's distribution at inference time.
 
-    sampling.py     the decoding loop over ``step`` and the logit transforms
+    sampling.py     the decoding loop over ``step``
+    processors.py   logits processors (mask, repetition penalty, temperature, top-k, top-p)
+    rows.py         which rows a batch still computes: the shared start, finished rows
     constraints.py  constraints as masks (one automaton) and as filters
     search.py       draw and filter within a budget, beam search, best-of-N, refinement
     scoring.py      likelihood of items, scorers and their registry
     novelty.py      the nearest training item by edit distance, fast on 100k items
     pipeline.py     ``Run.sample`` end to end
+    during_training.py  samples at each evaluation, as a training callback
 
 Everything talks to models through ``init_state``/``step``/``select_state`` (and
 ``forward`` to score), so it works for every family.
@@ -13,6 +16,7 @@ Everything talks to models through ``init_state``/``step``/``select_state`` (and
 
 from charloom.generate.constraints import Constraints
 from charloom.generate.pipeline import SampleOptions
+from charloom.generate.processors import LogitsProcessor, LogitsProcessorList, register_processor
 from charloom.generate.sampling import Decoding, Sample, Samples
 from charloom.generate.scoring import ItemScore, Scorer, make_scorer, register_scorer
 
@@ -20,10 +24,13 @@ __all__ = [
     "Constraints",
     "Decoding",
     "ItemScore",
+    "LogitsProcessor",
+    "LogitsProcessorList",
     "Sample",
     "SampleOptions",
     "Samples",
     "Scorer",
     "make_scorer",
+    "register_processor",
     "register_scorer",
 ]
