@@ -22,7 +22,7 @@ from charloom.data.conditions import TOKEN_BASE, categories_of, token_for
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
 from charloom.generate.pipeline import SampleOptions, sample_run
-from charloom.generate.sampling import Samples
+from charloom.generate.samples import Samples
 from charloom.generate.scoring import ItemScores, score_items
 from charloom.models.context import check_fits
 from charloom.models.likelihood import evaluate

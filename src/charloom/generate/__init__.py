@@ -1,6 +1,7 @@
 """Generation: every feature reshapes the model's distribution at inference time.
 
     sampling.py     the decoding loop over ``step``
+    samples.py      what it returns: items with their likelihood, the search's account
     processors.py   logits processors (mask, repetition penalty, temperature, top-k, top-p)
     rows.py         which rows a batch still computes: the shared start, finished rows
     constraints.py  constraints as masks (one automaton) and as filters
@@ -17,7 +18,8 @@ Everything talks to models through ``init_state``/``step``/``select_state`` (and
 from charloom.generate.constraints import Constraints
 from charloom.generate.pipeline import SampleOptions
 from charloom.generate.processors import LogitsProcessor, LogitsProcessorList, register_processor
-from charloom.generate.sampling import Decoding, Sample, Samples
+from charloom.generate.samples import Sample, Samples
+from charloom.generate.sampling import Decoding
 from charloom.generate.scoring import ItemScore, Scorer, make_scorer, register_scorer
 
 __all__ = [

@@ -19,7 +19,8 @@ import torch
 
 from charloom.errors import CharloomError
 from charloom.generate.constraints import Constraints, compile_constraints, merge_prefix
-from charloom.generate.sampling import Decoding, Samples
+from charloom.generate.samples import Samples
+from charloom.generate.sampling import Decoding
 from charloom.generate.scoring import Scorer, make_scorer
 from charloom.generate.search import ENFORCE, Task, beam_search, best_of, draw, refine, score_samples
 from charloom.models.context import check_fits

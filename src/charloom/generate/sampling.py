@@ -28,93 +28,9 @@ from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
 from charloom.generate.processors import LogitsProcessorList, build_processors
 from charloom.generate.rows import Rows, shared_steps
+from charloom.generate.samples import Sample
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
-
-
-@dataclass(slots=True)
-class Sample:
-    """One generated item.
-
-    ``logprob`` is the model's log-likelihood of the whole item in nats, as ``charloom
-    score`` computes it: in line mode every character and the end boundary given the
-    start boundary; in text mode every character after the first. ``num_tokens`` is the
-    number of predictions it sums over, so ``nll_per_char`` matches ``charloom eval``. An
-    unfinished item (cut at ``max_new_tokens``) has no end, so its end is not counted.
-    ``score`` is set when a scorer ranked the item (beam search, ``best_of``, ``refine``,
-    ``score=``); higher is better.
-    """
-
-    text: str
-    logprob: float
-    num_tokens: int
-    finished: bool
-    new: bool | None = None  # not among the training items (None: unknown)
-    score: float | None = None
-
-    @property
-    def nll_per_char(self) -> float:
-        return -self.logprob / max(self.num_tokens, 1)
-
-    def to_json(self) -> dict:
-        return {
-            "text": self.text,
-            "new": self.new,
-            "logprob": self.logprob,
-            "nll_per_char": self.nll_per_char,
-            "finished": self.finished,
-            "score": self.score,
-        }
-
-
-class Samples(list):
-    """What ``Run.sample`` returns: a list of ``Sample`` plus how the search went.
-
-    - ``requested``: how many items were asked for;
-    - ``tried``: candidates drawn (complete items) until enough passed the filters;
-    - ``kept``: candidates that passed every filter (best-of keeps N per item returned);
-    - ``budget``: the cap on ``tried``; ``exhausted`` is true when it ran out first;
-    - ``refined``: rewrites accepted by ``refine``;
-    - ``masked_after``: draws before ``ends_with``/``contains`` went from rejection to masks
-      (None: they never did, or there were none).
-
-    >>> s = Samples([], requested=3, tried=40, kept=0, budget=40)
-    >>> s.exhausted, s.summary()
-    (True, 'returned 0 of 3 (tried 40, kept 0); the budget of 40 attempts ran out')
-    """
-
-    def __init__(
-        self,
-        items=(),
-        *,
-        requested: int = 0,
-        tried: int = 0,
-        kept: int = 0,
-        budget: int | None = None,
-        refined: int = 0,
-        masked_after: int | None = None,
-    ):
-        super().__init__(items)
-        self.requested, self.tried, self.kept = requested, tried, kept
-        self.budget, self.refined, self.masked_after = budget, refined, masked_after
-
-    @property
-    def exhausted(self) -> bool:
-        return len(self) < self.requested
-
-    def summary(self) -> str:
-        line = f"returned {len(self)} of {self.requested} (tried {self.tried}, kept {self.kept})"
-        if self.refined:
-            line += f", {self.refined} refined"
-        if self.masked_after == 0:
-            line += "; patterns masked"
-        elif self.masked_after is not None:
-            line += f"; patterns masked after {self.masked_after} draws"
-        if self.exhausted and self.budget is not None and self.tried >= self.budget:
-            line += f"; the budget of {self.budget} attempts ran out"
-        elif self.exhausted:
-            line += "; the search ended without enough items"
-        return line
 
 
 @dataclass

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.generate.constraints import Compiled
-from charloom.generate.sampling import Decoded, Decoding, Forced, Sample, decode, texts_of, to_samples
+from charloom.generate.samples import Sample
+from charloom.generate.sampling import Decoded, Decoding, Forced, decode, texts_of, to_samples
 from charloom.generate.scoring import Scorer, encode_for_scoring, token_logprobs
 from charloom.models.base import CharModel
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -116,7 +117,7 @@ class Trainer:
         self.window = Window()
 
     @property
-    def out(self):
+    def out(self) -> Path:
         return self.run_dir.path
 
     @property
@@ -300,11 +301,11 @@ class Trainer:
         return result
 
 
-def _size(path) -> int:
+def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def _truncate(path, size: int) -> None:
+def _truncate(path: Path, size: int) -> None:
     if path.exists() and path.stat().st_size > size:
         with open(path, "r+b") as handle:
             handle.truncate(size)
