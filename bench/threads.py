@@ -10,17 +10,13 @@ trainer's default (torch's own count, a thread per core) rests on.
 
 from __future__ import annotations
 
-import time
-
 import torch
-from common import parser, report
+from common import parser, report, train_tokens_per_second
 
-from charloom.data.batches import IGNORE, encode_items, make_batches
+from charloom.data.batches import encode_items, make_batches
 from charloom.data.corpus import load_corpus
 from charloom.data.vocab import Vocab
-from charloom.models.likelihood import nll
 from charloom.models.registry import FAMILIES, build_model, make_config
-from charloom.train.optim import make_optimizer
 
 CANDIDATES = [  # (family, options, batch size: None for the family's default)
     ("mlp", {}, None),
@@ -42,20 +38,7 @@ def tokens_per_second(
     vocab = Vocab.from_texts(items)
     model = build_model(family, make_config(family, options), vocab.size)
     batches = make_batches(model.training_layout, encode_items(items, vocab), model.context_size, 16)
-    optimizer = make_optimizer(model, "adamw", 1e-3, 0.01)
-    generator = torch.Generator().manual_seed(0)
-    tokens, elapsed = 0, 0.0
-    for step in range(steps):
-        inputs, targets = batches.sample(batch_size, generator)
-        start = time.perf_counter()
-        loss = nll(model.training_logits(inputs), targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step >= steps // 10:  # the first steps warm caches and allocators
-            elapsed += time.perf_counter() - start
-            tokens += int((targets != IGNORE).sum())
-    return tokens / elapsed
+    return train_tokens_per_second(model, batches, batch_size, steps)
 
 
 def main() -> None:
