@@ -1,14 +1,5 @@
-"""A run on disk, and the object that uses it.
-
-runs/<name>/
-  run.json            family + config, train config, data source + fingerprint, vocab
-  model.safetensors   best-by-val weights (what sampling and evaluation use)
-  last.safetensors    weights at the latest checkpoint
-  state.safetensors   weights + optimiser + RNG states of the latest checkpoint (resume)
-  metrics.jsonl       one line per eval
-  samples.txt         samples taken during training, with their step
-  data/               the train / val / test splits the run used
-"""
+"""The Run facade: a trained run on disk (``rundir.RunDir``), opened to be used: sample
+from it, score items under it, evaluate it on a split or a file."""
 
 from __future__ import annotations
 
@@ -26,7 +17,7 @@ from charloom.generate.samples import Samples
 from charloom.generate.scoring import ItemScores, score_items
 from charloom.models.context import check_fits
 from charloom.models.likelihood import evaluate
-from charloom.rundir import SPLITS, load_weights, model_from_info, read_run_json, split_path
+from charloom.rundir import SPLITS, RunDir
 
 
 class Run:
@@ -38,10 +29,9 @@ class Run:
 
     def __init__(self, path: str | Path, weights: str = "model"):
         self.path = Path(path)
-        self.info = read_run_json(self.path)
-        self.model, self.vocab = model_from_info(self.info)
-        self.weights_meta = load_weights(self.model, self.path / f"{weights}.safetensors")
-        self.model.eval()
+        self.dir = RunDir(self.path)
+        self.info = self.dir.read_info()
+        self.model, self.vocab, self.weights_meta = self.dir.load_model(weights, info=self.info)
         self._train_set: set[str] | None = None
         self._longest_train_item: int | None = None
 
@@ -60,7 +50,7 @@ class Run:
     def split_text(self, split: str) -> str:
         if split not in SPLITS:
             raise CharloomError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-        return read_text_file(split_path(self.path, split))
+        return read_text_file(self.dir.split_path(split))
 
     def split_items(self, split: str) -> list[str]:
         return parse_lines(self.split_text(split), split)
