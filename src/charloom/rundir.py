@@ -19,6 +19,11 @@ from __future__ import annotations
 
 import json
 import shutil
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +40,40 @@ from charloom.version import __version__
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
+LOCK_FILE = ".lock"  # held by the process training the run (see RunLock)
+
+
+class RunLock:
+    """An exclusive advisory lock (``flock``) on a run folder's lock file, held while one
+    process trains the run. The lock, not the file, is what counts: a lock file left by a
+    killed trainer holds nobody up. Where ``fcntl`` is missing (Windows) nothing is locked."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle: Any = None
+
+    def __enter__(self) -> RunLock:
+        if fcntl is None:
+            return self
+        try:
+            self.handle = open(self.path, "a+")  # held open until __exit__
+        except OSError as exc:
+            raise CharloomError(f"cannot write in {self.path.parent}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.handle.close()
+            raise CharloomError(
+                f"{self.path.parent} is being trained by another process; wait for it to finish, or "
+                "give another --out"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
 
 
 class RunDir:
@@ -106,17 +145,41 @@ class RunDir:
         atomic_write_json(self.run_json, info)
 
     # -- starting and resuming ---------------------------------------------------------
-    def prepare(self, force: bool = False) -> None:
-        """Make the folder for a new run. A folder that holds something already needs
-        ``force``, which replaces charloom's own files and leaves any other file alone."""
+    def check_new(self, force: bool = False) -> None:
+        """Refuse, before anything is written, a folder a new run cannot go into: a file, or a
+        folder that holds something already (unless ``force``, which replaces charloom's own
+        files and leaves every other file alone)."""
         if self.path.exists() and not self.path.is_dir():
             raise CharloomError(f"--out {self.path} is a file, not a folder; pick another --out")
-        if self.path.exists() and any(self.path.iterdir()):
-            if not force:
-                raise CharloomError(
-                    f"{self.path} already holds a run; use --resume to continue it, --force to replace "
-                    "it, or --out to pick another folder"
-                )
+        if force or not self.path.exists():
+            return
+        held = [entry.name for entry in self.path.iterdir() if entry.name != LOCK_FILE]
+        if self.RUN_JSON in held:
+            raise CharloomError(
+                f"{self.path} already holds a run; use --resume to continue it, --force to replace "
+                "it, or --out to pick another folder"
+            )
+        if held:
+            raise CharloomError(
+                f"{self.path} holds files that are not a charloom run ({held[0]!r} among them); give "
+                "an empty or new folder with --out, or --force to write the run beside them (only "
+                "charloom's own files are ever replaced)"
+            )
+
+    def claim(self) -> RunLock:
+        """The folder, made if need be and held for one trainer (``with run_dir.claim():``):
+        a second trainer on the same folder is refused instead of interleaving its writes."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CharloomError(f"cannot create the run folder {self.path}: {exc.strerror or exc}") from None
+        return RunLock(self.path / LOCK_FILE)
+
+    def prepare(self, force: bool = False) -> None:
+        """Ready a claimed folder for a new run: with ``force``, charloom's own files of an
+        earlier run go (nobody else's); the splits' folder is made."""
+        self.check_new(force)
+        if force:
             for name in self.OWN_FILES:
                 (self.path / name).unlink(missing_ok=True)
             remove_stale_temps(self.path)

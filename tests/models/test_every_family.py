@@ -156,3 +156,33 @@ def test_bad_options_are_user_errors_naming_the_option(family, options, named):
     with pytest.raises(CharloomError) as caught:
         make_config(family, options)
     assert named in str(caught.value)
+
+
+SIZE_OPTIONS = {  # options each family's formula must follow, drawn at random below
+    "mlp": {"context": [1, 3, 5], "embedding": [1, 7], "hidden": [3, 20], "n_layer": [1, 3],
+            "batchnorm": [0, 1]},
+    "wavenet": {"context": [2, 8, 16], "embedding": [2, 9], "hidden": [4, 17], "batchnorm": [0, 1]},
+    "rnn": {"n_layer": [1, 3], "hidden": [5, 19], "embedding": [2, 7], "learned_init": [0, 1]},
+    "gru": {"n_layer": [1, 3], "hidden": [5, 19], "embedding": [2, 7], "learned_init": [0, 1]},
+    "lstm": {"n_layer": [1, 3], "hidden": [5, 19], "embedding": [2, 7], "learned_init": [0, 1]},
+    "transformer": {"n_layer": [1, 3], "n_head": [1, 2], "n_embd": [4, 12], "block_size": [1, 30],
+                    "bias": [0, 1], "tie_weights": [0, 1]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("family", ALL)
+def test_the_parameter_count_is_known_from_the_config_alone(family):
+    """``parameter_count`` is what refuses an absurd config before any tensor is made; it
+    must be exactly what the built model has."""
+    import random
+
+    rng = random.Random(family)
+    cls = FAMILIES[family]
+    for _ in range(6):
+        options = {name: rng.choice(values) for name, values in SIZE_OPTIONS.get(family, {}).items()}
+        options = {k: bool(v) if k in ("batchnorm", "learned_init", "bias", "tie_weights") else v
+                   for k, v in options.items()}  # fmt: skip
+        config = make_config(family, options)
+        vocab_size = rng.randint(2, 40)
+        built = sum(p.numel() for p in cls(config, vocab_size).parameters())
+        assert cls.parameter_count(config, vocab_size) == built, options

@@ -71,6 +71,15 @@ class CharModel(nn.Module):
         self.config = config
         self.vocab_size = int(vocab_size)
 
+    @classmethod
+    def parameter_count(cls, config: Any, vocab_size: int) -> int:
+        """The trainable parameters a model of this config would have, found before any
+        tensor is made (so an absurd config can be refused, see ``models/size.py``).
+        Families give the formula; this fallback builds the model on the ``meta``
+        device, where tensors have shapes but no storage."""
+        with torch.device("meta"):
+            return sum(p.numel() for p in cls(config, vocab_size).parameters())
+
     # -- the interface -------------------------------------------------------------
     @property
     def context_size(self) -> int | None:

@@ -29,6 +29,10 @@ class Bigram(WindowModel):
         # Zero logits: a uniform softmax, so the loss at step 0 is exactly ln(V).
         self.logits = nn.Parameter(torch.zeros(vocab_size, vocab_size))
 
+    @classmethod
+    def parameter_count(cls, config: BigramConfig, vocab_size: int) -> int:
+        return vocab_size * vocab_size
+
     @property
     def context_size(self) -> int:
         return 1

@@ -60,6 +60,15 @@ class MLP(WindowModel):
         self.hidden = nn.Sequential(*layers)
         self.output = scaled_output(fan_in, vocab_size, config.output_scale)
 
+    @classmethod
+    def parameter_count(cls, config: MLPConfig, vocab_size: int) -> int:
+        """V E (embedding) + per layer fan_in H (+ H bias, or 2H BatchNorm gain and shift)
+        + H V + V (output)."""
+        E, H, L, V = config.embedding, config.hidden, config.n_layer, vocab_size
+        per_layer_extra = 2 * H if config.batchnorm else H
+        hidden = config.context * E * H + (L - 1) * H * H + L * per_layer_extra
+        return V * E + hidden + H * V + V
+
     @property
     def context_size(self) -> int:
         return self.config.context

@@ -44,6 +44,10 @@ class NGram(WindowModel):
     def context_size(self) -> int:
         return max(self.config.n - 1, 1)
 
+    @classmethod
+    def parameter_count(cls, config: NGramConfig, vocab_size: int) -> int:
+        return 0  # counted, not trained: the table grows with the data, one row per context seen
+
     def _keys(self, windows: torch.Tensor) -> torch.Tensor:
         """Encode the last n-1 tokens of each window as one integer (base V)."""
         order = self.config.n - 1

@@ -240,6 +240,7 @@ class Recurrent(CharModel):
     fused_class: ClassVar[type[nn.Module]] = nn.RNN
     equations_class: ClassVar[type[EquationStack]] = EquationRNN
     state_names: ClassVar[tuple[str, ...]] = ("h",)
+    gates: ClassVar[int] = 1  # weight blocks per layer: the cell's gates and candidate
 
     def __init__(self, config: RecurrentConfig, vocab_size: int):
         super().__init__(config, vocab_size)
@@ -256,6 +257,16 @@ class Recurrent(CharModel):
         self.drop = Dropout(config.dropout)
         # Small output weights: near-uniform softmax, loss at step 0 about ln(V).
         self.head = scaled_output(H, vocab_size, 0.1)
+
+    @classmethod
+    def parameter_count(cls, config: RecurrentConfig, vocab_size: int) -> int:
+        """V E + per layer G H (input + H) + 2 G H (two biases), G gates (RNN 1, GRU 3, LSTM
+        4), the input E for the first layer and H above + L H per learned initial state + H V
+        + V."""
+        E, H, L, V, G = config.embedding, config.hidden, config.n_layer, vocab_size, cls.gates
+        layers = G * H * (E + H) + (L - 1) * G * H * (H + H) + L * 2 * G * H
+        initial = len(cls.state_names) * L * H if config.learned_init else 0
+        return V * E + layers + initial + H * V + V
 
     @property
     def context_size(self) -> None:
@@ -306,6 +317,7 @@ class GRU(Recurrent):
     family = "gru"
     fused_class = nn.GRU
     equations_class = EquationGRU
+    gates = 3
 
 
 class LSTM(Recurrent):
@@ -313,6 +325,7 @@ class LSTM(Recurrent):
     fused_class = nn.LSTM
     equations_class = EquationLSTM
     state_names = ("h", "c")
+    gates = 4
 
     def __init__(self, config: RecurrentConfig, vocab_size: int):
         super().__init__(config, vocab_size)

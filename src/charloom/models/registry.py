@@ -13,6 +13,7 @@ from charloom.models.bigram import Bigram
 from charloom.models.mlp import MLP
 from charloom.models.ngram import NGram
 from charloom.models.recurrent import GRU, LSTM, RNN
+from charloom.models.size import check_size
 from charloom.models.transformer import Transformer
 from charloom.models.wavenet import WaveNet
 
@@ -42,8 +43,12 @@ def make_config(family: str, options: dict[str, Any] | Any | None = None) -> Any
         raise CharloomError(f"model {family!r}: {exc}") from None
 
 
-def build_model(family: str, config: Any, vocab_size: int) -> CharModel:
-    return model_class(family)(config, vocab_size)
+def build_model(family: str, config: Any, vocab_size: int, purpose: str = "use") -> CharModel:
+    """The model, once its size has been checked against the memory free for ``purpose``
+    ("train" or "use"; see ``models/size.py``)."""
+    cls = model_class(family)
+    check_size(cls, config, vocab_size, purpose)
+    return cls(config, vocab_size)
 
 
 def describe(family: str) -> dict:

@@ -211,6 +211,17 @@ class Transformer(CharModel):
             # One matrix both to read characters and to score them (Press & Wolf, 2017).
             self.head.weight = self.wte.weight
 
+    @classmethod
+    def parameter_count(cls, config: TransformerConfig, vocab_size: int) -> int:
+        """V C + T C (token and position embeddings) + per block 12 C^2 (q, k, v and the
+        attention's projection; the MLP's C x 4C and 4C x C) + 2C (two LayerNorm gains) +
+        11 C of biases + C (+ C) for the last LayerNorm + C V for the head unless tied."""
+        C, V, L = config.n_embd, vocab_size, config.n_layer
+        block = 12 * C * C + 2 * C + (11 * C if config.bias else 0)
+        final = 2 * C if config.bias else C
+        head = 0 if config.tie_weights else C * V
+        return V * C + config.block_size * C + L * block + final + head
+
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
         if isinstance(module, (nn.Linear, nn.Embedding)):

@@ -77,6 +77,15 @@ class WaveNet(WindowModel):
         self.levels = nn.Sequential(*levels)
         self.output = scaled_output(config.hidden, vocab_size, config.output_scale)
 
+    @classmethod
+    def parameter_count(cls, config: WaveNetConfig, vocab_size: int) -> int:
+        """V E + per level fan_in H (2E at the first, 2H after) + H (bias) or 2H (BatchNorm)
+        + H V + V."""
+        E, H, V = config.embedding, config.hidden, vocab_size
+        levels = int(math.log2(config.context))
+        extra = 2 * H if config.batchnorm else H
+        return V * E + 2 * E * H + (levels - 1) * 2 * H * H + levels * extra + H * V + V
+
     @property
     def context_size(self) -> int:
         return self.config.context

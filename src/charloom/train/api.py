@@ -8,6 +8,7 @@ function and rank 0 writes. What watches the training is passed in as callbacks.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -41,7 +42,7 @@ def start(
 ) -> RunDir:
     """Train a new run; returns its folder. ``model_options`` is a dict of the family's
     options or its config dataclass."""
-    with distributed.session() as ctx:
+    with distributed.session() as ctx, contextlib.ExitStack() as held:
         model_class(family)  # a clear error for an unknown family before any work
         model_config = make_config(family, model_options)
         corpus = data.load()
@@ -49,7 +50,7 @@ def start(
         every_item = [*splits.train, *splits.val, *splits.test]
         vocab = Vocab.from_texts([*every_item, data.alphabet or ""], boundary=(data.format == "lines"))
         torch.manual_seed(config.seed)
-        model = build_model(family, model_config, vocab.size)
+        model = build_model(family, model_config, vocab.size, purpose="train")
         if data.format == "lines":  # before anything is written
             longest = max(every_item, key=len)
             check_fits(model, len(longest), f"the longest item ({longest[:20]!r}...)", True)
@@ -57,6 +58,8 @@ def start(
         run_dir = RunDir(
             distributed.on_main(ctx, lambda: str(chosen or default_out(family, str(data.source))))
         )
+        distributed.on_main(ctx, lambda: run_dir.check_new(force))  # before anything is written
+        distributed.on_main(ctx, lambda: _hold(held, run_dir))
         distributed.on_main(ctx, lambda: run_dir.prepare(force=force))
         config = resolved(config, model)
         parameters = model.num_parameters()
@@ -90,8 +93,9 @@ def resume(
     long and how watched (``TrainConfig.resumable()``) may change; any other given with a
     different value is refused."""
     run_dir = RunDir(out)
-    with distributed.session() as ctx:
+    with distributed.session() as ctx, contextlib.ExitStack() as held:
         run_dir.check_resumable()
+        distributed.on_main(ctx, lambda: _hold(held, run_dir))
         info = run_dir.read_info()
         saved, resumable = info["train"], TrainConfig.resumable()
         for name, value in sorted(overrides.items()):
@@ -109,6 +113,11 @@ def resume(
         log(f"resuming {run_dir.path} at step {trainer.step}")
         _train(trainer)
     return run_dir
+
+
+def _hold(held: contextlib.ExitStack, run_dir: RunDir) -> None:
+    """Claim the run folder until ``held`` closes (rank 0 only: it is the one that writes)."""
+    held.enter_context(run_dir.claim())
 
 
 def _train(trainer: Trainer) -> None:
