@@ -3,6 +3,7 @@ from it, score items under it, evaluate it on a split or a file."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from charloom.generate.scoring import ItemScores, score_items
 from charloom.models.context import check_fits
 from charloom.models.likelihood import evaluate
 from charloom.rundir import SPLITS, RunDir
+
+CHUNK = 10_000  # items sampled or scored at a time when there are many
 
 
 class Run:
@@ -131,11 +134,52 @@ class Run:
             sample.text = sample.text[len(token) :]
         return samples
 
+    def sample_chunks(
+        self, n: int, *, seed: int | None = None, chunk: int = CHUNK, **options: Any
+    ) -> Iterator[Samples]:
+        """``sample`` in pieces of at most ``chunk`` items, each yielded as soon as it is
+        drawn, so that millions of items stream in bounded memory. ``unique`` holds across
+        the pieces and ``budget`` caps the draws of all of them together; up to ``chunk``
+        items this is one ``sample`` call, with the same items.
+
+        >>> for piece in run.sample_chunks(1_000_000, seed=0):   # doctest: +SKIP
+        ...     write(piece)
+        """
+        budget, unique = options.get("budget"), options.get("unique", False)
+        taken: set[str] = set()
+        done, piece = 0, 0
+        while done < n:
+            wanted = min(chunk, n - done)
+            if unique and taken:
+                options = {**options, "exclude": set(options.get("exclude") or ()) | taken}
+            if budget is not None:
+                options = {**options, "budget": budget}
+            samples = self.sample(wanted, seed=None if seed is None else seed + piece, **options)
+            yield samples
+            done, piece = done + len(samples), piece + 1
+            if unique:
+                taken.update(s.text for s in samples)
+            if budget is not None:
+                budget -= samples.tried
+            if samples.exhausted or (budget is not None and budget < 1):
+                return
+
     def score(self, items: str | list[str]) -> ItemScores:
         """Each item's likelihood: total and per-character NLL (nats; the end boundary counts,
         as in ``evaluate``) and the surprisal of every character."""
         items = [items] if isinstance(items, str) else list(items)
         return score_items(self.model, self.vocab, items)
+
+    def score_chunks(self, items: Iterable[str], chunk: int = CHUNK) -> Iterator[ItemScores]:
+        """``score`` in pieces of at most ``chunk`` items, for files of millions of lines."""
+        batch: list[str] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) == chunk:
+                yield self.score(batch)
+                batch = []
+        if batch:
+            yield self.score(batch)
 
 
 def load_run(path: str | Path, weights: str = "model") -> Run:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from pathlib import Path
 
 from charloom.cli.app import command, emit_json
 from charloom.cli.options import add_config_flags, given
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
 from charloom.generate.pipeline import SampleOptions
+from charloom.generate.samples import Samples
 from charloom.run import load_run
 
 
@@ -38,24 +39,39 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
 @command("sample", "generate items from a trained run, with constraints and search", _add_sample)
 def cmd_sample(args: argparse.Namespace) -> int:
     run = load_run(args.run, weights=args.weights)
-    samples = run.sample(n=args.n, seed=args.seed, category=args.category, **given(args, SampleOptions))
-    if not samples:
+    options = given(args, SampleOptions)
+    account = Samples(requested=args.n, budget=options.get("budget"))
+    output, items_in_json = None, 0
+    try:
+        for piece in run.sample_chunks(args.n, seed=args.seed, category=args.category, **options):
+            account.absorb(piece)
+            if account.returned == 0:
+                break
+            if args.output and output is None:  # opened once there is something to write
+                output = open(args.output, "w", encoding="utf-8")  # closed in the finally below
+            for s in piece:
+                if output is not None:
+                    output.write(s.text + "\n")
+                if args.json:
+                    print(("[\n" if items_in_json == 0 else ",\n") + json.dumps(s.to_json()), end="")
+                    items_in_json += 1
+                elif run.format == "text":
+                    print(s.text)
+                else:
+                    score = "" if s.score is None else f"\t{s.score:.4f}"
+                    print(f"{s.text}\t{'new' if s.new else 'seen'}\t{s.nll_per_char:.3f}{score}")
+            sys.stdout.flush()
+    finally:  # Ctrl-C included: what was written stays, and the JSON stays a JSON array
+        if output is not None:
+            output.close()
+        if items_in_json:
+            print("\n]")
+    if account.returned == 0:
         raise CharloomError(
-            f"no item satisfied the constraints ({samples.summary()}); loosen them or raise --budget"
+            f"no item satisfied the constraints ({account.summary()}); loosen them or raise --budget"
         )
-    if args.output:
-        Path(args.output).write_text("\n".join(s.text for s in samples) + "\n", encoding="utf-8")
-    if args.json:
-        emit_json([s.to_json() for s in samples])
-    elif run.format == "text":
-        for s in samples:
-            print(s.text)
-    else:
-        for s in samples:
-            score = "" if s.score is None else f"\t{s.score:.4f}"
-            print(f"{s.text}\t{'new' if s.new else 'seen'}\t{s.nll_per_char:.3f}{score}")
     if not args.quiet:
-        print(f"charloom: {samples.summary()}", file=sys.stderr)
+        print(f"charloom: {account.summary()}", file=sys.stderr)
     return 0
 
 
@@ -77,17 +93,28 @@ def cmd_score(args: argparse.Namespace) -> int:
     if bool(args.items) == bool(args.file):
         raise CharloomError("give the items to score, or --file FILE (one item per line), not both")
     items = parse_lines(read_text_file(args.file), args.file) if args.file else args.items
-    scores = load_run(args.run, weights=args.weights).score(items)
+    run = load_run(args.run, weights=args.weights)
     unit = "bits" if args.bits else "nats"
-    report = scores.to_json(unit)
+    total, tokens, written = 0.0, 0, 0
+    if not args.json:
+        print(f"# item\tnll\tnll_per_char\tsurprisal of each character ({unit}; '.' is the end)")
+    else:
+        print(f'{{"unit": "{unit}", "items": [', end="")
+    for piece in run.score_chunks(items):  # scored and printed a piece at a time
+        report = piece.to_json(unit)
+        total, tokens = total + report["nll_per_char"] * report["tokens"], tokens + report["tokens"]
+        for r in report["items"]:
+            if args.json:
+                print(("\n" if written == 0 else ",\n") + json.dumps(r), end="")
+            else:
+                surprisal = " ".join(f"{_printable(token)}:{value:.2f}" for token, value in r["surprisal"])
+                print(f"{r['item']}\t{r['nll']:.4f}\t{r['nll_per_char']:.4f}\t{surprisal}")
+            written += 1
+    mean = total / max(tokens, 1)
     if args.json:
-        emit_json(report)
-        return 0
-    print(f"# item\tnll\tnll_per_char\tsurprisal of each character ({unit}; '.' is the end)")
-    for r in report["items"]:
-        surprisal = " ".join(f"{_printable(token)}:{value:.2f}" for token, value in r["surprisal"])
-        print(f"{r['item']}\t{r['nll']:.4f}\t{r['nll_per_char']:.4f}\t{surprisal}")
-    print(f"# all: {report['nll_per_char']:.4f} {unit}/char over {report['tokens']:,} characters")
+        print(f'\n], "nll_per_char": {json.dumps(mean)}, "tokens": {tokens}}}')
+    else:
+        print(f"# all: {mean:.4f} {unit}/char over {tokens:,} characters")
     return 0
 
 

@@ -70,13 +70,34 @@ class Samples(list):
         super().__init__(items)
         self.requested, self.tried, self.kept = requested, tried, kept
         self.budget, self.refined, self.masked_after = budget, refined, masked_after
+        self.absorbed = 0  # items of pieces counted by ``absorb`` but not held
+        self.pieces_budget = budget is None  # no budget for the whole: the pieces' own add up
+
+    @property
+    def returned(self) -> int:
+        return len(self) + self.absorbed
 
     @property
     def exhausted(self) -> bool:
-        return len(self) < self.requested
+        return self.returned < self.requested
+
+    def absorb(self, piece: Samples) -> None:
+        """Add a piece of a search made in pieces (``Run.sample_chunks``) to this account,
+        without keeping its items. An account made with a ``budget`` keeps it as the whole
+        search's; one made without adds up the pieces' own budgets."""
+        if self.masked_after is None and piece.masked_after is not None:
+            self.masked_after = self.tried + piece.masked_after
+        self.absorbed += len(piece)
+        self.tried, self.kept, self.refined = (
+            self.tried + piece.tried,
+            self.kept + piece.kept,
+            self.refined + piece.refined,
+        )
+        if self.pieces_budget and piece.budget is not None:
+            self.budget = (self.budget or 0) + piece.budget
 
     def summary(self) -> str:
-        line = f"returned {len(self)} of {self.requested} (tried {self.tried}, kept {self.kept})"
+        line = f"returned {self.returned} of {self.requested} (tried {self.tried}, kept {self.kept})"
         if self.refined:
             line += f", {self.refined} refined"
         if self.masked_after == 0:
