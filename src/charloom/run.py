@@ -145,6 +145,8 @@ class Run:
         >>> for piece in run.sample_chunks(1_000_000, seed=0):   # doctest: +SKIP
         ...     write(piece)
         """
+        if n < 1:
+            raise CharloomError(f"-n must be at least 1, got {n}")
         budget, unique = options.get("budget"), options.get("unique", False)
         taken: set[str] = set()
         done, piece = 0, 0
