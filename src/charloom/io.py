@@ -124,3 +124,17 @@ def _read_metadata(data: bytes) -> dict:
 def _short(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:120]
+
+
+IMAGE_SUFFIXES = (".png",)
+
+
+def image_path(path: str | Path, flag: str) -> Path:
+    """A path the user gave for a picture: it must name a .png file, not a folder, so that
+    the picture goes where they said and nowhere else."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise RunError(f"{flag} must name a .png file, got {str(path)[:100]!r}")
+    if path.is_dir():
+        raise RunError(f"{flag} {str(path)[:100]} is a folder; name a .png file")
+    return path

@@ -113,6 +113,30 @@ def check_options(config: Any) -> None:
             raise CharloomError(f"{flag} must be below {below:g}{unit}, got {value}")
 
 
+def check_types(cls: type, values: dict[str, Any], where: str) -> None:
+    """Check plain data (a run.json section) against the field types of ``cls`` before it is
+    built: an int field holds an int (not a bool), a float field a number, a bool field a
+    bool, a str field a str; None only where the field allows it."""
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        if name not in hints:
+            continue
+        optional = type(None) in typing.get_args(hints[name])
+        if value is None:
+            if not optional:
+                raise CharloomError(f"{where}: {name} must not be null")
+            continue
+        kind = value_type(cls, name)
+        fits = {
+            int: isinstance(value, int) and not isinstance(value, bool),
+            float: isinstance(value, (int, float)) and not isinstance(value, bool),
+            bool: isinstance(value, bool),
+            str: isinstance(value, str),
+        }.get(kind, True)
+        if not fits:
+            raise CharloomError(f"{where}: {name} must be {kind.__name__}, got {value!r}"[:300])
+
+
 def defaults_of(cls: type) -> dict[str, Any]:
     """Each field's default value, by name."""
     values = {}

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from charloom.data.batches import Batches, encode_items, make_batches, text_block
-from charloom.data.corpus import read_text_file
+from charloom.data.corpus import FORMATS, read_text_file
 from charloom.data.tokens import encode_text_file
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError, RunError
@@ -38,6 +38,13 @@ from charloom.models.registry import build_model, make_config
 from charloom.version import __version__
 
 FORMAT_VERSION = 1
+SHAPE = (  # what run.json must hold for a run to be read at all: (section, key, type)
+    ("model", "family", str),
+    ("model", "config", dict),
+    ("vocab", "chars", str),
+    ("data", "format", str),
+    ("train", None, dict),
+)
 SPLITS = ("train", "val", "test")
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
 LOCK_FILE = ".lock"  # held by the process training the run (see RunLock)
@@ -129,10 +136,14 @@ class RunDir:
         try:
             info = json.loads(self.run_json.read_text(encoding="utf-8"))
             version = int(info["format_version"])
-            info["model"]["family"], info["vocab"]["chars"]  # noqa: B018 - presence check
+            for section, key, kind in SHAPE:
+                if not isinstance(info[section][key] if key else info[section], kind):
+                    raise TypeError(f"{section}{'.' + key if key else ''} is not a {kind.__name__}")
+            if info["data"]["format"] not in FORMATS:
+                raise ValueError(f"data.format is {info['data']['format']!r}")
         except (ValueError, KeyError, TypeError) as exc:
             raise RunError(
-                f"{self.run_json} is damaged ({type(exc).__name__}: {exc}); retrain the run"
+                f"{self.run_json} is damaged ({type(exc).__name__}: {str(exc)[:120]}); retrain the run"
             ) from None
         if version > FORMAT_VERSION:
             raise RunError(
@@ -257,7 +268,11 @@ def split_path(path: str | Path, split: str) -> Path:
 
 def model_from_info(info: dict) -> tuple[CharModel, Vocab]:
     """The model run.json describes, freshly initialised, and its vocabulary."""
-    vocab = Vocab.from_json(info["vocab"])
+    try:
+        vocab = Vocab.from_json(info["vocab"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"run.json's vocabulary is damaged ({type(exc).__name__}: {str(exc)[:120]}); "
+                       "retrain the run") from None  # fmt: skip
     family = info["model"]["family"]
     config = make_config(family, info["model"]["config"])
     return build_model(family, config, vocab.size), vocab

@@ -2,7 +2,9 @@
 raise into one line and an exit code.
 
 User errors (``CharloomError``) print one line on stderr starting ``charloom: error:`` and
-exit with code 2; Ctrl-C exits with 130; a closed pipe (``| head``) ends quietly.
+exit with code 2, and so does an ``OSError`` that reaches the top (a file or folder of the
+user's that cannot be read or written); Ctrl-C exits with 130; a closed pipe (``| head``)
+ends quietly.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def say(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def one_line(message: str) -> str:
+    """The message with every character that could break or hide a line (a newline, a
+    separator, a control code, an invisible direction mark) written as its escape."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="charloom",
@@ -79,10 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return COMMANDS[args.command][1](args)
     except CharloomError as exc:
-        print(f"charloom: error: {exc}", file=sys.stderr)
+        print(f"charloom: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("charloom: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the user's files and folders: a name too long, no permission, a full disk
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"charloom: error: {one_line(f'{exc.strerror or exc}{where}')[:500]}", file=sys.stderr)
+        return 2

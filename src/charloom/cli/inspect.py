@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 
 from charloom.cli.app import command, emit_json
 from charloom.errors import CharloomError
+from charloom.io import image_path
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -179,13 +179,14 @@ def _add_init_sim(p: argparse.ArgumentParser) -> None:
 def cmd_init_sim(args: argparse.Namespace) -> int:
     from charloom.inspect.diagnostics.init import format_init_sim, simulate_init
 
+    plot = image_path(args.plot, "--plot") if args.plot else None
     result = simulate_init(
         args.depth, args.width, args.init, args.activation, args.batch, args.seed, args.divisor
     )
-    if args.plot:
+    if plot is not None:
         from charloom.inspect.diagnostics.plots import plot_init_sim
 
-        plot_init_sim([result.to_json()], Path(args.plot))
+        plot_init_sim([result.to_json()], plot)
     if args.json:
         emit_json(result.to_json())
     else:

@@ -44,7 +44,11 @@ class Corpus:
 def read_text_file(path: str | Path) -> str:
     """Read a UTF-8 file, refusing missing, binary and undecodable ones by name."""
     path = Path(path)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long, a folder that cannot be searched
+        raise DataError(f"cannot read {str(path)[:100]}: {exc.strerror or exc}") from None
+    if not exists:
         raise DataError(f"no such file: {path}")
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a text file with one item per line")

@@ -31,6 +31,7 @@ from charloom.generate.rows import Rows, shared_steps
 from charloom.generate.samples import Sample
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
+from charloom.models.size import check_memory
 
 
 @dataclass
@@ -134,6 +135,8 @@ def decode(
     """
     decoding = decoding or Decoding()
     B = batch_size
+    # every row's tokens (int64) and their log-probabilities (float32), for every step
+    check_memory(B * steps * 12, f"decoding {B:,} rows of {steps:,} tokens", "ask for fewer --max-new-tokens")
     tokens = torch.full((B, steps), -1, dtype=torch.long)
     token_logprob = torch.zeros(B, steps)
     first = BOUNDARY_ID if lines else int(start_token if start_token is not None else 0)

@@ -28,6 +28,7 @@ from charloom.generate.samples import Sample
 from charloom.generate.sampling import Decoded, Decoding, Forced, decode, texts_of, to_samples
 from charloom.generate.scoring import Scorer, encode_for_scoring, token_logprobs
 from charloom.models.base import CharModel
+from charloom.models.size import check_memory
 
 MAX_BATCH = 16_384  # rows decoded at once while filtering
 
@@ -200,6 +201,10 @@ def beam_search(
     """
     model, lines = task.model, task.lines
     forced = task.forced_ids
+    # the scores of every beam's extensions (float64) and their ranking, at each step
+    check_memory(
+        num_beams * model.vocab_size * 8 * 4, f"beam search with {num_beams:,} beams", "use fewer --num-beams"
+    )
     # beam search searches, it does not sample: only the processors that forbid tokens are on
     processors = task.decoding.processors(lines, task.compiled.mask)
     steps = task.steps

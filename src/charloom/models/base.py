@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from charloom.data.batches import Layout
+from charloom.options import check_types
 
 State = Any
 
@@ -223,6 +224,7 @@ def config_from_dict(config_class: type, data: dict) -> Any:
     unknown = sorted(set(data) - names)
     if unknown:
         raise ValueError(f"{config_class.__name__} has no option(s) {', '.join(unknown)}")
+    check_types(config_class, data, config_class.__name__)
     return config_class(**data)
 
 

@@ -9,6 +9,7 @@ key), so any n works without a V^n table.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -34,7 +35,7 @@ class NGram(WindowModel):
     def __init__(self, config: NGramConfig, vocab_size: int):
         super().__init__(config, vocab_size)
         require(
-            vocab_size ** max(config.n - 1, 1) < 2**62,
+            max(config.n - 1, 1) * math.log2(max(vocab_size, 2)) < 62,  # keys fit in 64 bits
             f"an n-gram of order {config.n} over {vocab_size} symbols is too large to index",
         )
         self.register_buffer("context_keys", torch.zeros(0, dtype=torch.long))

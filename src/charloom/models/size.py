@@ -9,8 +9,9 @@ using the model needs is compared with the memory this machine has free:
     training    4 bytes x parameters x 4     weights, gradients, AdamW's two moments
     using       4 bytes x parameters         weights (sampling, scoring, evaluating)
 
-A model over that bound is refused in one sentence. ``CHARLOOM_MEMORY_LIMIT`` sets the
-bound in GB instead, or lifts it (``off``).
+A model over that bound is refused in one sentence, and so is any other request whose
+buffers would not fit (``check_memory``: decoding's token buffers, beam search's scores).
+``CHARLOOM_MEMORY_LIMIT`` sets the bound in GB instead, or lifts it (``off``).
 """
 
 from __future__ import annotations
@@ -76,3 +77,13 @@ def check_size(model_class: Any, config: Any, vocab_size: int, purpose: str = "u
             f"make it smaller, or set {ENV}=off to try anyway"
         )
     return parameters
+
+
+def check_memory(needed: float, what: str, advice: str) -> None:
+    """Refuse ``what`` when its ``needed`` bytes are more than the limit allows."""
+    limit = memory_limit()
+    if limit is not None and needed > limit:
+        raise CharloomError(
+            f"{what} would take {needed / GB:,.1f} GB, more than the {limit / GB:,.1f} GB of memory "
+            f"free; {advice}, or set {ENV}=off to try anyway"
+        )

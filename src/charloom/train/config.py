@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from charloom.models.base import CharModel
-from charloom.options import check_options, option
+from charloom.options import check_options, check_types, option
 from charloom.train.optim import OPTIMIZERS
 
 DEFAULT_STEPS = 3000
@@ -88,7 +88,9 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """From run.json's train section; keys this version does not know are dropped."""
-        return cls(**{f.name: values.get(f.name) for f in fields(cls) if f.name in values})
+        known = {f.name: values[f.name] for f in fields(cls) if f.name in values}
+        check_types(cls, known, "run.json's train section")
+        return cls(**known)
 
 
 def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:

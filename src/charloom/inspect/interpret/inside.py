@@ -12,6 +12,7 @@ from typing import Any
 
 from charloom.data.corpus import read_text_file
 from charloom.inspect.interpret import neurons
+from charloom.io import image_path
 from charloom.rundir import RunDir
 
 
@@ -37,6 +38,7 @@ def inspect_run(
 
     >>> inspect_run("runs/lstm-text", output="page.html", discover=True)  # doctest: +SKIP
     """
+    embeddings = image_path(embeddings, "--embeddings") if embeddings else None
     run = RunDir(run_dir)
     info = run.read_info()
     model, vocab, _ = run.load_model(weights, info=info)
