@@ -114,10 +114,49 @@ def disk_full_row(work: Path) -> tuple[str, str, str, str, str]:
     )
 
 
+def fuzz_rows(root: Path, examples: int) -> list[tuple[str, str, str, str, str]]:
+    """The fuzzer of tests/reliability/test_fuzz_cli.py, ``examples`` cases per command."""
+    import fuzzing
+    from hypothesis import strategies as st
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from tiny_data import make_names
+
+    words = ["the", "cat", "(sat)", '"on"', "42"]
+    text = "\n".join(" ".join(words[(i + j) % 5] for j in range(8)) for i in range(120))
+    work = fuzzing.make_work(root, make_names(300), text)
+
+    def command_lines(command: str) -> int:
+        return fuzzing.fuzz(fuzzing.argv_for(command, work), lambda argv: fuzzing.check(argv, work), examples)
+
+    def tampered(drawn) -> None:
+        (where, value), command = drawn
+        fuzzing.check([command, str(fuzzing.tamper(work, where, value))], work)
+
+    rows = []
+    for command in sorted(fuzzing.commands()):
+        ran, outcome = _fuzzed(command_lines, command)
+        rows.append((f"fuzzer: command lines of `{command}`", f"{ran} cases", "0 or 2", outcome, "yes"))
+    drawn = st.tuples(fuzzing.tampered_runs(work), st.sampled_from(["sample", "eval", "score"]))
+    ran, outcome = _fuzzed(lambda _: fuzzing.fuzz(drawn, tampered, examples), None)
+    rows.append(("fuzzer: one run.json field tampered", f"{ran} cases", "0 or 2", outcome, "yes"))
+    return rows
+
+
+def _fuzzed(run, argument) -> tuple[int, str]:
+    try:
+        return run(argument), "every case a result or one line; no traceback, no hang, no file changed"
+    except AssertionError as exc:
+        return 0, "FAILED: " + str(exc).splitlines()[0][:200]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--write", metavar="FILE.md", help="also write the table, with what it shows, here")
+    parser.add_argument(
+        "--fuzz", type=int, default=30, metavar="N", help="fuzzer cases per command (0: none)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     random.seed(0)
@@ -139,6 +178,8 @@ def main() -> int:
         )
         rows += kill_rows(work, args.kills)
         rows.append(disk_full_row(work))
+        if args.fuzz:
+            rows += fuzz_rows(work / "fuzz", args.fuzz)
     lines = ["| fault or bad input | command | exit | message | files intact |", "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     print("\n".join(lines))

@@ -516,6 +516,89 @@ CASES: list[Case] = [
 ]
 
 
+HELD: list = []  # locks held for the rest of the process, as by a trainer that is still running
+
+
+def hold_lock(work: Path) -> None:
+    from charloom.rundir import RunDir
+
+    HELD.append(RunDir(copy_run(work, "locked")).claim().__enter__())
+
+
+CARELESS: list[Case] = [
+    Case(
+        "--out names an existing file",
+        lambda w: ["train", str(w / "names.txt"), "--out", str(w / "names.txt"), *TINY],
+        expect="is a file",
+    ),
+    Case(
+        "--out a folder of the user's own files",
+        lambda w: ["train", str(w / "names.txt"), "--out", str(w / "mine"), *TINY],
+        setup=lambda w: write(w / "mine" / "thesis.tex", "do not lose me"),
+        expect="not a charloom run",
+    ),
+    Case(
+        "a second trainer on a run being trained",
+        lambda w: ["train", str(w / "names.txt"), "--out", str(w / "locked"), "--force", *TINY],
+        setup=hold_lock,
+        expect="being trained by another process",
+    ),
+    Case(
+        "absurd model size on the command line",
+        train_with("--n-embd", "10000000", "--n-head", "1", model="transformer"),
+        expect="parameters",
+    ),
+    Case(
+        "run.json asking for absurd sizes",
+        on_bad("sample"),
+        setup=lambda w: (
+            copy_run(w),
+            tamper_json(
+                lambda i: i["model"].update(
+                    family="transformer", config={"n_embd": 1_048_576, "n_layer": 4_096, "n_head": 1}
+                )
+            )(w),
+        ),
+        expect="parameters",
+    ),
+    Case(
+        "run.json config value of the wrong type",
+        on_bad("sample"),
+        setup=lambda w: (
+            copy_run(w),
+            tamper_json(lambda i: i["model"].update(family="mlp", config={"hidden": "many"}))(w),
+        ),
+        expect="must be int",
+    ),
+    Case(
+        "--max-new-tokens 10^12",
+        lambda w: ["sample", str(w / "run"), "--max-new-tokens", "1000000000000"],
+        expect="GB",
+    ),
+    Case(
+        "--num-beams 10^11",
+        lambda w: ["sample", str(w / "run"), "-n", "2", "--num-beams", "100000000000"],
+        expect="beams",
+    ),
+    Case(
+        "control characters in a prefix",
+        lambda w: ["sample", str(w / "run"), "--prefix", "a\x1eb\u2028c"],
+        expect="\\x1e",
+    ),
+    Case(
+        "a file name too long",
+        lambda w: ["train", "x" * 3000, "--out", str(w / "new"), *TINY],
+        expect="too long",
+    ),
+    Case(
+        "--plot that is not a .png",
+        lambda w: ["init-sim", "--depth", "3", "--plot", str(w / "names.txt")],
+        expect=".png",
+    ),
+]
+CASES += CARELESS
+
+
 def bad_input_rows(work: Path, cases: list[Case] | None = None) -> list[Row]:
     trained_run(work)
     return [try_case(case, work) for case in (cases or CASES)]

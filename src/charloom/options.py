@@ -72,6 +72,15 @@ def option(
     return dataclasses.field(default=default, metadata=metadata)
 
 
+SEED_LIMIT = 2**63  # torch's generators take seeds below this
+
+
+def check_seed(seed: int | None, flag: str = "--seed") -> None:
+    """A seed torch's generators can take: a whole number in [0, 2**63)."""
+    if seed is not None and not 0 <= seed < SEED_LIMIT:
+        raise CharloomError(f"{flag} must be a whole number from 0 to 2**63 - 1, got {seed}"[:200])
+
+
 def flag_of(field: dataclasses.Field) -> str:
     return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
 
@@ -105,12 +114,16 @@ def check_options(config: Any) -> None:
         unit = described.get("unit", "")
         minimum, above, below = described.get("minimum"), described.get("above"), described.get("below")
         if minimum is not None and value < minimum:
-            least = "at least 1" if minimum == 1 else f">= {minimum:g}"
+            least = "at least 1" if minimum == 1 else f">= {_number(minimum)}"
             raise CharloomError(f"{flag} must be {least}{unit}, got {value}")
         if above is not None and not value > above:
-            raise CharloomError(f"{flag} must be above {above:g}{unit}, got {value}")
+            raise CharloomError(f"{flag} must be above {_number(above)}{unit}, got {value}")
         if below is not None and not value < below:
-            raise CharloomError(f"{flag} must be below {below:g}{unit}, got {value}")
+            raise CharloomError(f"{flag} must be below {_number(below)}{unit}, got {value}")
+
+
+def _number(bound: float) -> str:
+    return f"{bound:,}" if isinstance(bound, int) else f"{bound:g}"
 
 
 def check_types(cls: type, values: dict[str, Any], where: str) -> None:

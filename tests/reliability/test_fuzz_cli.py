@@ -2,7 +2,7 @@
 run.json fields, corpus files. Each case ends in a result or in one line and exit code 2,
 within its time, with no file changed.
 
-``CHARLOOM_FUZZ_EXAMPLES`` sets the cases per test (default 12, which keeps CI under two
+``CHARLOOM_FUZZ_EXAMPLES`` sets the cases per test (default 25, which keeps CI under two
 minutes for all of them; a nightly run sets it in the hundreds)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import fuzzing  # noqa: E402
 from tiny_data import make_names  # noqa: E402
 
 pytestmark = pytest.mark.slow  # trains tiny models, many cases
-EXAMPLES = int(os.environ.get("CHARLOOM_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("CHARLOOM_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")

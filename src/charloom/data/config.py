@@ -13,7 +13,7 @@ from pathlib import Path
 from charloom.data.corpus import FORMATS, Corpus, load_corpus, parse_lines, read_text_file
 from charloom.data.splits import DEFAULT_FRACTIONS, Splits, check_fractions, split_items, split_text
 from charloom.errors import CharloomError
-from charloom.options import check_options, option
+from charloom.options import SEED_LIMIT, check_options, option
 
 
 @dataclass
@@ -30,7 +30,7 @@ class DataConfig:
     )
     val_file: str | None = option(None, help="use this file as the validation split")
     test_file: str | None = option(None, help="use this file as the test split")
-    split_seed: int = option(42, help="seed of the train/val/test shuffle")
+    split_seed: int = option(42, help="seed of the train/val/test shuffle", minimum=0, below=SEED_LIMIT)
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     dedup: bool = True
     alphabet: str | None = None  # characters the vocabulary holds even where the data lacks them

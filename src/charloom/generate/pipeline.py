@@ -24,7 +24,7 @@ from charloom.generate.sampling import Decoding
 from charloom.generate.scoring import Scorer, make_scorer
 from charloom.generate.search import ENFORCE, Task, beam_search, best_of, draw, refine, score_samples
 from charloom.models.context import check_fits
-from charloom.options import check_options, option
+from charloom.options import check_options, check_seed, option
 
 DEFAULT_MAX_NEW = {"lines": 100, "text": 500}
 BUDGET_FACTOR = 100  # default budget: this many draws per item wanted ...
@@ -209,6 +209,7 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
     )
     generator = torch.Generator()
     # no seed: a fresh one, without reseeding torch's global generator as torch.seed() would
+    check_seed(seed)
     generator.manual_seed(seed if seed is not None else secrets.randbits(63))
     return Task(run.model, run.vocab, compiled, decoding, generator)
 

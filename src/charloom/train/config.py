@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from charloom.models.base import CharModel
-from charloom.options import check_options, check_types, option
+from charloom.options import SEED_LIMIT, check_options, check_types, option
 from charloom.train.optim import OPTIMIZERS
 
 DEFAULT_STEPS = 3000
@@ -53,7 +53,9 @@ class TrainConfig:
     block_size: int | None = option(
         None, help="characters per training window of running text (window and recurrent models)", minimum=1
     )
-    seed: int = option(1337, help="seed for initialisation and batches (default 1337)")
+    seed: int = option(
+        1337, help="seed for initialisation and batches (default 1337)", minimum=0, below=SEED_LIMIT
+    )
     threads: int | None = option(
         None, help="torch threads (default: one per core)", minimum=1, resumable=True
     )

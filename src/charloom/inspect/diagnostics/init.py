@@ -27,6 +27,7 @@ import torch
 
 from charloom.errors import CharloomError
 from charloom.models.layers import TANH_GAIN
+from charloom.options import check_seed
 
 INITS = ("normal", "scaled", "xavier", "kaiming")
 ACTIVATIONS = ("linear", "tanh", "relu")
@@ -80,6 +81,7 @@ def simulate_init(
     True
     """
     _validate(depth, width, init, activation, batch, divisor)
+    check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     s = weight_std(init, activation, width, divisor)
     x = torch.randn(batch, width, generator=generator).double()
