@@ -14,7 +14,7 @@ from charloom.data.conditions import TOKEN_BASE, categories_of, token_for
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
 from charloom.generate.pipeline import SampleOptions, sample_run
-from charloom.generate.samples import Samples
+from charloom.generate.samples import HELD_OUT, NEW, TRAIN, Samples
 from charloom.generate.scoring import ItemScores, score_items
 from charloom.models.context import check_fits
 from charloom.models.likelihood import evaluate
@@ -36,6 +36,7 @@ class Run:
         self.info = self.dir.read_info()
         self.model, self.vocab, self.weights_meta = self.dir.load_model(weights, info=self.info)
         self._train_set: set[str] | None = None
+        self._held_out_set: set[str] | None = None
         self._longest_train_item: int | None = None
 
     def __repr__(self) -> str:
@@ -64,6 +65,23 @@ class Run:
         if self._train_set is None:
             self._train_set = set(self.split_items("train")) if self.format == "lines" else set()
         return self._train_set
+
+    @property
+    def held_out_set(self) -> set[str]:
+        """Val and test items: real items the model never trained on."""
+        if self._held_out_set is None:
+            self._held_out_set = (
+                set(self.dir.split_lines("val")) | set(self.dir.split_lines("test"))
+                if self.format == "lines"
+                else set()
+            )
+        return self._held_out_set
+
+    def seen(self, text: str) -> str:
+        """The novelty mark of an item: ``train``, ``held-out`` or ``new`` (in no split)."""
+        if text in self.train_set:
+            return TRAIN
+        return HELD_OUT if text in self.held_out_set else NEW
 
     @property
     def longest_train_item(self) -> int | None:
@@ -107,12 +125,13 @@ class Run:
         """Generate ``n`` items. Options (see ``charloom.generate.pipeline.SampleOptions``):
         temperature, top_k, top_p, repetition_penalty, prefix, max_new_tokens, min_new_tokens;
         constraints starts_with, ends_with, contains, regex, min_len, max_len, alphabet,
-        not_in_train, unique, exclude, budget; search num_beams, length_penalty, best_of,
+        not_in_train, new, unique, exclude, budget; search num_beams, length_penalty, best_of,
         score, refine.
 
-        Returns a list of ``Sample`` (``text``, ``logprob``, ``nll_per_char``, ``new``,
-        ``score``) with the search statistics as attributes (``tried``, ``kept``,
-        ``exhausted``, ``summary()``). Same seed, same items.
+        Returns a list of ``Sample`` (``text``, ``logprob``, ``nll_per_char``, ``seen``: the
+        novelty mark train / held-out / new, ``score``) with the search statistics as
+        attributes (``tried``, ``kept``, ``exhausted``, ``marks()``, ``summary()``). Same
+        seed, same items.
 
         A conditional run needs ``category`` (one of ``run.categories``); its token is
         continued as a prefix and left out of the texts returned.

@@ -7,7 +7,7 @@ run is started, resumed or read.
       last.safetensors    weights at the latest checkpoint
       state.safetensors   the training state of that checkpoint (resume is bit-for-bit)
       metrics.jsonl       one line per eval
-      samples.txt         samples taken during training, with their step
+      samples.txt         samples taken during training: step, text, novelty mark
       diagnostics.jsonl   with --diagnostics: one line per recorded step
       data/               the train / val / test splits the run used
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 
 try:
     import fcntl
@@ -81,6 +82,20 @@ class RunLock:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
             self.handle = None
+
+
+@dataclass(frozen=True)
+class LoggedSample:
+    """One line of ``samples.txt``: ``step<TAB>text<TAB>mark``, the text JSON-escaped (no
+    quotes) so that its newlines and tabs stay on its line; the mark (train, held-out, new)
+    is empty for running text and absent in runs written before marks were kept."""
+
+    step: int
+    text: str
+    seen: str | None = None
+
+    def line(self) -> str:
+        return f"{self.step}\t{json.dumps(self.text)[1:-1]}\t{self.seen or ''}\n"
 
 
 class RunDir:
@@ -247,6 +262,25 @@ class RunDir:
             layout = model.training_layout
             batches[name] = None if empty else make_batches(layout, encoded, model.context_size, block)
         return batches
+
+    def read_samples(self) -> list[LoggedSample]:
+        """The samples taken during training, in the order written; [] when none were."""
+        path = self.path / self.SAMPLES
+        if not path.exists():
+            return []
+        samples = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            step, _, rest = line.partition("\t")
+            escaped, _, seen = rest.partition("\t")
+            try:
+                samples.append(LoggedSample(int(step), json.loads(f'"{escaped}"'), seen or None))
+            except ValueError:
+                raise RunError(
+                    f"{path} line {number} is not 'step<TAB>sample'; the run's samples file is damaged"
+                ) from None
+        return samples
 
     # -- the model ------------------------------------------------------------------------
     def load_model(self, weights: str = "model", info: dict | None = None) -> tuple[CharModel, Vocab, dict]:

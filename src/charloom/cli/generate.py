@@ -59,7 +59,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
                     print(s.text)
                 else:
                     score = "" if s.score is None else f"\t{s.score:.4f}"
-                    print(f"{s.text}\t{'new' if s.new else 'seen'}\t{s.nll_per_char:.3f}{score}")
+                    print(f"{s.text}\t{s.seen}\t{s.nll_per_char:.3f}{score}")
             sys.stdout.flush()
     finally:  # Ctrl-C included: what was written stays, and the JSON stays a JSON array
         if output is not None:

@@ -82,6 +82,5 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     print(f"\nsamples from {run.path}:")
     for s in run.sample(n=10, seed=0, prefix="" if run.format == "lines" else "\n"):
-        seen = "" if s.new is None or s.new or run.format == "text" else "   (in training data)"
-        print(f"  {s.text}{seen}")
+        print(f"  {s.text}" + ("" if s.seen in (None, "new") else f"   ({s.seen})"))
     return 0

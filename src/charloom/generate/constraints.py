@@ -18,7 +18,8 @@ discarded. During decoding the mask is one gather: ``allow[t][state]``.
 
 What cannot be a mask is checked on finished items, and ``search.draw`` resamples until
 enough pass or a budget of attempts is spent: ``regex`` (``re.search``; anchor it with
-``^...$`` to match the whole item), ``not_in_train``, ``exclude``, ``unique``.
+``^...$`` to match the whole item), ``not_in_train`` (not in the training split), ``new``
+(in no split of the data: not train, val or test), ``exclude``, ``unique``.
 
 Masking samples from the model's distribution renormalised at each step over the allowed
 tokens. That is not exactly the model's distribution conditioned on the constraints, which
@@ -56,6 +57,7 @@ class Constraints:
     max_len: int | None = None
     alphabet: str | None = None
     not_in_train: bool = False
+    new: bool = False
     unique: bool = False
     exclude: frozenset[str] = field(default_factory=frozenset)
 
@@ -79,7 +81,16 @@ class Constraints:
                     f"--regex {self.regex!r} is not a valid regular expression ({exc.msg}); fix it"
                 ) from None
 
-    LINE_ONLY = ("starts_with", "ends_with", "contains", "min_len", "max_len", "alphabet", "not_in_train")
+    LINE_ONLY = (
+        "starts_with",
+        "ends_with",
+        "contains",
+        "min_len",
+        "max_len",
+        "alphabet",
+        "not_in_train",
+        "new",
+    )
 
     def check_format(self, lines: bool) -> None:
         """Item constraints need items: a text run takes only ``regex``, ``unique``, ``exclude``."""
@@ -121,7 +132,7 @@ class Compiled:
     forced: str  # the text every item starts with
     forced_ids: list[int]
     mask: TokenMask | None  # everything maskable
-    train_set: set[str]
+    avoid: set[str]  # items of the data that --not-in-train or --new leave out
     relaxed: TokenMask | None = None  # lengths and alphabet only
     patterns: bool = False  # whether ``mask`` enforces ends_with / contains (``relaxed`` does not)
     _regex: re.Pattern | None = None
@@ -133,7 +144,7 @@ class Compiled:
     def filters(self) -> bool:
         """Whether a finished item can still be rejected (so draws may be wasted)."""
         c = self.constraints
-        return bool(c.regex is not None or c.not_in_train or c.exclude or c.unique)
+        return bool(c.regex is not None or c.not_in_train or c.new or c.exclude or c.unique)
 
     def accepts(self, text: str) -> bool:
         """Every constraint except ``unique`` (which depends on the other items)."""
@@ -146,7 +157,7 @@ class Compiled:
             and (c.max_len is None or len(text) <= c.max_len)
             and (c.alphabet is None or set(text) <= set(c.alphabet))
             and (self._regex is None or self._regex.search(text) is not None)
-            and (not c.not_in_train or text not in self.train_set)
+            and text not in self.avoid
             and text not in c.exclude
         )
 
@@ -231,6 +242,7 @@ def compile_constraints(
     max_new_tokens: int = 100,
     min_new_tokens: int = 0,
     train_set: Iterable[str] = (),
+    held_out: Iterable[str] = (),
     natural_max_len: int | None = None,
 ) -> Compiled:
     """Bind constraints to a vocabulary. Items are at most ``len(forced) + max_new_tokens - 1``
@@ -247,7 +259,10 @@ def compile_constraints(
     c.check_format(lines)
     forced = merge_prefix(prefix, c.starts_with)
     forced_ids = vocab.encode(forced, where="prefix" if forced == prefix else "--starts-with")
-    compiled = Compiled(c, forced, forced_ids, None, set(train_set) if c.not_in_train else set())
+    avoid = set(train_set) if c.not_in_train or c.new else set()
+    if c.new:
+        avoid |= set(held_out)
+    compiled = Compiled(c, forced, forced_ids, None, avoid)
     if not lines:
         return compiled
     V = vocab.size

@@ -1,22 +1,23 @@
 """Samples as training goes: a training callback (see ``train.callbacks``).
 
 At every evaluation it draws ``num_samples`` items (line mode; one passage of running
-text) from the model being trained, appends them to the run's ``samples.txt`` as
-``step<TAB>text`` lines (escaped as JSON strings are) and prints them under the
-evaluation's line. The draws use their own generator, seeded from the run's seed and the
-step, so watching a run never changes how it trains.
+text) from the model being trained, appends them to the run's ``samples.txt`` with their
+step and novelty mark (``rundir.LoggedSample``: train, held-out or new, against the run's
+own splits) and prints them under the evaluation's line, marking the ones it remembers.
+The draws use their own generator, seeded from the run's seed and the step, so watching a
+run never changes how it trains.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import torch
 
 from charloom import io
+from charloom.generate.samples import HELD_OUT, NEW, TRAIN
 from charloom.generate.sampling import generate
-from charloom.rundir import RunDir
+from charloom.rundir import LoggedSample, RunDir
 
 SHOWN_CHARS = 160
 LINE_MAX_NEW, TEXT_MAX_NEW = 50, 200
@@ -27,9 +28,19 @@ class TrainingSamples:
 
     def __init__(self) -> None:
         self.trainer: Any = None
+        self.train: set[str] = set()
+        self.held_out: set[str] = set()
 
     def on_train_start(self, trainer: Any) -> None:
         self.trainer = trainer
+        if trainer.format == "lines" and trainer.config.num_samples:
+            self.train = set(trainer.run_dir.split_lines("train"))
+            self.held_out = set(trainer.run_dir.split_lines("val")) | set(trainer.run_dir.split_lines("test"))
+
+    def seen(self, text: str) -> str | None:
+        if self.trainer.format != "lines":
+            return None
+        return TRAIN if text in self.train else HELD_OUT if text in self.held_out else NEW
 
     def on_eval(self, entry: dict) -> None:
         trainer = self.trainer
@@ -39,11 +50,12 @@ class TrainingSamples:
         texts = draw(
             trainer.eval_model, trainer.vocab, trainer.format, count, trainer.config.seed, entry["step"]
         )
-        lines = "".join(f"{entry['step']}\t{json.dumps(text)[1:-1]}\n" for text in texts)
-        io.append_text(trainer.run_dir / RunDir.SAMPLES, lines)
-        shown = (
-            "  ".join(texts) if trainer.format == "lines" else " | ".join(t.replace("\n", " ") for t in texts)
-        )
+        logged = [LoggedSample(entry["step"], text, self.seen(text)) for text in texts]
+        io.append_text(trainer.run_dir / RunDir.SAMPLES, "".join(s.line() for s in logged))
+        if trainer.format == "lines":
+            shown = "  ".join(s.text + ("" if s.seen == NEW else f" ({s.seen})") for s in logged)
+        else:
+            shown = " | ".join(t.replace("\n", " ") for t in texts)
         trainer.log(f"    {shown[:SHOWN_CHARS]}")
 
 

@@ -40,7 +40,7 @@ class SampleOptions:
     included), ``min_new_tokens``.
     Constraints (see ``generate.constraints``): ``starts_with``, ``ends_with``,
     ``contains`` (a string or several), ``regex`` (``re.search``), ``min_len``,
-    ``max_len``, ``alphabet``, ``not_in_train``, ``unique``, ``exclude`` (items to avoid),
+    ``max_len``, ``alphabet``, ``not_in_train``, ``new`` (in no split), ``unique``, ``exclude``,
     ``budget`` (most draws spent on filtered items; default 100 per item, capped at 200,000),
     ``enforce`` (how ends_with/contains are met: "auto", "mask" or "reject"; see ``search.draw``).
     Search: ``num_beams`` (beam search; 1 is greedy decoding), ``length_penalty`` (beam
@@ -86,7 +86,14 @@ class SampleOptions:
     alphabet: str | None = option(
         None, help="items use only these characters", metavar="CHARS", group="constraints"
     )
-    not_in_train: bool = option(False, help="only items not in the training set", group="constraints")
+    not_in_train: bool = option(
+        False,
+        help="only items not in the training split (they may still be in val or test: --new for neither)",
+        group="constraints",
+    )
+    new: bool = option(
+        False, help="only items found in no split of the data: not in train, val or test", group="constraints"
+    )
     unique: bool = option(False, help="no item twice", group="constraints")
     exclude: Iterable[str] = option(
         (),
@@ -152,6 +159,7 @@ class SampleOptions:
             max_len=self.max_len,
             alphabet=self.alphabet,
             not_in_train=self.not_in_train,
+            new=self.new,
             unique=self.unique,
             exclude=frozenset(self.exclude or ()),
         )
@@ -205,7 +213,8 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
         max_new_tokens=max_new,
         min_new_tokens=options.min_new_tokens,
         natural_max_len=longest,
-        train_set=run.train_set if constraints.not_in_train else (),
+        train_set=run.train_set if constraints.not_in_train or constraints.new else (),
+        held_out=run.held_out_set if constraints.new else (),
     )
     generator = torch.Generator()
     # no seed: a fresh one, without reseeding torch's global generator as torch.seed() would
@@ -241,9 +250,8 @@ def sample_run(run: Any, n: int, seed: int | None, options: SampleOptions) -> Sa
                 score_samples(items, scorer)
         tried, kept, masked_after = drawn.tried, len(drawn.items), drawn.masked_after
     refined = refine(task, items, options.refine, scorer) if options.refine > 0 else 0
-    train = run.train_set
     for sample in items:
-        sample.new = sample.text not in train if task.lines else None
+        sample.seen = run.seen(sample.text) if task.lines else None
     return Samples(
         items, requested=n, tried=tried, kept=kept, budget=budget, refined=refined, masked_after=masked_after
     )

@@ -1,8 +1,16 @@
-"""What generation returns: each item with its likelihood, and the search's account."""
+"""What generation returns: each item with its likelihood and novelty, and the search's
+account.
+
+Novelty is marked as makemore marks it, against the run's own data: ``train`` (an item of
+the training split: remembered), ``held-out`` (of the val or test split: a real item the
+model never trained on) or ``new`` (in no split of the data: made up)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+TRAIN, HELD_OUT, NEW = "train", "held-out", "new"
+MARKS = (TRAIN, HELD_OUT, NEW)
 
 
 @dataclass(slots=True)
@@ -15,15 +23,20 @@ class Sample:
     number of predictions it sums over, so ``nll_per_char`` matches ``charloom eval``. An
     unfinished item (cut at ``max_new_tokens``) has no end, so its end is not counted.
     ``score`` is set when a scorer ranked the item (beam search, ``best_of``, ``refine``,
-    ``score=``); higher is better.
+    ``score=``); higher is better. ``seen`` is its novelty mark (None for running text).
     """
 
     text: str
     logprob: float
     num_tokens: int
     finished: bool
-    new: bool | None = None  # not among the training items (None: unknown)
+    seen: str | None = None  # "train", "held-out" or "new" (None: running text)
     score: float | None = None
+
+    @property
+    def new(self) -> bool | None:
+        """In no split of the run's data (None for running text)."""
+        return None if self.seen is None else self.seen == NEW
 
     @property
     def nll_per_char(self) -> float:
@@ -32,6 +45,7 @@ class Sample:
     def to_json(self) -> dict:
         return {
             "text": self.text,
+            "seen": self.seen,
             "new": self.new,
             "logprob": self.logprob,
             "nll_per_char": self.nll_per_char,
@@ -71,6 +85,7 @@ class Samples(list):
         self.requested, self.tried, self.kept = requested, tried, kept
         self.budget, self.refined, self.masked_after = budget, refined, masked_after
         self.absorbed = 0  # items of pieces counted by ``absorb`` but not held
+        self.absorbed_marks: dict[str, int] = {}  # and their novelty marks
         self.pieces_budget = budget is None  # no budget for the whole: the pieces' own add up
 
     @property
@@ -88,6 +103,8 @@ class Samples(list):
         if self.masked_after is None and piece.masked_after is not None:
             self.masked_after = self.tried + piece.masked_after
         self.absorbed += len(piece)
+        for mark, count in piece.marks().items():
+            self.absorbed_marks[mark] = self.absorbed_marks.get(mark, 0) + count
         self.tried, self.kept, self.refined = (
             self.tried + piece.tried,
             self.kept + piece.kept,
@@ -96,8 +113,21 @@ class Samples(list):
         if self.pieces_budget and piece.budget is not None:
             self.budget = (self.budget or 0) + piece.budget
 
+    def marks(self) -> dict[str, int]:
+        """How many of the items held are train, held-out and new (empty for running text)."""
+        counts = {mark: 0 for mark in MARKS}
+        for sample in self:
+            if sample.seen is not None:
+                counts[sample.seen] += 1
+        counts = {mark: count + self.absorbed_marks.get(mark, 0) for mark, count in counts.items()}
+        return counts if any(counts.values()) else {}
+
     def summary(self) -> str:
         line = f"returned {self.returned} of {self.requested} (tried {self.tried}, kept {self.kept})"
+        marks = self.marks()
+        if marks:
+            total = sum(marks.values())
+            line += "; " + ", ".join(f"{100 * marks[m] / total:.0f}% {m}" for m in (NEW, HELD_OUT, TRAIN))
         if self.refined:
             line += f", {self.refined} refined"
         if self.masked_after == 0:
@@ -111,4 +141,4 @@ class Samples(list):
         return line
 
 
-__all__ = ["Sample", "Samples"]
+__all__ = ["HELD_OUT", "MARKS", "NEW", "TRAIN", "Sample", "Samples"]

@@ -51,18 +51,8 @@ def read_metrics(run: Path) -> list[dict[str, Any]]:
 
 
 def read_samples(run: Path) -> list[tuple[int, str]]:
-    """(step, text) pairs of samples.txt, whose texts are JSON-escaped."""
-    path = run / "samples.txt"
-    if not path.exists():
-        return []
-    samples = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        step, _, text = line.partition("\t")
-        try:
-            samples.append((int(step), json.loads(f'"{text}"')))
-        except (ValueError, json.JSONDecodeError):
-            continue
-    return samples
+    """(step, text) pairs of samples.txt, a mark after the text where it has one."""
+    return [(s.step, s.text + (f"  ({s.seen})" if s.seen else "")) for s in RunDir(run).read_samples()]
 
 
 def probe_run(run: Path, seed: int = 0) -> dict[str, Any] | None:
