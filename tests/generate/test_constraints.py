@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError
-from charloom.generate.constraints import Constraints, compile_constraints, pattern_automaton
+from charloom.generate.automata import bad_words_automaton, pattern_automaton
+from charloom.generate.constraints import Constraints, compile_constraints
 
 
 def satisfies(text: str, options: dict, train: set[str]) -> bool:
@@ -140,7 +141,7 @@ def test_kmp_automaton_tracks_the_longest_matched_prefix():
     rng = random.Random(0)
     for _ in range(50):
         pattern = [rng.randint(1, 3) for _ in range(rng.randint(1, 5))]
-        dfa = pattern_automaton(pattern, 4, absorbing=False)
+        dfa, accept = pattern_automaton(pattern, 4, absorbing=False)
         state, text = 0, []
         for _ in range(30):
             token = rng.randint(1, 3)
@@ -148,6 +149,20 @@ def test_kmp_automaton_tracks_the_longest_matched_prefix():
             state = dfa[state, token]
             expected = max(j for j in range(len(pattern) + 1) if j == 0 or text[-j:] == pattern[:j])
             assert state == expected
+            assert accept[state] == (text[-len(pattern) :] == pattern)
+
+
+def test_aho_corasick_automaton_dies_exactly_when_a_bad_word_is_written():
+    rng = random.Random(1)
+    for _ in range(50):
+        words = [[rng.randint(0, 2) for _ in range(rng.randint(1, 4))] for _ in range(rng.randint(1, 4))]
+        dfa, alive = bad_words_automaton(words, 3)
+        state, text = 0, []
+        for _ in range(25):
+            text.append(rng.randint(0, 2))
+            state = dfa[state, text[-1]]
+            written = any(text[i : i + len(w)] == w for w in words for i in range(len(text) - len(w) + 1))
+            assert alive[state] == (not written)
 
 
 def test_text_runs_refuse_item_constraints():

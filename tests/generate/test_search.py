@@ -105,8 +105,17 @@ def test_length_penalty_favours_longer_items(trigram_run):
 def test_beam_options_that_do_not_apply_are_refused(mlp_run):
     with pytest.raises(CharloomError, match="--num-beams"):
         mlp_run.sample(n=5, num_beams=3)
-    with pytest.raises(CharloomError, match="--top-k"):
-        mlp_run.sample(n=3, num_beams=3, top_k=5)
+    with pytest.raises(CharloomError, match="--temperature"):
+        mlp_run.sample(n=3, num_beams=3, temperature=0.5)
+
+
+@pytest.mark.parametrize("truncation", [{"top_k": 1}, {"min_p": 1.0}, {"top_p": 1e-6}, {"typical_p": 1e-6}])
+def test_beam_search_extends_only_by_what_the_truncations_keep(mlp_run, truncation):
+    """Keeping one token per step leaves one path to search: the greedy one, for top-k,
+    top-p and min-p (typical-p keeps the token nearest the entropy, not the most likely)."""
+    [found] = mlp_run.sample(n=1, num_beams=4, **truncation)
+    kept = mlp_run.sample(n=1, temperature=1.0, seed=0, **truncation)[0].text
+    assert found.text == kept  # a one-token truncation leaves nothing to draw
 
 
 def test_best_of_keeps_the_best_of_each_group(mlp_run):

@@ -8,13 +8,16 @@ Enforced in the distribution, so that every draw satisfies them and none is wast
 - ``max_len``: at that length only the boundary is allowed;
 - ``ends_with``, ``contains``: a finite automaton follows the item as it grows (one
   Knuth-Morris-Pratt automaton per pattern, run side by side as one product automaton);
-  the boundary is allowed only in states where every pattern is satisfied.
+  the boundary is allowed only in states where every pattern is satisfied;
+- ``bad_words``: substrings that may never appear (one Aho-Corasick automaton for all of
+  them, beside the others; in running text too): no token may lead into a state where one
+  of them has been written.
 
-All of them become one table, ``allow[L, s, v]``: may token v follow an item of length L
-whose automaton is in state s? A token is allowed only if the constraints can still be
-met afterwards within the remaining length (computed backwards over lengths, as in
-dynamic programming), so a row never paints itself into a corner and never has to be
-discarded. During decoding the mask is one gather: ``allow[t][state]``.
+All of them become one table (``automata.py`` builds it), ``allow[L, s, v]``: may token v
+follow an item of length L whose automaton is in state s? A token is allowed only if the
+constraints can still be met afterwards within the remaining length (computed backwards
+over lengths, as in dynamic programming), so a row never paints itself into a corner and
+never has to be discarded. During decoding the mask is one gather: ``allow[t][state]``.
 
 What cannot be a mask is checked on finished items, and ``search.draw`` resamples until
 enough pass or a budget of attempts is spent: ``regex`` (``re.search``; anchor it with
@@ -31,18 +34,22 @@ before it does. So the patterns have a second, ``relaxed`` mask without them, an
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
-
-MAX_TABLE = 50_000_000  # entries of the allow table; beyond this the constraints are refused
+from charloom.generate.automata import (
+    Automaton,
+    TokenMask,
+    bad_words_automaton,
+    feasibility_mask,
+    pattern_automaton,
+    product_automaton,
+)
 
 
 @dataclass(frozen=True)
@@ -60,10 +67,13 @@ class Constraints:
     new: bool = False
     unique: bool = False
     exclude: frozenset[str] = field(default_factory=frozenset)
+    bad_words: tuple[str, ...] = ()
 
     def __post_init__(self):
         contains = (self.contains,) if isinstance(self.contains, str) else tuple(self.contains or ())
         object.__setattr__(self, "contains", tuple(c for c in contains if c))
+        bad_words = (self.bad_words,) if isinstance(self.bad_words, str) else tuple(self.bad_words or ())
+        object.__setattr__(self, "bad_words", tuple(dict.fromkeys(w for w in bad_words if w)))
         object.__setattr__(self, "exclude", frozenset(self.exclude or ()))
         object.__setattr__(self, "starts_with", self.starts_with or "")
         object.__setattr__(self, "ends_with", self.ends_with or "")
@@ -105,26 +115,6 @@ class Constraints:
 
 
 @dataclass
-class TokenMask:
-    """The constraints as tensors: ``allow[L, s, v]`` and the automaton ``trans[s, v]``."""
-
-    allow: torch.Tensor  # (H + 1, S, V) bool
-    trans: torch.Tensor  # (S, V) long; the boundary column is unused
-
-    @property
-    def horizon(self) -> int:
-        """The longest item the mask lets through (characters)."""
-        return self.allow.shape[0] - 1
-
-    def allowed(self, length: int, states: torch.Tensor) -> torch.Tensor:
-        """Which tokens may follow items of ``length`` characters in ``states``: (b, V) bool."""
-        return self.allow[min(length, self.horizon)][states]
-
-    def advance(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        return self.trans[states, tokens]
-
-
-@dataclass
 class Compiled:
     """Constraints bound to a vocabulary, a prefix and a length horizon."""
 
@@ -159,6 +149,7 @@ class Compiled:
             and (self._regex is None or self._regex.search(text) is not None)
             and text not in self.avoid
             and text not in c.exclude
+            and not any(word in text for word in c.bad_words)
         )
 
 
@@ -169,69 +160,6 @@ def merge_prefix(prefix: str, starts_with: str) -> str:
     if prefix.startswith(starts_with):
         return prefix
     raise CharloomError(f"--prefix {prefix!r} and --starts-with {starts_with!r} disagree; give only one")
-
-
-def pattern_automaton(pattern: list[int], vocab_size: int, absorbing: bool) -> np.ndarray:
-    """Knuth-Morris-Pratt as a DFA: state j = the longest prefix of ``pattern`` that the
-    text read so far ends with. ``absorbing``: once matched, stay matched (for contains)."""
-    m = len(pattern)
-    dfa = np.zeros((m + 1, vocab_size), dtype=np.int64)
-    dfa[0, pattern[0]] = 1
-    border = 0  # state after reading pattern[1:j]: where a mismatch at j falls back to
-    for j in range(1, m + 1):
-        dfa[j] = dfa[border]
-        if j < m:
-            dfa[j, pattern[j]] = j + 1
-            border = dfa[border, pattern[j]]
-    if absorbing:
-        dfa[m] = m
-    return dfa
-
-
-def product_automaton(parts: list[np.ndarray], vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run automata side by side: product state = mixed-radix number of the part states.
-    Returns trans[S, V] and accept[S] (every part in its last state)."""
-    if not parts:
-        return torch.zeros(1, vocab_size, dtype=torch.long), torch.ones(1, dtype=torch.bool)
-    sizes = [len(part) for part in parts]
-    count = math.prod(sizes)
-    states = np.indices(sizes).reshape(len(sizes), count)  # (parts, S): each part's state
-    strides = [math.prod(sizes[i + 1 :]) for i in range(len(sizes))]
-    trans = sum(part[states[i]] * strides[i] for i, part in enumerate(parts))  # (S, V)
-    accept = np.all([states[i] == size - 1 for i, size in enumerate(sizes)], axis=0)
-    return torch.from_numpy(np.asarray(trans)), torch.from_numpy(accept)
-
-
-def feasibility_mask(
-    trans: torch.Tensor, accept: torch.Tensor, char_ok: torch.Tensor, min_len: int, horizon: int
-) -> TokenMask:
-    """``allow[L, s, v]``: v may follow (length L, state s) only if a valid ending stays
-    reachable. With reach[k, s] = 'from s, exactly k more characters can end accepted':
-
-        reach[0] = accept;   reach[k][s] = any_v char_ok[v] and reach[k-1][trans[s, v]]
-        ok[L][s] = any k with min_len <= L + k <= horizon of reach[k][s]
-        allow[L, s, v] = char_ok[v] and ok[L+1][trans[s, v]];  allow[L, s, 0] = accept[s], L >= min_len
-    """
-    S, V = trans.shape
-    H = horizon
-    if (H + 1) * S * V > MAX_TABLE:
-        raise CharloomError(
-            f"these constraints need a table of {(H + 1) * S * V:,} entries; use fewer or "
-            "shorter --contains/--ends-with patterns, or a smaller --max-len"
-        )
-    reach = torch.zeros(H + 1, S, dtype=torch.bool)
-    reach[0] = accept
-    for k in range(1, H + 1):
-        reach[k] = (reach[k - 1][trans] & char_ok).any(dim=1)
-    ok = torch.zeros(H + 2, S, dtype=torch.bool)  # ok[H + 1]: too long, never
-    for length in range(H + 1):
-        low, high = max(0, min_len - length), H - length
-        if low <= high:
-            ok[length] = reach[low : high + 1].any(dim=0)
-    allow = ok[1:][:, trans] & char_ok  # (H + 1, S, V)
-    lengths = torch.arange(H + 1)
-    allow[:, :, BOUNDARY_ID] = accept[None, :] & (lengths >= min_len)[:, None]
-    return TokenMask(allow, trans)
 
 
 def compile_constraints(
@@ -263,7 +191,10 @@ def compile_constraints(
     if c.new:
         avoid |= set(held_out)
     compiled = Compiled(c, forced, forced_ids, None, avoid)
+    banned = bad_words_part(c.bad_words, vocab, forced)
     if not lines:
+        if banned is not None:
+            compiled.mask = text_mask(banned, forced_ids, len(forced_ids) - 1 + max_new_tokens)
         return compiled
     V = vocab.size
     char_ok = torch.ones(V, dtype=torch.bool)
@@ -297,9 +228,9 @@ def compile_constraints(
         horizon = min(horizon, c.max_len)
     if horizon < len(forced):
         raise CharloomError(f"the prefix {forced!r} is longer than --max-len {c.max_len}; shorten it")
-    lengths_or_alphabet = c.alphabet is not None or min_len > 0 or c.max_len is not None
-    if lengths_or_alphabet:
-        trans, accept = product_automaton([], V)
+    always = [banned] if banned is not None else []  # enforced by the relaxed mask as well
+    if always or c.alphabet is not None or min_len > 0 or c.max_len is not None:
+        trans, accept = product_automaton(always, V)
         compiled.relaxed = checked(
             feasibility_mask(trans, accept, char_ok, min_len, horizon),
             forced_ids,
@@ -311,7 +242,7 @@ def compile_constraints(
     if c.max_len is None and natural_max_len is not None:
         room = len(forced) + sum(map(len, c.contains)) + len(c.ends_with)  # all patterns in a row fit
         horizon = min(horizon, max(natural_max_len, min_len, room))
-    trans, accept = product_automaton(parts, V)
+    trans, accept = product_automaton(always + parts, V)
     compiled.mask = checked(
         feasibility_mask(trans, accept, char_ok, min_len, horizon), forced_ids, describe(c, forced, horizon)
     )
@@ -319,9 +250,32 @@ def compile_constraints(
     return compiled
 
 
+def bad_words_part(words: tuple[str, ...], vocab: Vocab, forced: str) -> Automaton | None:
+    """The automaton of ``--bad-words``; a word with a character the model never writes
+    cannot appear and is left out."""
+    writable = [word for word in words if all(ch in vocab for ch in word)]
+    for word in writable:
+        if word in forced:
+            raise CharloomError(f"the prefix {forced!r} contains {word!r}, which --bad-words forbids")
+    if not writable:
+        return None
+    return bad_words_automaton([vocab.encode(word) for word in writable], vocab.size)
+
+
+def text_mask(banned: Automaton, forced_ids: list[int], horizon: int) -> TokenMask:
+    """Running text under ``--bad-words``: rows write exactly ``horizon`` characters after
+    the start character, which the automaton reads first."""
+    trans, accept = product_automaton([banned], len(banned[0][0]))
+    mask = feasibility_mask(
+        trans, accept, torch.ones(trans.shape[1], dtype=torch.bool), horizon, horizon, ends=False
+    )
+    mask.initial = int(trans[0, forced_ids[0]])
+    return checked(mask, forced_ids[1:], "no word of --bad-words")
+
+
 def checked(mask: TokenMask, forced_ids: list[int], described: str) -> TokenMask:
     """The mask, once it is clear that the forced prefix can be completed under it."""
-    state = torch.zeros(1, dtype=torch.long)
+    state = torch.full((1,), mask.initial, dtype=torch.long)
     for length, token in enumerate(forced_ids):
         if not bool(mask.allowed(length, state)[0, token]):
             break
@@ -341,4 +295,6 @@ def describe(c: Constraints, forced: str, horizon: int) -> str:
     parts.append(f"at most {horizon} characters")
     if c.alphabet is not None:
         parts.append(f"only {''.join(sorted(set(c.alphabet)))!r}")
+    if c.bad_words:
+        parts.append("no word of --bad-words")
     return ", ".join(parts)

@@ -35,12 +35,13 @@ BUDGET_CAP = 200_000  # ... but no more than this (unless --budget says so)
 class SampleOptions:
     """Everything ``Run.sample`` takes besides ``n`` and ``seed``.
 
-    Decoding: ``temperature`` (0: greedy), ``top_k``, ``top_p``, ``repetition_penalty``,
-    ``prefix`` (text to continue), ``max_new_tokens`` (after the prefix, the end boundary
-    included), ``min_new_tokens``.
+    Decoding: ``temperature`` (0: greedy), ``top_k``, ``top_p``, ``min_p``, ``typical_p``,
+    ``repetition_penalty``, ``no_repeat_ngram_size``, ``prefix`` (text to continue),
+    ``max_new_tokens`` (after the prefix, the end boundary included), ``min_new_tokens``.
     Constraints (see ``generate.constraints``): ``starts_with``, ``ends_with``,
     ``contains`` (a string or several), ``regex`` (``re.search``), ``min_len``,
     ``max_len``, ``alphabet``, ``not_in_train``, ``new`` (in no split), ``unique``, ``exclude``,
+    ``bad_words`` (substrings never written),
     ``budget`` (most draws spent on filtered items; default 100 per item, capped at 200,000),
     ``enforce`` (how ends_with/contains are met: "auto", "mask" or "reject"; see ``search.draw``).
     Search: ``num_beams`` (beam search; 1 is greedy decoding), ``length_penalty`` (beam
@@ -58,6 +59,22 @@ class SampleOptions:
     )
     repetition_penalty: float = option(
         1.0, help="> 1 makes characters already in the item less likely", group="decoding"
+    )
+    min_p: float | None = option(
+        None,
+        help="sample from the characters at least P times as likely as the most likely one (0: off)",
+        metavar="P",
+        group="decoding",
+    )
+    typical_p: float | None = option(
+        None,
+        help="sample from the characters whose surprisal is nearest the entropy, holding this much "
+        "probability (locally typical sampling; 1: off)",
+        metavar="P",
+        group="decoding",
+    )
+    no_repeat_ngram_size: int | None = option(
+        None, help="no run of K characters twice in an item (0: off)", metavar="K", group="decoding"
     )
     prefix: str = option("", help="text to continue", group="decoding")
     max_new_tokens: int | None = option(
@@ -98,6 +115,13 @@ class SampleOptions:
     exclude: Iterable[str] = option(
         (),
         help="never return an item listed in FILE (one per line)",
+        metavar="FILE",
+        from_file=True,
+        group="constraints",
+    )
+    bad_words: Iterable[str] = option(
+        (),
+        help="no item contains any line of FILE (enforced as each character is drawn)",
         metavar="FILE",
         from_file=True,
         group="constraints",
@@ -162,6 +186,7 @@ class SampleOptions:
             new=self.new,
             unique=self.unique,
             exclude=frozenset(self.exclude or ()),
+            bad_words=tuple(self.bad_words or ()),
         )
 
     def check(self, n: int) -> None:
@@ -174,10 +199,10 @@ class SampleOptions:
                     f"beam search returns at most --num-beams items; ask for "
                     f"-n {self.num_beams} or fewer, or use --num-beams {n}"
                 )
+            # what forbids tokens (constraints, --bad-words, the truncations, no-repeat) prunes
+            # the beams; what reshapes probabilities has no place in a search for likely items
             sampling = {
                 "temperature": self.temperature != 1.0,
-                "top_k": self.top_k is not None,
-                "top_p": self.top_p not in (None, 1.0),
                 "repetition_penalty": self.repetition_penalty != 1,
                 "best_of": self.best_of > 1,
                 "refine": self.refine > 0,
@@ -203,7 +228,14 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
         if constraints.max_len is not None:
             max_new = max(max_new, constraints.max_len - len(forced) + 1)
     decoding = Decoding(
-        options.temperature, options.top_k, options.top_p, options.repetition_penalty, max_new
+        temperature=options.temperature,
+        top_k=options.top_k,
+        top_p=options.top_p,
+        repetition_penalty=options.repetition_penalty,
+        max_new_tokens=max_new,
+        min_p=options.min_p,
+        typical_p=options.typical_p,
+        no_repeat_ngram_size=options.no_repeat_ngram_size,
     )
     longest = run.longest_train_item if lines else None
     compiled = compile_constraints(

@@ -3,8 +3,9 @@
 One loop over ``model.step`` serves every family and every search: rows are batched,
 token buffers are tensors, and no Python code runs per row or per character. At each
 step the model's next-token logits go through a list of logits processors
-(``processors.py``: the constraint mask, repetition penalty, temperature, top-k, top-p,
-in the order Hugging Face's ``generate`` applies them), and the token is drawn from the
+(``processors.py``: the constraint mask, repetition penalty, no-repeat n-grams,
+temperature, top-k, top-p, min-p, typical-p, in the order Hugging Face's ``generate``
+applies them), and the token is drawn from the
 softmax of the result, or taken as its argmax at temperature 0. Forced tokens (a prefix,
 or the kept part of a candidate being refined) override the draw. Whatever was drawn,
 the loop records the model's own log-probability of the token (at temperature 1,
@@ -43,6 +44,9 @@ class Decoding:
     top_p: float | None = None
     repetition_penalty: float = 1.0
     max_new_tokens: int = 100
+    min_p: float | None = None
+    typical_p: float | None = None
+    no_repeat_ngram_size: int | None = None
 
     def __post_init__(self):
         if not (self.temperature >= 0 and math.isfinite(self.temperature)):
@@ -53,6 +57,12 @@ class Decoding:
             raise CharloomError(f"--top-p must be in (0, 1], got {self.top_p}")
         if not (self.repetition_penalty > 0 and math.isfinite(self.repetition_penalty)):
             raise CharloomError(f"--repetition-penalty must be above 0, got {self.repetition_penalty}")
+        if self.min_p is not None and not 0 <= self.min_p <= 1:
+            raise CharloomError(f"--min-p must be in [0, 1], got {self.min_p}")
+        if self.typical_p is not None and not 0 < self.typical_p <= 1:
+            raise CharloomError(f"--typical-p must be in (0, 1], got {self.typical_p}")
+        if self.no_repeat_ngram_size is not None and self.no_repeat_ngram_size < 0:
+            raise CharloomError(f"--no-repeat-ngram-size must be >= 0, got {self.no_repeat_ngram_size}")
         if self.max_new_tokens < 1:
             raise CharloomError(f"--max-new-tokens must be at least 1, got {self.max_new_tokens}")
 
@@ -130,7 +140,7 @@ def decode(
 ) -> Decoded:
     """Run ``batch_size`` rows for at most ``steps`` tokens through ``model.step``.
 
-    ``mask`` (a ``constraints.TokenMask``) allows tokens by step and automaton state;
+    ``mask`` (a ``automata.TokenMask``) allows tokens by step and automaton state;
     ``start_token`` is the first input in text mode (line mode starts from the boundary).
     """
     decoding = decoding or Decoding()
@@ -199,10 +209,15 @@ def choose(
 ) -> torch.Tensor:
     """One token per row from the processed logits: their argmax when greedy, else a draw
     from their softmax. With no processor the draw reuses the unnormalised softmax
-    ``weights`` already computed for the log-probabilities."""
+    ``weights`` already computed for the log-probabilities. A row the processors leave no
+    token (the no-repeat rule against the constraints) draws from the model itself; its
+    item then fails the checks and is drawn again."""
     if not processors and not greedy:
         return sample_weights(weights, generator)
     shaped = processors(t, logits)
+    stuck = torch.isneginf(shaped).all(dim=-1)
+    if bool(stuck.any()):
+        shaped = torch.where(stuck[:, None], logits, shaped)
     if greedy:
         return shaped.argmax(dim=-1)
     return sample_weights(torch.exp(shaped - shaped.amax(dim=-1, keepdim=True)), generator)
@@ -249,7 +264,13 @@ def generate(
 ) -> list[Sample]:
     """Draw ``n`` samples with no constraints (the trainer's samples use this; ``Run.sample``
     adds constraints and search). Temperature 0 is greedy decoding."""
-    decoding = Decoding(temperature, top_k, top_p, repetition_penalty, max_new_tokens)
+    decoding = Decoding(
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        repetition_penalty=repetition_penalty,
+        max_new_tokens=max_new_tokens,
+    )
     if n < 1:
         raise CharloomError(f"-n must be at least 1, got {n}")
     prefix_ids = vocab.encode(prefix, where="prefix")

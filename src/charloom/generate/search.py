@@ -58,9 +58,14 @@ class Task:
         return len(self.forced_ids) + self.decoding.max_new_tokens
 
     @property
+    def filters(self) -> bool:
+        """Whether a finished item can still be rejected (so draws may be wasted)."""
+        return self.compiled.filters or bool(self.decoding.no_repeat_ngram_size)
+
+    @property
     def constrained(self) -> bool:
         """Whether items are checked (then unfinished items fail too)."""
-        return self.compiled.mask is not None or self.compiled.filters
+        return self.compiled.mask is not None or self.filters
 
     def decode(
         self,
@@ -98,6 +103,7 @@ class Task:
             sample.finished
             and self.compiled.accepts(sample.text)
             and not (self.compiled.constraints.unique and sample.text in taken)
+            and not repeats_ngram(sample.text, self.decoding.no_repeat_ngram_size, len(self.compiled.forced))
         )
 
 
@@ -132,7 +138,7 @@ def draw(task: Task, needed: int, budget: int, enforce: str = "auto") -> Drawn:
     masked_after = 0 if task.compiled.patterns and not relaxed else None
     while len(accepted) < needed and tried < budget:
         remaining = needed - len(accepted)
-        if not task.compiled.filters and not relaxed:
+        if not task.filters and not relaxed:
             size = remaining  # masks alone: every draw passes
         elif tried == 0:
             size = math.ceil(remaining * 1.25) + 8
@@ -271,6 +277,20 @@ def beam_search(
             finished[greedy.text] = greedy
     ranked = sorted(finished.values(), key=lambda s: s.score, reverse=True)
     return ranked[:n], considered, len(finished)
+
+
+def repeats_ngram(text: str, size: int | None, given: int = 0) -> bool:
+    """Whether an n-gram of ``size`` characters ending after the first ``given`` (the
+    forced prefix, which may repeat itself) occurs earlier in ``text``."""
+    if not size:
+        return False
+    seen = {text[i : i + size] for i in range(max(0, given - size + 1))}
+    for i in range(max(0, given - size + 1), len(text) - size + 1):
+        gram = text[i : i + size]
+        if gram in seen:
+            return True
+        seen.add(gram)
+    return False
 
 
 def _start(task: Task) -> str:
