@@ -16,6 +16,7 @@ from charloom.errors import CharloomError
 from charloom.generate.pipeline import SampleOptions, sample_run
 from charloom.generate.samples import HELD_OUT, NEW, TRAIN, Samples
 from charloom.generate.scoring import ItemScores, score_items
+from charloom.generate.streaming import Stream, stream_run
 from charloom.models.context import check_fits
 from charloom.models.likelihood import evaluate
 from charloom.rundir import SPLITS, RunDir
@@ -123,10 +124,10 @@ class Run:
         self, n: int = 10, *, seed: int | None = None, category: str | None = None, **options: Any
     ) -> Samples:
         """Generate ``n`` items. Options (see ``charloom.generate.pipeline.SampleOptions``):
-        temperature, top_k, top_p, repetition_penalty, prefix, max_new_tokens, min_new_tokens;
-        constraints starts_with, ends_with, contains, regex, min_len, max_len, alphabet,
-        not_in_train, new, unique, exclude, budget; search num_beams, length_penalty, best_of,
-        score, refine.
+        temperature, top_k, top_p, min_p, typical_p, repetition_penalty, no_repeat_ngram_size,
+        prefix, max_new_tokens, min_new_tokens; constraints starts_with, ends_with, contains,
+        regex, min_len, max_len, alphabet, not_in_train, new, unique, exclude, bad_words,
+        budget; search num_beams, length_penalty, best_of, score, refine.
 
         Returns a list of ``Sample`` (``text``, ``logprob``, ``nll_per_char``, ``seen``: the
         novelty mark train / held-out / new, ``score``) with the search statistics as
@@ -138,20 +139,38 @@ class Run:
 
         >>> run.sample(n=5, seed=0, starts_with="ma", max_len=6, not_in_train=True)  # doctest: +SKIP
         """
-        token = token_for(self.info, category)
-        if token:  # continue the token; other categories' tokens are masked
-            real = [c for c in self.vocab.chars if ord(c) < TOKEN_BASE]
-            alphabet = options.get("alphabet")
-            keep = [c for c in real if alphabet is None or c in alphabet]
-            options = {
-                **options,
-                "prefix": token + options.get("prefix", ""),
-                "alphabet": "".join(keep) + token,
-            }
+        token, options = self._category_options(category, options)
         samples = sample_run(self, n, seed, SampleOptions.from_kwargs(options))
         for sample in samples:
             sample.text = sample.text[len(token) :]
         return samples
+
+    def stream(self, *, seed: int | None = None, category: str | None = None, **options: Any) -> Stream:
+        """One item, its characters yielded as they are drawn (the prefix first); the
+        options are ``sample``'s, less those that judge a finished item. ``"".join`` of it
+        is ``sample(n=1)``'s text under the same seed; afterwards ``.sample`` holds the
+        finished ``Sample``.
+
+        >>> for piece in run.stream(prefix="ROMEO:", max_new_tokens=400):  # doctest: +SKIP
+        ...     print(piece, end="", flush=True)
+        """
+        token, options = self._category_options(category, options)
+        return stream_run(self, seed, SampleOptions.from_kwargs(options), hidden=len(token))
+
+    def _category_options(self, category: str | None, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A conditional run continues the category's token as a prefix, the other
+        categories' tokens masked; the token is left out of what is returned."""
+        token = token_for(self.info, category)
+        if not token:
+            return "", options
+        real = [c for c in self.vocab.chars if ord(c) < TOKEN_BASE]
+        alphabet = options.get("alphabet")
+        keep = [c for c in real if alphabet is None or c in alphabet]
+        return token, {
+            **options,
+            "prefix": token + options.get("prefix", ""),
+            "alphabet": "".join(keep) + token,
+        }
 
     def sample_chunks(
         self, n: int, *, seed: int | None = None, chunk: int = CHUNK, **options: Any

@@ -14,7 +14,7 @@ from charloom.api import train
 from charloom.cli import main
 from charloom.errors import CharloomError
 from charloom.generate.processors import apply_min_p, apply_typical_p, repeated_ngram_ends
-from charloom.generate.search import repeats_ngram
+from charloom.generate.task import repeats_ngram
 
 QUIET = {"log": lambda message: None}
 

@@ -11,7 +11,8 @@ from charloom.errors import CharloomError
 from charloom.generate.constraints import Constraints, compile_constraints
 from charloom.generate.sampling import Decoding
 from charloom.generate.scoring import total_logprobs
-from charloom.generate.search import Task, beam_search
+from charloom.generate.search import beam_search
+from charloom.generate.task import Task
 from charloom.models.registry import build_model, make_config
 
 

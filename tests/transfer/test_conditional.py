@@ -45,3 +45,10 @@ def test_judge_and_table_work_on_a_conditional_group(conditional_group):
     rows = transfer_table(conditional_group, ["Kotak", "lamina"], [0.5], samples=2, best_of=2)
     assert all(c.text.startswith(r.seed) for r in rows for cells in r.cells.values() for c in cells)
     assert set(rows[0].cells) == {"hard", "soft"}
+
+
+def test_a_conditional_stream_hides_the_category_token(conditional_group):
+    run = conditional_group.runs["hard"].run
+    stream = run.stream(seed=3, category="soft")
+    text = "".join(stream)
+    assert text == run.sample(n=1, seed=3, category="soft")[0].text == stream.sample.text

@@ -33,6 +33,11 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", help="also write the items to this file")
     p.add_argument("--json", action="store_true", help="items with their scores as JSON")
     p.add_argument("--quiet", action="store_true", help="no tried/kept line on stderr")
+    p.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        help="print each character as it is drawn (default: on for one text sample on a terminal)",
+    )
     add_config_flags(p, SampleOptions)
 
 
@@ -40,6 +45,13 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
 def cmd_sample(args: argparse.Namespace) -> int:
     run = load_run(args.run, weights=args.weights)
     options = given(args, SampleOptions)
+    if args.stream and args.json:
+        raise CharloomError("--stream prints characters as they come, --json one document; choose one")
+    streaming = args.stream
+    if streaming is None:
+        streaming = run.format == "text" and args.n == 1 and not args.json and sys.stdout.isatty()
+    if streaming:
+        return _stream(run, args, options)
     account = Samples(requested=args.n, budget=options.get("budget"))
     output, items_in_json = None, 0
     try:
@@ -72,6 +84,33 @@ def cmd_sample(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         print(f"charloom: {account.summary()}", file=sys.stderr)
+    return 0
+
+
+def _stream(run, args: argparse.Namespace, options: dict) -> int:
+    """``-n`` items one after another, each printed a character at a time (seeds seed,
+    seed + 1, ...), in the same lines as without ``--stream``."""
+    if args.n < 1:
+        raise CharloomError(f"-n must be at least 1, got {args.n}")
+    output = open(args.output, "w", encoding="utf-8") if args.output else None
+    try:
+        for i in range(args.n):
+            seed = None if args.seed is None else args.seed + i
+            stream = run.stream(seed=seed, category=args.category, **options)
+            try:
+                for piece in stream:
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+            except KeyboardInterrupt:
+                print()  # the interrupted line ends; what was written stays
+                raise
+            s = stream.sample
+            print("" if s.seen is None else f"\t{s.seen}\t{s.nll_per_char:.3f}", flush=True)
+            if output is not None:
+                output.write(s.text + "\n")
+    finally:
+        if output is not None:
+            output.close()
     return 0
 
 

@@ -22,7 +22,8 @@ from charloom.generate.constraints import Constraints, compile_constraints, merg
 from charloom.generate.samples import Samples
 from charloom.generate.sampling import Decoding
 from charloom.generate.scoring import Scorer, make_scorer
-from charloom.generate.search import ENFORCE, Task, beam_search, best_of, draw, refine, score_samples
+from charloom.generate.search import ENFORCE, beam_search, best_of, draw, refine, score_samples
+from charloom.generate.task import Task
 from charloom.models.context import check_fits
 from charloom.options import check_options, check_seed, option
 

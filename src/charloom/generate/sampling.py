@@ -19,6 +19,7 @@ first prefix character is the start, and rows run for ``max_new_tokens`` charact
 from __future__ import annotations
 
 import math
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,8 +126,25 @@ class Forced:
         return cls(prefixes, int(lengths.min()) if len(lengths) else 0)
 
 
+def decode(model: CharModel, batch_size: int, **options: Any) -> Decoded:
+    """Run ``decode_steps`` to the end: ``batch_size`` rows for at most ``steps`` tokens."""
+    return drain(decode_steps(model, batch_size, **options))
+
+
+def drain(steps: Iterator[Any]) -> Any:
+    """Exhaust a generator; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+Step = tuple[int, torch.Tensor, torch.Tensor]  # t, output rows still going, the token each emitted
+
+
 @torch.no_grad()
-def decode(
+def decode_steps(
     model: CharModel,
     batch_size: int,
     *,
@@ -137,8 +155,9 @@ def decode(
     decoding: Decoding | None = None,
     mask=None,
     generator: torch.Generator | None = None,
-) -> Decoded:
-    """Run ``batch_size`` rows for at most ``steps`` tokens through ``model.step``.
+) -> Generator[Step, None, Decoded]:
+    """Run ``batch_size`` rows for at most ``steps`` tokens through ``model.step``, yielding
+    what each step emitted (for streaming) and returning every row at the end.
 
     ``mask`` (a ``automata.TokenMask``) allows tokens by step and automaton state;
     ``start_token`` is the first input in text mode (line mode starts from the boundary).
@@ -183,6 +202,7 @@ def decode(
             going = rows.going  # a finished row waiting in the batch: its draw is dropped
             out = rows.index[going]
             tokens[out, t], token_logprob[out, t] = chosen[going], logprob[going]
+            yield t, out, chosen[going]
             processors.advance(chosen)
             if lines:
                 keep = rows.end(chosen == BOUNDARY_ID)

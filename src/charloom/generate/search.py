@@ -1,8 +1,8 @@
 """Inference-time search: sample many and filter, beam search, best-of-N, refinement.
 
-Every function here works through a ``Task`` (a model, its vocabulary, compiled
-constraints, decoding parameters and a random generator) and so through ``step`` and
-``select_state`` only: any model family, batched.
+Every function here works through a ``Task`` (``task.py``: a model, its vocabulary,
+compiled constraints, decoding parameters and a random generator) and so through ``step``
+and ``select_state`` only: any model family, batched.
 
 - ``draw``: sample in batches until ``needed`` items pass every filter or ``budget``
   attempts are spent. Batch sizes follow the acceptance rate seen so far.
@@ -22,89 +22,14 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from charloom.data.vocab import BOUNDARY_ID, Vocab
-from charloom.generate.constraints import Compiled
+from charloom.data.vocab import BOUNDARY_ID
 from charloom.generate.samples import Sample
-from charloom.generate.sampling import Decoded, Decoding, Forced, decode, texts_of, to_samples
+from charloom.generate.sampling import Forced, texts_of
 from charloom.generate.scoring import Scorer, encode_for_scoring, token_logprobs
-from charloom.models.base import CharModel
+from charloom.generate.task import Task
 from charloom.models.size import check_memory
 
 MAX_BATCH = 16_384  # rows decoded at once while filtering
-
-
-@dataclass
-class Task:
-    """What every search needs: the model, what to generate, how to choose tokens."""
-
-    model: CharModel
-    vocab: Vocab
-    compiled: Compiled
-    decoding: Decoding
-    generator: torch.Generator
-
-    @property
-    def lines(self) -> bool:
-        return self.vocab.boundary
-
-    @property
-    def forced_ids(self) -> list[int]:
-        """Tokens every row emits first: the prefix (text mode: after its first character)."""
-        ids = self.compiled.forced_ids
-        return ids if self.lines else ids[1:]
-
-    @property
-    def steps(self) -> int:
-        return len(self.forced_ids) + self.decoding.max_new_tokens
-
-    @property
-    def filters(self) -> bool:
-        """Whether a finished item can still be rejected (so draws may be wasted)."""
-        return self.compiled.filters or bool(self.decoding.no_repeat_ngram_size)
-
-    @property
-    def constrained(self) -> bool:
-        """Whether items are checked (then unfinished items fail too)."""
-        return self.compiled.mask is not None or self.filters
-
-    def decode(
-        self,
-        batch_size: int,
-        forced: Forced | None = None,
-        decoding: Decoding | None = None,
-        relaxed: bool = False,
-    ) -> Decoded:
-        """Decode a batch under the constraint masks (``relaxed``: without the patterns)."""
-        forced = forced or Forced.prefix(self.forced_ids, batch_size)
-        start = None if self.lines else self.compiled.forced_ids[0]
-        mask = self.compiled.relaxed if relaxed else self.compiled.mask
-        decoded = decode(
-            self.model,
-            batch_size,
-            steps=self.steps,
-            lines=self.lines,
-            start_token=start,
-            forced=forced,
-            decoding=decoding or self.decoding,
-            mask=mask,
-            generator=self.generator,
-        )
-        decoded.start = "" if self.lines else self.compiled.forced[0]
-        return decoded
-
-    def samples(self, decoded: Decoded) -> list[Sample]:
-        return to_samples(decoded, self.vocab)
-
-    def acceptable(self, sample: Sample, taken: set[str]) -> bool:
-        """Passes every constraint, ``unique`` against ``taken`` included."""
-        if not self.constrained:
-            return True
-        return (
-            sample.finished
-            and self.compiled.accepts(sample.text)
-            and not (self.compiled.constraints.unique and sample.text in taken)
-            and not repeats_ngram(sample.text, self.decoding.no_repeat_ngram_size, len(self.compiled.forced))
-        )
 
 
 @dataclass
@@ -277,20 +202,6 @@ def beam_search(
             finished[greedy.text] = greedy
     ranked = sorted(finished.values(), key=lambda s: s.score, reverse=True)
     return ranked[:n], considered, len(finished)
-
-
-def repeats_ngram(text: str, size: int | None, given: int = 0) -> bool:
-    """Whether an n-gram of ``size`` characters ending after the first ``given`` (the
-    forced prefix, which may repeat itself) occurs earlier in ``text``."""
-    if not size:
-        return False
-    seen = {text[i : i + size] for i in range(max(0, given - size + 1))}
-    for i in range(max(0, given - size + 1), len(text) - size + 1):
-        gram = text[i : i + size]
-        if gram in seen:
-            return True
-        seen.add(gram)
-    return False
 
 
 def _start(task: Task) -> str:
