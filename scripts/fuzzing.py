@@ -20,6 +20,7 @@ import io
 import json
 import shutil
 import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,6 +247,7 @@ def check(argv: list[str], work: Work) -> int:
     """Run one case and hold it to the rule; returns its exit code."""
     before = snapshot(work.root)
     err = io.StringIO()
+    stdin, sys.stdin = sys.stdin, io.StringIO(":h\n1\nma\n:t 0\n:u\n")  # what play reads, then its end
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
             with time_limit(TIMEOUT):
@@ -254,6 +256,8 @@ def check(argv: list[str], work: Work) -> int:
             raise AssertionError(f"{shown(argv)} hung: {exc}") from None
         except BaseException as exc:  # a traceback: the bug the fuzzer is here to find
             raise AssertionError(f"{shown(argv)} crashed: {type(exc).__name__}: {str(exc)[:300]}") from exc
+        finally:
+            sys.stdin = stdin
     lines = err.getvalue().strip().splitlines()
     assert code in (0, 2), f"{shown(argv)} exited {code}: {lines[-3:]}"
     if code == 2:

@@ -13,6 +13,7 @@ from charloom.data.batches import Batches, encode_items, make_batches, text_bloc
 from charloom.data.conditions import TOKEN_BASE, categories_of, token_for
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
+from charloom.generate.explore import next_chars
 from charloom.generate.pipeline import SampleOptions, sample_run
 from charloom.generate.samples import HELD_OUT, NEW, TRAIN, Samples
 from charloom.generate.scoring import ItemScores, score_items
@@ -156,6 +157,21 @@ class Run:
         """
         token, options = self._category_options(category, options)
         return stream_run(self, seed, SampleOptions.from_kwargs(options), hidden=len(token))
+
+    def next_chars(
+        self, prefix: str = "", *, top: int = 10, temperature: float = 1.0, category: str | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``top`` most likely next characters after ``prefix``, with their probability
+        at ``temperature``, most likely first; ``""`` is the end of the item.
+
+        >>> run.next_chars("ma", top=3)  # doctest: +SKIP
+        [('r', 0.21), ('k', 0.12), ('l', 0.09)]
+        """
+        token = token_for(self.info, category)
+        tokens = [c for c in self.vocab.chars if ord(c) >= TOKEN_BASE] if token else []
+        return next_chars(
+            self.model, self.vocab, token + prefix, temperature=temperature, top=top, hide=tokens
+        )
 
     def _category_options(self, category: str | None, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """A conditional run continues the category's token as a prefix, the other
