@@ -14,17 +14,47 @@ from charloom.io import image_path
 def _add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", help="a text file or an embedded dataset")
     p.add_argument("--format", choices=["lines", "text"], default="lines")
-    p.add_argument("--top", type=int, default=10, help="how many common items to list")
+    p.add_argument("--top", type=int, help="how many common items to list (default 10; 5 a category)")
+    p.add_argument(
+        "--by-category",
+        action="store_true",
+        help="a categorized set (embedded, category<TAB>item lines, or a folder): figures per category",
+    )
+    p.add_argument("--categories", help="with --by-category: comma-separated categories to keep")
+    p.add_argument("--keep-accents", action="store_true", help="with --by-category: do not fold accents")
+    p.add_argument("--plot", help="with --by-category: write the length distributions to this .png")
     p.add_argument("--json", action="store_true")
 
 
 @command("data", "look at a dataset: counts, alphabet, lengths, common items", _add_data)
 def cmd_data(args: argparse.Namespace) -> int:
+    if args.top is not None and args.top < 0:
+        raise CharloomError(f"--top must be >= 0, got {args.top}")
+    if args.by_category:
+        return _data_by_category(args)
+    if args.plot or args.categories:
+        raise CharloomError(f"{'--plot' if args.plot else '--categories'} goes with --by-category")
     from charloom.data.corpus import load_corpus
     from charloom.inspect.stats import corpus_stats, format_stats
 
-    stats = corpus_stats(load_corpus(args.data, args.format), top=args.top)
+    stats = corpus_stats(load_corpus(args.data, args.format), top=10 if args.top is None else args.top)
     emit_json(stats) if args.json else print(format_stats(stats))
+    return 0
+
+
+def _data_by_category(args: argparse.Namespace) -> int:
+    from charloom.data.categories import load_categorized
+    from charloom.inspect.by_category import category_stats, format_category_stats, plot_lengths
+
+    plot = image_path(args.plot, "--plot") if args.plot else None
+    keep = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
+    items = load_categorized(args.data, keep_accents=args.keep_accents, categories=keep, dedup=False)
+    stats = category_stats(items, top=5 if args.top is None else args.top)
+    if plot is not None:
+        stats["plot"] = str(plot_lengths(stats, plot))
+    emit_json(stats) if args.json else print(format_category_stats(stats))
+    if plot is not None and not args.json:
+        print(f"\nwrote {plot}")
     return 0
 
 

@@ -29,8 +29,9 @@ CATEGORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 Categorized = dict[str, list[str]]
 
 
-def parse_categorized(text: str, source: str, fold: bool = True) -> Categorized:
-    """``category<TAB>item`` lines -> category -> items (in file order, duplicates dropped)."""
+def parse_categorized(text: str, source: str, fold: bool = True, dedup: bool = True) -> Categorized:
+    """``category<TAB>item`` lines -> category -> items (in file order, duplicates dropped
+    unless ``dedup`` is off)."""
     data: Categorized = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -42,10 +43,10 @@ def parse_categorized(text: str, source: str, fold: bool = True) -> Categorized:
         data.setdefault(category.strip(), []).append(fold_accents(item) if fold else item)
     if not data:
         raise DataError(f"{source} has no items (it is empty or only whitespace)")
-    return {category: list(dict.fromkeys(items)) for category, items in data.items()}
+    return {category: list(dict.fromkeys(items)) if dedup else items for category, items in data.items()}
 
 
-def read_folder(folder: Path, fold: bool = True) -> Categorized:
+def read_folder(folder: Path, fold: bool = True, dedup: bool = True) -> Categorized:
     """One file per category; hidden files skipped."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
@@ -53,15 +54,16 @@ def read_folder(folder: Path, fold: bool = True) -> Categorized:
     data: Categorized = {}
     for path in files:
         items = parse_lines(read_text_file(path), str(path))
-        data[path.stem] = list(dict.fromkeys(fold_accents(i) if fold else i for i in items))
+        items = [fold_accents(i) if fold else i for i in items]
+        data[path.stem] = list(dict.fromkeys(items)) if dedup else items
     return data
 
 
 def load_categorized(
-    source: str | Path, keep_accents: bool = False, categories: list[str] | None = None
+    source: str | Path, keep_accents: bool = False, categories: list[str] | None = None, dedup: bool = True
 ) -> Categorized:
     """Category -> items from an embedded set, a TSV file or a folder; ``categories`` picks
-    some of them (in the order given)."""
+    some of them (in the order given); ``dedup`` off keeps repeated items (to count them)."""
     source_text = str(source)
     path = Path(source_text)
     if datasets.is_dataset(source_text) and not path.exists():
@@ -70,11 +72,13 @@ def load_categorized(
             cats = ", ".join(d.name for d in datasets.list_datasets() if d.format == "categorized")
             raise DataError(f"the dataset {source_text!r} has no categories; use one of: {cats}")
         # the embedded files were folded (or not) when built: nothing more to do
-        data = parse_categorized(datasets.dataset_text(source_text, keep_accents), source_text, fold=False)
+        data = parse_categorized(
+            datasets.dataset_text(source_text, keep_accents), source_text, fold=False, dedup=dedup
+        )
     elif path.is_dir():
-        data = read_folder(path, fold=not keep_accents)
+        data = read_folder(path, fold=not keep_accents, dedup=dedup)
     else:
-        data = parse_categorized(read_text_file(path), source_text, fold=not keep_accents)
+        data = parse_categorized(read_text_file(path), source_text, fold=not keep_accents, dedup=dedup)
     if categories:
         unknown = [c for c in categories if c not in data]
         if unknown:
