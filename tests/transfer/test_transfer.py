@@ -7,7 +7,7 @@ import json
 import pytest
 
 from charloom.errors import CharloomError, RunError, UnknownCharacterError
-from charloom.transfer.complete import complete, cut_seed, parse_cuts, prepare_seed
+from charloom.transfer.complete import complete, complete_pooled, cut_seed, parse_cuts, prepare_seed
 from charloom.transfer.group import load_group
 from charloom.transfer.render import render
 from charloom.transfer.score import transfer_score
@@ -18,10 +18,30 @@ def test_cut_seed_rounds_and_keeps_one_character():
     assert cut_seed("derek vroom", 0.5) == "derek "
     assert cut_seed("ab", 0.1) == "a"
     assert cut_seed("abcd", 0.25) == "a" and cut_seed("abcd", 1.0) == "abcd"
-    assert parse_cuts("0.25, 0.5") == [0.25, 0.5]
+    assert parse_cuts("0.25, 0.50,2c,first-word") == ["0.25", "0.5", "2c", "first-word"]
     with pytest.raises(CharloomError):
         parse_cuts("0.5,2")
     assert prepare_seed("  Zoë  Ek ", keep_accents=False) == "zoe ek"
+
+
+def test_cuts_by_characters_and_words():
+    assert cut_seed("derek vroom", "2c") == "de" and cut_seed("al", "4c") == "al"
+    assert cut_seed("derek vroom", "first-word") == "derek " and cut_seed("anna", "first-word") is None
+    for bad in ("0c", "x", "1.5", "nan"):
+        with pytest.raises(CharloomError):
+            cut_seed("anna", bad)
+
+
+def test_the_pooled_generator_holds_out_what_the_categories_hold_out(group):
+    pooled = group.pooled
+    for split in ("train", "val", "test"):
+        union = {item for items in group.split(split).values() for item in items}
+        assert set(pooled.split_items(split)) <= union
+    held_out = {item for name in ("val", "test") for items in group.split(name).values() for item in items}
+    assert not held_out & set(pooled.split_items("train"))
+    [completion] = complete_pooled(group, "ka", 1, rng_seed=1)
+    assert completion.text.startswith("ka") and completion.classified_as in group.categories
+    assert completion.mark.startswith(completion.classified_as)
 
 
 def test_best_of_n_picks_the_judges_favourite(group):
@@ -45,7 +65,8 @@ def test_table_and_formats(group):
     text, md = render(rows, "text"), render(rows, "md")
     assert "hard" in text.splitlines()[0] and md.startswith("| name | seed | hard | soft |")
     lines = list(csv.DictReader(io.StringIO(render(rows, "csv"))))
-    assert len(lines) == 2 * 2 * 2 and 0 <= float(lines[0]["classifier_prob"]) <= 1
+    assert len(lines) == 2 * 2 * 3  # names x samples x (two generators and the pooled one)
+    assert 0 <= float(lines[0]["classifier_prob"]) <= 1
     page = render(rows, "html")
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page
 

@@ -31,6 +31,12 @@ def _add_train_categories(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--split-seed", type=int, default=42, help="seed of each category's split shuffle")
     p.add_argument("--classifier-steps", type=int, default=150, help="training steps of the classifier")
+    p.add_argument(
+        "--no-pooled",
+        dest="pooled",
+        action="store_false",
+        help="skip the pooled generator (one run on every category: the table's 'all' column)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing group in --out")
     p.add_argument("--json", action="store_true", help="print the group and classifier figures as JSON")
     add_training_flags(p)
@@ -56,6 +62,7 @@ def cmd_train_categories(args: argparse.Namespace) -> int:
         model_options=model_options(args, args.model, also=SHARED),
         classifier=ClassifierConfig(steps=args.classifier_steps),
         split_seed=args.split_seed,
+        pooled=args.pooled,
         force=args.force,
         log=log,
         **training_options(args, args.model),
@@ -80,7 +87,12 @@ def cmd_train_categories(args: argparse.Namespace) -> int:
 def _add_transfer(p: argparse.ArgumentParser) -> None:
     p.add_argument("group", help="a run group made by `charloom train-categories`")
     p.add_argument("--seeds", nargs="+", default=[], help="names whose start seeds every generator")
-    p.add_argument("--cut", default="0.5", help="fractions of each name to keep as seed (default 0.5)")
+    p.add_argument(
+        "--cut",
+        default="0.5",
+        help="how much of each name seeds the generators, comma-separated: fractions (0.25), "
+        "characters (2c, 4c) or first-word (default 0.5)",
+    )
     p.add_argument("--category", help="only this generator (default: every category)")
     p.add_argument("--samples", type=int, default=1, help="completions per cell (default 1)")
     p.add_argument(
@@ -136,7 +148,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _transfer_evaluate(args: argparse.Namespace, group, cuts: list[float]) -> int:
+def _transfer_evaluate(args: argparse.Namespace, group, cuts: list[str]) -> int:
     from charloom.transfer.score import DECODINGS, transfer_score
 
     result = transfer_score(

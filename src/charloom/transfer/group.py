@@ -6,6 +6,8 @@ category classifier that measures them.
       <category>/                an ordinary charloom run (``charloom sample GROUP/italian`` works)
       model/                     instead, with --condition category: one conditional run for
                                  all categories (``charloom sample GROUP/model --category italian``)
+      all-categories/            the pooled generator: one run on every category's items, its
+                                 splits the union of theirs (a column of the transfer table)
       classifier.safetensors     the n-gram classifier (judge/classifier.py)
       classifier.json
 
@@ -31,14 +33,16 @@ from charloom import io
 from charloom.api import train
 from charloom.data.categories import load_categorized
 from charloom.data.conditions import tag, token_for
+from charloom.data.splits import Splits
 from charloom.errors import CharloomError, RunError
 from charloom.judge.classifier import ClassifierConfig, NgramClassifier
 from charloom.judge.likelihood import LikelihoodJudge
 from charloom.run import Run, load_run
-from charloom.rundir import read_run_json
+from charloom.rundir import SPLITS, read_run_json
 
 GROUP_FORMAT = 1
-RESERVED = {"group.json", "classifier.json", "classifier.safetensors"}
+POOLED = "all-categories"
+RESERVED = {"group.json", "classifier.json", "classifier.safetensors", POOLED}
 
 
 class CategoryRun:
@@ -83,6 +87,12 @@ class Group:
     @property
     def categories(self) -> list[str]:
         return list(self.run_folders)
+
+    @cached_property
+    def pooled(self) -> Run | None:
+        """The generator trained on every category together, when the group has one."""
+        folder = self.info.get("pooled")
+        return load_run(self.path / folder) if folder else None
 
     @property
     def conditional(self) -> bool:
@@ -131,13 +141,15 @@ def train_group(
     model_options: dict[str, Any] | None = None,
     classifier: ClassifierConfig | None = None,
     split_seed: int = 42,
+    pooled: bool = True,
     force: bool = False,
     log: Callable[[str], None] = print,
     **train_options: Any,
 ) -> Group:
     """Train one run per category of ``data`` (embedded set, TSV file or folder), then the
     classifier; returns the group. ``condition="category"`` trains one conditional run for
-    all categories instead (data/conditions.py).
+    all categories instead (data/conditions.py). ``pooled``: also one run on all of them,
+    with the same options, as the table's all-categories column.
 
     >>> group = train_group("fullnames-by-country", "gru", out="runs/langs",
     ...                     categories=["italian", "turkish"], time_budget=30)   # doctest: +SKIP
@@ -167,7 +179,7 @@ def train_group(
     alphabet = "".join(sorted({ch for lines in items.values() for line in lines for ch in line}))
     if condition == "category":
         return _train_conditional(
-            items, model, out, info, model_options, split_seed, force, log, classifier, train_options
+            items, model, out, info, model_options, split_seed, pooled, force, log, classifier, train_options
         )
     with tempfile.TemporaryDirectory(prefix="charloom-group-") as scratch:
         for number, (category, lines) in enumerate(items.items(), 1):
@@ -188,13 +200,47 @@ def train_group(
             info["categories"][category] = category
             io.atomic_write_json(out / "group.json", info)  # usable as far as it got
     group = Group(out)
+    if pooled:
+        train_pooled(group, model, model_options, alphabet, force, log, train_options)
     figures = train_classifier(group, classifier)
     log(f"classifier: held-out accuracy {figures['accuracy']:.3f} on {figures['items']:,} test items")
     return group
 
 
+def train_pooled(group: Group, model, model_options, alphabet, force, log, train_options) -> Run:
+    """The all-categories generator. Its splits are the union of the categories' own, so
+    no name held out from a category's generator is trained on here either (a name of two
+    categories stays held out if either holds it out)."""
+    splits, taken = {}, set()
+    for name in reversed(SPLITS):  # test, val, then train
+        items = [item for items in group.split(name).values() for item in items]
+        splits[name] = [item for item in dict.fromkeys(items) if item not in taken]
+        taken.update(splits[name])
+    log(f"[pooled] every category: {sum(map(len, splits.values())):,} items")
+    with tempfile.TemporaryDirectory(prefix="charloom-group-") as scratch:
+        path = Path(scratch) / f"{POOLED}.txt"
+        path.write_text(
+            "\n".join(item for items in splits.values() for item in items) + "\n", encoding="utf-8"
+        )
+        run = train(
+            path,
+            model,
+            out=group.path / POOLED,
+            model_options=model_options,
+            alphabet=alphabet,
+            splits=Splits(**splits),
+            force=force,
+            log=log,
+            **train_options,
+        )
+    group.info["pooled"] = POOLED
+    io.atomic_write_json(group.path / "group.json", group.info)
+    group.__dict__.pop("pooled", None)
+    return run
+
+
 def _train_conditional(
-    items, model, out, info, model_options, split_seed, force, log, classifier, train_options
+    items, model, out, info, model_options, split_seed, pooled, force, log, classifier, train_options
 ) -> Group:
     """One run for every category, each item tagged with its category's token."""
     categories = list(items)
@@ -224,6 +270,9 @@ def _train_conditional(
     info.update({"condition": "category", "run": "model", "categories": {c: "model" for c in categories}})
     io.atomic_write_json(out / "group.json", info)
     group = Group(out)
+    if pooled:
+        alphabet = "".join(sorted({ch for lines in items.values() for line in lines for ch in line}))
+        train_pooled(group, model, model_options, alphabet, force, log, train_options)
     figures = train_classifier(group, classifier)
     log(f"classifier: held-out accuracy {figures['accuracy']:.3f} on {figures['items']:,} test items")
     return group
@@ -241,4 +290,4 @@ def train_classifier(group: Group, config: ClassifierConfig | None = None) -> di
     return figures
 
 
-__all__ = ["CategoryRun", "Group", "load_group", "train_classifier", "train_group"]
+__all__ = ["POOLED", "CategoryRun", "Group", "load_group", "train_classifier", "train_group", "train_pooled"]

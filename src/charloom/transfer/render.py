@@ -1,7 +1,8 @@
 """The transfer table as terminal text, Markdown, CSV or a self-contained HTML page.
 
 A cell lists its completions, each with the classifier's probability that it belongs to
-the column's category: ``derek vrona (0.91)``.
+the column's category: ``derek vrona (0.91)``; in the pooled column, ``all``, with the
+category it is filed under: ``derek vrona (italian 0.62)``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def _columns(rows: list[Row]) -> list[str]:
 
 
 def _cell(row: Row, category: str, sep: str) -> str:
-    return sep.join(f"{c.text} ({c.classifier_prob:.2f})" for c in row.cells[category])
+    return sep.join(f"{c.text} ({c.mark})" for c in row.cells[category])
 
 
 def to_text(rows: list[Row]) -> str:
@@ -50,7 +51,17 @@ def to_csv(rows: list[Row]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["name", "cut", "seed", "category", "sample", "completion", "judge_prob", "classifier_prob"]
+        [
+            "name",
+            "cut",
+            "seed",
+            "category",
+            "sample",
+            "completion",
+            "judge_prob",
+            "classifier_prob",
+            "classified_as",
+        ]
     )
     for r in rows:
         for category, completions in r.cells.items():
@@ -65,6 +76,7 @@ def to_csv(rows: list[Row]) -> str:
                         c.text,
                         f"{c.judge_prob:.4f}",
                         f"{c.classifier_prob:.4f}",
+                        c.classified_as,
                     ]
                 )
     return out.getvalue()
@@ -83,7 +95,8 @@ tr:nth-child(2n) {{ background: #f8f8f8; }}
 <body>
 <h1>{title}</h1>
 <p>Each generator continues the seed (bold). The number is the classifier's probability that the
-completion belongs to the generator's category.</p>
+completion belongs to the generator's category; the pooled column (all) names the category it
+is filed under.</p>
 <table>
 <thead><tr>{head}</tr></thead>
 <tbody>
@@ -102,8 +115,7 @@ def to_html(rows: list[Row], title: str = "charloom style transfer") -> str:
         cells = [f"<td>{e(r.name)}</td>", f'<td class="seed">{e(r.seed)}</td>']
         for category in _columns(rows):
             parts = [
-                f'<span class="seed">{e(c.seed)}</span>{e(c.continuation)} '
-                f'<span class="p">{c.classifier_prob:.2f}</span>'
+                f'<span class="seed">{e(c.seed)}</span>{e(c.continuation)} <span class="p">{e(c.mark)}</span>'
                 for c in r.cells[category]
             ]
             cells.append("<td>" + "<br>".join(parts) + "</td>")

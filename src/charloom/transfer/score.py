@@ -23,7 +23,7 @@ DEFAULT_BEST_OF = 8
 
 def transfer_score(
     group,
-    cuts: list[float] = (0.25, 0.5, 0.75),
+    cuts: list[str] = ("0.25", "0.5", "0.75"),
     *,
     max_names: int = 20,
     best_of: int | None = DEFAULT_BEST_OF,
@@ -52,7 +52,7 @@ def transfer_score(
             for number, name in enumerate(names):
                 for cut in cuts:
                     prefix = cut_seed(name, cut)
-                    if run.vocab.unknown_chars(prefix):
+                    if prefix is None or run.vocab.unknown_chars(prefix):
                         skipped += 1
                         continue
                     greedy.append(run.sample(n=1, temperature=0, prefix=prefix)[0].text)
@@ -62,7 +62,7 @@ def transfer_score(
                             n=best_of, temperature=temperature, prefix=prefix, seed=seed + number
                         )
                     )
-                    cut_of.append(cut)
+                    cut_of.append(str(cut))
         if not greedy:
             continue
         predicted = clf.predict_proba(greedy + draws).argmax(dim=1) == column
@@ -96,7 +96,7 @@ def _summarise(hits, group, cuts, best_of: int, max_names: int, skipped: int) ->
     ceiling = group.classifier.evaluate(test)
     return {
         "transfer_score": {d: _mean(pool(d)) for d in DECODINGS},
-        "score_by_cut": {str(c): {d: _mean(pool(d, cut=c)) for d in DECODINGS} for c in cuts},
+        "score_by_cut": {str(c): {d: _mean(pool(d, cut=str(c))) for d in DECODINGS} for c in cuts},
         "score_by_generator": {
             g: {d: _mean(pool(d, generator=g)) for d in DECODINGS} for g in group.categories
         },
@@ -107,7 +107,7 @@ def _summarise(hits, group, cuts, best_of: int, max_names: int, skipped: int) ->
         "skipped_seeds": skipped,
         "best_of": best_of,
         "max_names": max_names,
-        "cuts": list(cuts),
+        "cuts": [str(c) for c in cuts],
     }
 
 

@@ -4,20 +4,28 @@
     derek vroom   derek    derek vrona (0.91)    derek vrolu (0.84)  derek vroome (0.88)
 
 Numbers are the classifier's probability that the completion belongs to the column's
-category (the generator's own).
+category (the generator's own). A group with a pooled generator adds its column, ``all``,
+as the blog's all-categories column: each completion with the category it is filed under.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from charloom.transfer.complete import Completion, complete, cut_seed, prepare_seed
+from charloom.transfer.complete import (
+    POOLED_COLUMN,
+    Completion,
+    complete,
+    complete_pooled,
+    cut_seed,
+    prepare_seed,
+)
 
 
 @dataclass
 class Row:
     name: str
-    cut: float
+    cut: str
     seed: str
     cells: dict[str, list[Completion]] = field(default_factory=dict)
 
@@ -29,7 +37,7 @@ class Row:
 def transfer_table(
     group,
     names: list[str],
-    cuts: list[float],
+    cuts: list[str],
     *,
     samples: int = 1,
     best_of: int | None = None,
@@ -37,8 +45,10 @@ def transfer_table(
     categories: list[str] | None = None,
     seed: int = 0,
 ) -> list[Row]:
-    """One row per (name, cut), one cell per generator category; each completion the best
-    of ``best_of`` draws by the likelihood-ratio judge (None: one draw).
+    """One row per (name, cut), one cell per generator category (and the pooled one, when
+    the group has it and no ``categories`` are picked); each completion the best of
+    ``best_of`` draws by the likelihood-ratio judge (None: one draw). A cut that does not
+    apply to a name (the first word of a one-word name) keeps the name whole.
 
     >>> rows = transfer_table(load_group("runs/langs"), ["derek vroom"], [0.5])   # doctest: +SKIP
     """
@@ -50,18 +60,13 @@ def transfer_table(
     for number, raw in enumerate(names):
         name = prepare_seed(raw, keep)
         for cut in cuts:
-            prefix = cut_seed(name, cut)
-            row = Row(name, cut, prefix)
+            prefix = cut_seed(name, cut) or name
+            row = Row(name, str(cut), prefix)
+            drawing = {"best_of": best_of or 1, "temperature": temperature, "rng_seed": seed + number}
             for category in columns:
-                row.cells[category] = complete(
-                    group,
-                    category,
-                    prefix,
-                    samples,
-                    best_of=best_of or 1,
-                    temperature=temperature,
-                    rng_seed=seed + number,
-                )
+                row.cells[category] = complete(group, category, prefix, samples, **drawing)
+            if categories is None and group.pooled is not None:
+                row.cells[POOLED_COLUMN] = complete_pooled(group, prefix, samples, **drawing)
             rows.append(row)
     return rows
 
