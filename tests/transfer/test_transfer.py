@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+import torch
 
 from charloom.errors import CharloomError, RunError, UnknownCharacterError
 from charloom.transfer.complete import complete, complete_pooled, cut_seed, parse_cuts, prepare_seed
@@ -96,3 +97,22 @@ def test_every_generator_reads_every_seed(tmp_path):
     assert group.runs["a"].vocab == group.runs["b"].vocab
     assert complete(group, "b", "wa", 2)[0].text.startswith("wa")
     assert transfer_score(group, [0.5], max_names=2, best_of=2)["skipped_seeds"] == 0
+
+
+def test_contrastive_decoding_is_the_product_of_experts(group):
+    from charloom.transfer.contrast import ContrastModel, contrasted
+
+    run, base = group.runs["soft"], group.pooled
+    assert contrasted(run, base, 0.0) is run
+    model = ContrastModel(run.model, base.model, 0.5)
+    tokens = torch.tensor([0, 0])
+    logits, _ = model.step(tokens, model.init_state(2))
+    p = torch.log_softmax(run.model.step(tokens, run.model.init_state(2))[0], dim=-1)
+    q = torch.log_softmax(base.model.step(tokens, base.model.init_state(2))[0], dim=-1)
+    assert torch.allclose(logits, 1.5 * p - 0.5 * q, atol=1e-6)
+    plain = complete(group, "soft", "ko", 60, rng_seed=3)
+    pushed = complete(group, "soft", "ko", 60, rng_seed=3, contrast=1.0)
+    mean = lambda done: sum(c.classifier_prob for c in done) / len(done)  # noqa: E731
+    assert mean(pushed) > mean(plain)  # a hard seed pushed further toward soft
+    with pytest.raises(CharloomError, match="--contrast"):
+        complete(group, "soft", "ko", 1, contrast=-1.0)

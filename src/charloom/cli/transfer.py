@@ -102,6 +102,14 @@ def _add_transfer(p: argparse.ArgumentParser) -> None:
         "--evaluate: 8)",
     )
     p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
+    p.add_argument(
+        "--contrast",
+        type=float,
+        default=0.0,
+        metavar="ALPHA",
+        help="decode each generator against the pooled one: log q = (1+ALPHA) log p_category - "
+        "ALPHA log p_all (default 0: the generator alone)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--format", choices=["text", "md", "csv", "html"], default="text")
     p.add_argument("--output", help="write the table to this file")
@@ -133,6 +141,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         samples=args.samples,
         best_of=args.best_of,
         temperature=args.temperature,
+        contrast=args.contrast,
         seed=args.seed,
         categories=[args.category] if args.category else None,
     )
@@ -157,6 +166,7 @@ def _transfer_evaluate(args: argparse.Namespace, group, cuts: list[str]) -> int:
         max_names=args.max_names,
         best_of=args.best_of,
         temperature=args.temperature,
+        contrast=args.contrast,
         seed=args.seed,
     )
     if args.json:

@@ -17,6 +17,7 @@ import torch
 
 from charloom.data.folding import fold_accents
 from charloom.errors import CharloomError
+from charloom.transfer.contrast import contrasted
 
 FIRST_WORD = "first-word"
 POOLED_COLUMN = "all"  # the pooled generator's column in a table
@@ -112,16 +113,19 @@ def complete(
     *,
     best_of: int = 1,
     temperature: float = 1.0,
+    contrast: float = 0.0,
     rng_seed: int = 0,
 ) -> list[Completion]:
     """``n`` completions of ``seed`` by ``category``'s generator; temperature 0 is greedy
-    (one completion). A seed character the generator never saw raises
+    (one completion); ``contrast`` > 0 decodes against the pooled generator
+    (``contrast.py``). A seed character the generator never saw raises
     UnknownCharacterError naming it."""
     group.check_category(category)
     if n < 1 or best_of < 1:
         raise CharloomError(f"--samples and --best-of must be at least 1, got {n} and {best_of}")
     run = group.runs[category]
     run.vocab.check(seed, where=f"seed for the {category} generator")
+    run = contrasted(run, group.pooled, contrast)
     column = group.categories.index(category)
     if temperature == 0:
         texts = [run.sample(n=1, temperature=0, prefix=seed)[0].text]
@@ -139,9 +143,17 @@ def complete(
 
 
 def complete_pooled(
-    group, seed: str, n: int = 1, *, best_of: int = 1, temperature: float = 1.0, rng_seed: int = 0
+    group,
+    seed: str,
+    n: int = 1,
+    *,
+    best_of: int = 1,
+    temperature: float = 1.0,
+    contrast: float = 0.0,
+    rng_seed: int = 0,
 ) -> list[Completion]:
-    """``n`` completions of ``seed`` by the group's pooled generator (see the module)."""
+    """``n`` completions of ``seed`` by the group's pooled generator (see the module);
+    ``contrast`` does not apply to it (it is what the others are contrasted with)."""
     run = group.pooled
     if run is None:
         raise CharloomError("this group has no pooled generator; train it again without --no-pooled")

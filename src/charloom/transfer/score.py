@@ -16,6 +16,7 @@ from collections import defaultdict
 
 from charloom.errors import CharloomError
 from charloom.transfer.complete import cut_seed
+from charloom.transfer.contrast import contrasted
 
 DECODINGS = ("greedy", "sampled", "best_of_n")
 DEFAULT_BEST_OF = 8
@@ -28,13 +29,15 @@ def transfer_score(
     max_names: int = 20,
     best_of: int | None = DEFAULT_BEST_OF,
     temperature: float = 1.0,
+    contrast: float = 0.0,
     seed: int = 0,
 ) -> dict:
     """Transfer scores per decoding (overall, per generator, per cut) and the ceiling.
 
     Greedy decoding is a column of its own, so the sampled and best-of columns draw at
     ``temperature`` (0 there means 1), and best-of needs at least two draws (fewer: the
-    default, 8)."""
+    default, 8). ``contrast`` > 0 decodes every generator against the pooled one
+    (``contrast.py``)."""
     if max_names < 1:
         raise CharloomError(f"--max-names must be at least 1, got {max_names}")
     best_of = best_of if best_of is not None and best_of > 1 else DEFAULT_BEST_OF
@@ -44,7 +47,7 @@ def transfer_score(
     hits: dict[tuple, list[float]] = defaultdict(list)  # (decoding, generator, cut) -> successes
     skipped = 0
     for column, generator in enumerate(group.categories):
-        run = group.runs[generator]
+        run = contrasted(group.runs[generator], group.pooled, contrast)
         greedy, draws, cut_of = [], [], []
         for source, names in held_out.items():
             if source == generator:
@@ -76,7 +79,7 @@ def transfer_score(
         ):
             for cut, value in zip(cut_of, ok.tolist(), strict=True):
                 hits[(decoding, generator, cut)].append(value)
-    return _summarise(hits, group, cuts, best_of, max_names, skipped)
+    return {**_summarise(hits, group, cuts, best_of, max_names, skipped), "contrast": contrast}
 
 
 def _mean(values: list[float]) -> float | None:

@@ -42,6 +42,7 @@ def transfer_table(
     samples: int = 1,
     best_of: int | None = None,
     temperature: float = 1.0,
+    contrast: float = 0.0,
     categories: list[str] | None = None,
     seed: int = 0,
 ) -> list[Row]:
@@ -62,7 +63,12 @@ def transfer_table(
         for cut in cuts:
             prefix = cut_seed(name, cut) or name
             row = Row(name, str(cut), prefix)
-            drawing = {"best_of": best_of or 1, "temperature": temperature, "rng_seed": seed + number}
+            drawing = {
+                "best_of": best_of or 1,
+                "temperature": temperature,
+                "contrast": contrast,
+                "rng_seed": seed + number,
+            }
             for category in columns:
                 row.cells[category] = complete(group, category, prefix, samples, **drawing)
             if categories is None and group.pooled is not None:
