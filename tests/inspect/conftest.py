@@ -9,10 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from browser import browser_or_skip
 from charloom.api import train
 from charloom.run import Run
 
 OUTSIDE, INSIDE = "abcdefgh", "pqrstuvw"
+
+
+@pytest.fixture
+def browser_api():
+    """Playwright's sync API and Debian's Chromium, or a skip that says what to install."""
+    return browser_or_skip()
 
 
 def quoted_text(seed: int, words: int = 600) -> str:

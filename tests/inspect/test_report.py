@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 
+from browser import CHROMIUM, CHROMIUM_ARGS
 from charloom.api import train
 from charloom.cli import main
 from charloom.inspect.diagnostics.diagnose import diagnose
@@ -18,17 +18,6 @@ from tiny_data import make_names
 
 pytest.importorskip("matplotlib")
 
-CHROMIUM = os.environ.get("CHARLOOM_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUIET = {"log": lambda message: None, "num_samples": 3}
 
 
@@ -108,18 +97,6 @@ def test_a_count_model_gets_a_report_too(data_file, tmp_path, capsys):
 def test_diagnose_of_no_run_is_a_one_line_error(tmp_path, capsys):
     assert main(["diagnose", str(tmp_path / "nothing")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-
-
-@pytest.fixture
-def browser_api():
-    """Playwright's sync API and Debian's Chromium, or a skip that says what to install."""
-    sync_api = pytest.importorskip(
-        "playwright.sync_api",
-        reason="playwright is not installed (pip install playwright; see .ci/browser-setup.sh)",
-    )
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium; see .ci/browser-setup.sh)")
-    return sync_api
 
 
 @pytest.mark.slow
