@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charloom.data.corpus import FORMATS, Corpus, load_corpus, parse_lines, read_text_file
-from charloom.data.splits import DEFAULT_FRACTIONS, Splits, check_fractions, split_items, split_text
+from charloom.data.splits import (
+    DEFAULT_FRACTIONS,
+    SPLIT_KINDS,
+    Splits,
+    check_fractions,
+    lecture_split,
+    split_items,
+    split_text,
+)
 from charloom.errors import CharloomError
 from charloom.options import SEED_LIMIT, check_options, option
 
@@ -31,6 +39,12 @@ class DataConfig:
     val_file: str | None = option(None, help="use this file as the validation split")
     test_file: str | None = option(None, help="use this file as the test split")
     split_seed: int = option(42, help="seed of the train/val/test shuffle", minimum=0, below=SEED_LIMIT)
+    split: str = option(
+        "charloom",
+        help="charloom: de-duplicated, seeded 80/10/10 (default); lecture: the makemore notebooks' own "
+        "(no de-duplication, random.seed(42) shuffle, cuts at int(0.8 n) and int(0.9 n))",
+        choices=SPLIT_KINDS,
+    )
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     dedup: bool = True
     alphabet: str | None = None  # characters the vocabulary holds even where the data lacks them
@@ -49,6 +63,8 @@ class DataConfig:
             return given_splits(self.splits, corpus)
         if corpus.format == "text":
             return split_text(corpus.text or "", self.fractions)
+        if self.split == "lecture":
+            return lecture_split(corpus.items or [])
         splits = split_items(corpus.items or [], self.fractions, seed=self.split_seed, dedup=self.dedup)
         for name, file in (("val", self.val_file), ("test", self.test_file)):
             if file is not None:
@@ -71,6 +87,7 @@ class DataConfig:
             "splits": splits.sizes(),
             "duplicates_dropped": splits.duplicates_dropped,
             "split_seed": self.split_seed,
+            "split": self.split,
             "fractions": list(self.fractions),
             "dedup": self.dedup,
             "notes": splits.notes,

@@ -28,6 +28,9 @@ class Splits:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
+SPLIT_KINDS = ("charloom", "lecture")
+
+
 def check_fractions(fractions: tuple[float, float, float]) -> None:
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
         raise DataError(f"split fractions must be three numbers >= 0 that add up to 1, got {fractions}")
@@ -64,6 +67,19 @@ def split_items(
         test=shuffled[n_train + n_val :],
         duplicates_dropped=dropped,
     )
+
+
+def lecture_split(items: list[str]) -> Splits:
+    """The split of the makemore notebooks, exactly: every line kept (repeats too), the list
+    shuffled by ``random.seed(42); random.shuffle(words)``, then cut at int(0.8 n) and
+    int(0.9 n). On the lectures' names.txt this gives their very train, dev and test sets,
+    so their figures can be compared one for one."""
+    words = list(items)
+    random.Random(42).shuffle(words)  # the same permutation as seeding the module's generator
+    n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
+    if n1 < 1:
+        raise DataError(f"{len(words)} item(s) are too few to split; give at least 2")
+    return Splits(train=words[:n1], val=words[n1:n2], test=words[n2:], notes=["the lectures' split"])
 
 
 def split_text(text: str, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> Splits:

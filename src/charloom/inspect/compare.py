@@ -56,6 +56,17 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return metrics
 
 
+def step_curve(metrics: list[dict[str, Any]]) -> tuple[list[int], list[float]]:
+    """The training loss of every step, from the ``step_losses`` of each metrics line."""
+    steps, losses = [], []
+    for entry in metrics:
+        recent = entry.get("step_losses") or []
+        first = int(entry["step"]) - len(recent) + 1
+        steps += range(first, first + len(recent))
+        losses += recent
+    return steps, losses
+
+
 def run_row(path: Path, names: dict[Path, str]) -> dict[str, Any]:
     """The figures of one run (see the module)."""
     folder = RunDir(path)

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from charloom.inspect.compare import read_metrics
+from charloom.inspect.compare import read_metrics, step_curve
 from charloom.inspect.diagnostics.checks import per_step_losses
 from charloom.inspect.diagnostics.plots import pyplot, watched_layers
 from charloom.inspect.diagnostics.watch import read_diagnostics
@@ -92,7 +92,9 @@ def loss_figures(rows: list[dict[str, Any]]) -> str:
         if val:
             val_ax.plot(*zip(*val, strict=True), "o-", color=colour, markersize=3, label=row["name"])
             drawn = True
-        steps, losses = per_step_losses(read_diagnostics(row["run"]))
+        steps, losses = step_curve(metrics)
+        if not losses:  # runs from before every step was logged: their diagnostics, if any
+            steps, losses = per_step_losses(read_diagnostics(row["run"]))
         if losses:
             train_ax.plot(
                 steps, losses, color=colour, alpha=0.6, linewidth=0.7, label=f"{row['name']}, per step"

@@ -50,24 +50,30 @@ class BatchNorm1d(nn.Module):
         return f"{self.weight.numel()}, eps={self.eps}, momentum={self.momentum}"
 
 
-def kaiming_linear(fan_in: int, fan_out: int, gain: float, bias: bool = True) -> nn.Linear:
+def kaiming_linear(
+    fan_in: int, fan_out: int, gain: float, bias: bool = True, by_fan_in: bool = True, bias_std: float = 0.0
+) -> nn.Linear:
     """A Linear layer with weights ~ N(0, (gain / sqrt(fan_in))^2) and zero bias.
 
     With the tanh gain 5/3 the pre-activations of a deep stack keep a std near 1, so
     tanh neither saturates (vanishing gradients) nor collapses to the linear regime.
+    ``by_fan_in`` off gives N(0, gain^2) and ``bias_std`` random biases N(0, bias_std^2):
+    the naive init of the lectures, kept to show what the fixes fix.
     """
     layer = nn.Linear(fan_in, fan_out, bias=bias)
     with torch.no_grad():
-        layer.weight.normal_(0.0, gain / math.sqrt(fan_in))
+        layer.weight.normal_(0.0, gain / math.sqrt(fan_in) if by_fan_in else gain)
         if layer.bias is not None:
-            layer.bias.zero_()
+            layer.bias.normal_(0.0, bias_std) if bias_std else layer.bias.zero_()
     return layer
 
 
-def scaled_output(fan_in: int, vocab_size: int, scale: float) -> nn.Linear:
+def scaled_output(
+    fan_in: int, vocab_size: int, scale: float, by_fan_in: bool = True, bias_std: float = 0.0
+) -> nn.Linear:
     """The output layer, scaled down so the softmax starts near uniform: loss at step 0
     is about ln(vocab_size) instead of 'confidently wrong'."""
-    layer = kaiming_linear(fan_in, vocab_size, gain=1.0)
+    layer = kaiming_linear(fan_in, vocab_size, gain=1.0, by_fan_in=by_fan_in, bias_std=bias_std)
     with torch.no_grad():
         layer.weight.mul_(scale)
     return layer

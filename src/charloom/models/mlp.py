@@ -10,6 +10,11 @@ embeddings) is not squashed; with 5/3 there too the first layer starts 20% satur
 The output layer is scaled down so the first loss is about ln(V). With BatchNorm the
 linear layers carry no bias (the BatchNorm shift replaces it) and eval uses the running
 statistics.
+
+The lectures' experiments need what a good default leaves out: ``activation="linear"``
+(a stack of Linear layers, to watch the std grow or shrink with the gain), weights not
+divided by sqrt(fan_in) (``by_fan_in=False``) and random biases (``bias_std``,
+``output_bias_std``): the naive init, whose first loss is far above ln(V).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from charloom.models.base import WindowModel, require_at_least_one
+from charloom.models.base import WindowModel, require, require_at_least_one
 from charloom.models.layers import TANH_GAIN, BatchNorm1d, kaiming_linear, scaled_output
+
+ACTIVATIONS = ("tanh", "linear")
 
 
 @dataclass
@@ -33,9 +40,28 @@ class MLPConfig:
     gain: float = field(default=TANH_GAIN, metadata={"help": "init gain of the layers after a tanh"})
     input_gain: float = field(default=1.0, metadata={"help": "init gain of the first layer (on embeddings)"})
     output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
+    activation: str = field(
+        default="tanh", metadata={"help": "tanh, or linear (no nonlinearity)", "choices": ACTIVATIONS}
+    )
+    by_fan_in: bool = field(
+        default=True, metadata={"help": "init weights with std gain / sqrt(fan_in) (off: std gain)"}
+    )
+    bias_std: float = field(default=0.0, metadata={"help": "init std of the hidden biases (0: zero)"})
+    output_bias_std: float = field(default=0.0, metadata={"help": "init std of the output bias (0: zero)"})
+    bn_momentum: float = field(
+        default=0.1, metadata={"help": "BatchNorm running-statistics momentum (the lectures: 0.001)"}
+    )
 
     def __post_init__(self):
         require_at_least_one(self, "context", "embedding", "hidden", "n_layer")
+        choices = ", ".join(ACTIVATIONS)
+        require(
+            self.activation in ACTIVATIONS, f"--activation must be one of {choices}, got {self.activation!r}"
+        )
+        require(0 < self.bn_momentum <= 1, f"--bn-momentum must be in (0, 1], got {self.bn_momentum}")
+        require(
+            self.bias_std >= 0 and self.output_bias_std >= 0, "--bias-std and --output-bias-std must be >= 0"
+        )
 
 
 class MLP(WindowModel):
@@ -52,13 +78,29 @@ class MLP(WindowModel):
         gain = config.input_gain
         for _ in range(config.n_layer):
             bias = not config.batchnorm  # BatchNorm's shift replaces the bias
-            layers.append(kaiming_linear(fan_in, config.hidden, gain, bias=bias))
+            layers.append(
+                kaiming_linear(
+                    fan_in,
+                    config.hidden,
+                    gain,
+                    bias=bias,
+                    by_fan_in=config.by_fan_in,
+                    bias_std=config.bias_std,
+                )
+            )
             if config.batchnorm:
-                layers.append(BatchNorm1d(config.hidden))
-            layers.append(nn.Tanh())
+                layers.append(BatchNorm1d(config.hidden, momentum=config.bn_momentum))
+            if config.activation == "tanh":
+                layers.append(nn.Tanh())
             fan_in, gain = config.hidden, config.gain
         self.hidden = nn.Sequential(*layers)
-        self.output = scaled_output(fan_in, vocab_size, config.output_scale)
+        self.output = scaled_output(
+            fan_in,
+            vocab_size,
+            config.output_scale,
+            by_fan_in=config.by_fan_in,
+            bias_std=config.output_bias_std,
+        )
 
     @classmethod
     def parameter_count(cls, config: MLPConfig, vocab_size: int) -> int:

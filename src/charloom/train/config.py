@@ -8,9 +8,12 @@ once the model is known.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from charloom.errors import CharloomError
 from charloom.models.base import CharModel
 from charloom.options import SEED_LIMIT, check_options, check_types, option
 from charloom.train.optim import OPTIMIZERS
@@ -41,6 +44,12 @@ class TrainConfig:
         None, help="AdamW weight decay on matrices (default: the family's, else 0.01)", minimum=0
     )
     warmup_steps: int = option(100, help="linear warm-up steps for AdamW (default 100)", minimum=0)
+    lr_schedule: str | None = option(
+        None,
+        help="a step schedule instead of the optimizer's own: STEP:LR pairs, e.g. 0:0.1,100000:0.01 "
+        "(the rate of the last pair reached holds)",
+        metavar="STEP:LR,...",
+    )
     grad_clip: float | None = option(1.0, help="clip the gradient norm (default 1.0; 0 = off)", minimum=0)
     eval_every: int = option(
         500, help="evaluate on val every N steps (default 500)", minimum=1, resumable=True
@@ -81,6 +90,8 @@ class TrainConfig:
 
     def __post_init__(self):
         check_options(self)
+        if self.lr_schedule is not None:
+            parse_schedule(self.lr_schedule)
 
     @classmethod
     def resumable(cls) -> tuple[str, ...]:
@@ -95,6 +106,23 @@ class TrainConfig:
         return cls(**known)
 
 
+@functools.cache
+def parse_schedule(text: str) -> tuple[tuple[int, float], ...]:
+    """'0:0.1,100000:0.01' -> [(0, 0.1), (100000, 0.01)]: steps rising from 0, rates above 0."""
+    try:
+        pairs = [(int(step), float(rate)) for step, rate in (part.split(":") for part in text.split(","))]
+    except ValueError:
+        raise CharloomError(
+            f"--lr-schedule takes STEP:LR pairs joined by commas (0:0.1,100000:0.01); got {text!r}"
+        ) from None
+    steps = [step for step, _ in pairs]
+    if not pairs or steps[0] != 0 or steps != sorted(set(steps)):
+        raise CharloomError(f"--lr-schedule must start at step 0 with steps rising, got {text!r}")
+    if not all(rate > 0 and math.isfinite(rate) for _, rate in pairs):
+        raise CharloomError(f"--lr-schedule rates must be above 0, got {text!r}")
+    return tuple(pairs)
+
+
 def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
     """Fill in what the user left open from the family's defaults, then the global ones."""
     values = asdict(config)
@@ -102,6 +130,8 @@ def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
     sgd = config.optimizer == "sgd"
     global_defaults = {"batch_size": 64, "lr": 0.1 if sgd else 3e-3, "weight_decay": 0.01}
     adamw_only = ("lr", "weight_decay")  # the families' own values were tuned with AdamW
+    if values["lr_schedule"] is not None and values["lr"] is None:
+        values["lr"] = parse_schedule(values["lr_schedule"])[0][1]  # the peak shown and logged
     for name in ("batch_size", "lr", "weight_decay"):
         if values[name] is None:
             own = None if sgd and name in adamw_only else family_defaults.get(name)

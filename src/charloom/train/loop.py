@@ -31,7 +31,7 @@ from charloom.train import distributed
 from charloom.train.averaging import WeightAverage
 from charloom.train.callbacks import Callbacks
 from charloom.train.checkpoint import TrainState, saved_step
-from charloom.train.config import TrainConfig
+from charloom.train.config import TrainConfig, parse_schedule
 from charloom.train.optim import lr_at, make_optimizer
 
 TEXT_EVAL_TARGETS = 100_000  # periodic evals of running text read this much of val
@@ -147,14 +147,19 @@ class Trainer:
 
     def current_lr(self) -> float:
         c = self.config
-        return lr_at(c.optimizer, c.lr, self.progress_fraction(), self.step, c.warmup_steps)
+        schedule = parse_schedule(c.lr_schedule) if c.lr_schedule else None
+        return lr_at(c.optimizer, c.lr, self.progress_fraction(), self.step, c.warmup_steps, schedule)
 
     # -- evaluation and checkpoints -------------------------------------------------
     def eval_split(self, name: str, limit: int | None = None) -> float | None:
         batches = self.batches[name]
         return None if batches is None else evaluate(self.eval_model, batches, max_targets=limit)["nll"]
 
-    def record_eval(self, tokens_per_s: float | None, train_loss: float | None) -> None:
+    def record_eval(
+        self, tokens_per_s: float | None, train_loss: float | None, step_losses: list[float] = ()
+    ) -> None:
+        """One line of metrics.jsonl; ``step_losses`` (every step's loss since the last
+        line, already on the host for the console) make the per-step curve of any run."""
         if not self.dist.is_main:  # only rank 0 evaluates and writes
             return
         counters = self.state.counters
@@ -167,6 +172,7 @@ class Trainer:
             "lr": self.current_lr(),
             "tokens_per_s": tokens_per_s,
             "train_seconds": round(counters.train_seconds, 3),
+            "step_losses": [round(loss, 4) for loss in step_losses],
         }
         io.append_text(self.run_dir / RunDir.METRICS, json.dumps(entry) + "\n")
         if val is not None and val < counters.best_val:
@@ -261,7 +267,7 @@ class Trainer:
                 at_end = self.done()
                 if counters.step % c.eval_every == 0 or at_end or stop:
                     train_loss = sum(self.window.losses) / len(self.window.losses)
-                    self.record_eval(self.window.rate, train_loss)
+                    self.record_eval(self.window.rate, train_loss, self.window.losses)
                     self.window = Window()
                     model.train()
                 if counters.step % c.checkpoint_every == 0 or at_end or stop:

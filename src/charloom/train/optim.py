@@ -33,8 +33,18 @@ def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float) 
     raise ValueError(f"unknown optimizer {name!r}")
 
 
-def lr_at(name: str, peak: float, progress: float, step: int, warmup_steps: int) -> float:
-    """Learning rate for a point of training; ``progress`` runs from 0 to 1."""
+def lr_at(
+    name: str,
+    peak: float,
+    progress: float,
+    step: int,
+    warmup_steps: int,
+    schedule: tuple[tuple[int, float], ...] | None = None,
+) -> float:
+    """Learning rate for a point of training; ``progress`` runs from 0 to 1. A given
+    ``schedule`` of (step, rate) pairs wins: the rate of the last pair reached."""
+    if schedule:
+        return next(rate for start, rate in reversed(schedule) if step >= start)
     if name == "sgd":
         return peak if progress < 0.5 else peak * 0.1
     if step < warmup_steps:
