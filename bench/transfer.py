@@ -38,7 +38,7 @@ def main() -> None:
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--time-budget", type=float, default=60, help="training seconds per category")
     p.add_argument("--max-names", type=int, default=20, help="held-out names per source category")
-    p.add_argument("--best-of", type=int, default=16)
+    p.add_argument("--best-of", type=int, default=64)
     p.add_argument("--cuts", default="0.25,0.5,0.75")
     p.add_argument("--contrast", default="0,0.5,1,2", help="strengths tried on the tuning set")
     p.add_argument("--out", help="folder of the groups (default: a scratch folder)")

@@ -212,6 +212,9 @@ class Trainer:
         self.callbacks.on_train_start(self)
         try:
             self.fit_counts() if self.model.fitted_by_counting else self.train_loop()
+        except TrainingDiverged as exc:  # said in run.json, so a study reads it back, not retries
+            self.set_status("diverged", step=self.step, reason=str(exc))
+            raise
         finally:
             self.callbacks.on_train_end()
         return self.finish()

@@ -1,0 +1,201 @@
+"""Running a study: its runs in order, then the table, ``study.json`` and the compare page.
+
+A run that finished is read back, one that was stopped is resumed, so a study can be
+interrupted and started again with the same command. Two kinds of entry:
+
+- a training run (the default): ``charloom.api.train`` with the run's options; its row
+  holds the NLL on the whole train split (as the lectures report it), the best val and
+  its test, the loss of the first step, and the activation std by layer where the run
+  recorded diagnostics;
+- ``kind = "init-sim"``: a stack of random layers at initialisation only
+  (``inspect.diagnostics.init.simulate_init``), its row the std after the last layer, and
+  all of them in one figure (``init.png``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from charloom import io
+from charloom.api import train
+from charloom.errors import CharloomError, TrainingDiverged
+from charloom.inspect.compare import compare_rows, read_metrics
+from charloom.inspect.compare_page import render_compare
+from charloom.inspect.diagnostics.plots import plot_init_sim, watched_layers
+from charloom.inspect.diagnostics.watch import read_diagnostics
+from charloom.run import Run
+from charloom.rundir import RunDir, read_run_json
+from charloom.study.spec import Study, StudyRun
+
+KINDS = ("train", "init-sim")
+STUDY_KEYS = ("kind", "sample_steps")  # what a study run says besides train()'s options
+
+
+def run_study(
+    study: Study,
+    out: Path,
+    data: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train (or read back) every run of ``study`` under ``out``; returns study.json's content."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows, trained, simulations = [], [], []
+    for number, entry in enumerate(study.runs, 1):
+        kind = entry.options.get("kind", "train")
+        if kind not in KINDS:
+            raise CharloomError(f"study run {entry.name!r}: kind must be one of {', '.join(KINDS)}")
+        log(f"[{number}/{len(study.runs)}] {entry.name}")
+        if kind == "init-sim":
+            row, result = simulate(entry)
+            simulations.append(result)
+        else:
+            path = train_entry(entry, out / entry.name, data or study.data, log)
+            row = train_row(entry, path)
+            trained.append(path)
+        rows.append(row)
+    result: dict[str, Any] = {
+        "study": study.name,
+        "about": study.about,
+        "source": study.source,
+        "data": data or study.data,
+        "rows": rows,
+    }
+    if trained:
+        page = out / "compare.html"
+        io.atomic_write_bytes(
+            page, render_compare(compare_rows(trained), f"study {study.name}").encode("utf-8")
+        )
+        result["page"] = str(page)
+    if simulations:
+        result["plot"] = str(plot_init_sim(simulations, out / "init.png"))
+    io.atomic_write_json(out / "study.json", result)
+    return result
+
+
+def train_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], None]) -> Path:
+    """The run in ``path``: read back when finished, resumed when stopped, else trained."""
+    if (path / RunDir.RUN_JSON).exists():
+        state = read_run_json(path).get("status", {}).get("state")
+        if state in ("finished", "diverged"):
+            log(f"  {path} is {state}; read back")
+            return path
+        log(f"  {path} was stopped; resuming")
+        train(resume=True, out=path, log=log)
+        return path
+    options = {key: value for key, value in entry.options.items() if key not in STUDY_KEYS}
+    model = options.pop("model", "mlp")
+    model_options = options.pop("model_options", None)
+    source = options.pop("data", data)
+    try:
+        train(source, model, out=path, model_options=model_options, log=log, **options)
+    except TrainingDiverged as exc:  # a finding of the study, not its end: the row says so
+        log(f"  {entry.name} diverged: {exc}")
+    return path
+
+
+def train_row(entry: StudyRun, path: Path) -> dict[str, Any]:
+    info = read_run_json(path)
+    status = info["status"]
+    run = Run(path)
+    metrics = read_metrics(path)
+    diagnostics = read_diagnostics(path)
+    first = next((m["step_losses"][0] for m in metrics if m.get("step_losses")), None)
+    if first is None:  # stopped before its first evaluation: the recorded step 0
+        first = next(
+            (r["loss"] for r in diagnostics if r.get("step") == 0 and r.get("loss") is not None), None
+        )
+    records = [r for r in diagnostics if r.get("layers")]
+    row = {
+        "name": entry.name,
+        "run": str(path),
+        "family": info["model"]["family"],
+        "steps": status.get("step"),
+        "train_nll": run.evaluate("train")["nll"],
+        "val_nll": status.get("val_nll"),
+        "test_nll": status.get("test_nll"),
+        "first_loss": first,
+        "layer_std": layer_stds(records[0]) if records else None,
+        "layer_std_last": layer_stds(records[-1]) if records else None,
+        "diverged": status.get("reason") if status.get("state") == "diverged" else None,
+    }
+    wanted = entry.options.get("sample_steps")
+    if wanted:
+        logged = RunDir(path).read_samples()
+        row["samples"] = {
+            str(step): next((s.text for s in logged if s.step == step), None) for step in wanted
+        }
+    return {**row, **{f"reference_{key}": value for key, value in entry.reference.items()}}
+
+
+def layer_stds(record: dict[str, Any]) -> list[float]:
+    """The std of each hidden layer's output: the nonlinearities, or in a stack of Linear
+    layers every Linear but the last (the readout, which the seed does not list)."""
+    layers = [layer for layer in watched_layers(record) if layer.get("act")]
+    if layers and all(layer["kind"] == "linear" for layer in layers):
+        layers = layers[:-1]
+    return [round(layer["act"]["std"], 4) for layer in layers]
+
+
+def simulate(entry: StudyRun) -> tuple[dict[str, Any], dict[str, Any]]:
+    from charloom.inspect.diagnostics.init import simulate_init
+
+    options = {key: value for key, value in entry.options.items() if key != "kind"}
+    try:
+        result = simulate_init(**options).to_json()
+    except TypeError as exc:
+        raise CharloomError(f"study run {entry.name!r}: {exc}") from None
+    result["label"] = entry.name
+    row = {
+        "name": entry.name,
+        "family": "init-sim",
+        "final_log10_std": result["log10_std"][-1],
+        "log10_std_by_layer": result["log10_std"],
+    }
+    return row, result
+
+
+COLUMNS = [
+    ("run", "name", "{}"),
+    ("family", "family", "{}"),
+    ("steps", "steps", "{:,}"),
+    ("first", "first_loss", "{:.4f}"),
+    ("train", "train_nll", "{:.4f}"),
+    ("val", "val_nll", "{:.4f}"),
+    ("test", "test_nll", "{:.4f}"),
+    ("seed: first", "reference_first_loss", "{:.4f}"),
+    ("seed: train", "reference_train", "{:.4f}"),
+    ("seed: val", "reference_val", "{:.4f}"),
+    ("log10 std after the last layer", "final_log10_std", "{:.2f}"),
+]
+
+
+def format_study(result: dict[str, Any]) -> str:
+    """The rows as a table, columns that no row fills left out; the seed's figures beside."""
+    rows = result["rows"]
+    columns = [c for c in COLUMNS if any(row.get(c[1]) is not None for row in rows)]
+    table = [[title for title, _, _ in columns]]
+    for row in rows:
+        table.append(["-" if row.get(key) is None else form.format(row[key]) for _, key, form in columns])
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in table
+    ]
+    for row in rows:
+        if row.get("layer_std"):
+            stds = " ".join(f"{s:.3f}" for s in row["layer_std"])
+            lines.append(f"{row['name']}: activation std by layer at step 0: {stds}")
+        if row.get("diverged"):
+            lines.append(f"{row['name']}: {row['diverged']}")
+        for step, text in (row.get("samples") or {}).items():
+            lines.append(f"{row['name']} at step {step}: {shown(text)}")
+    return "\n".join([f"study {result['study']}: {result['about']}", *lines])
+
+
+def shown(text: str | None, width: int = 100) -> str:
+    return "-" if text is None else text.replace("\n", "\\n")[:width]
