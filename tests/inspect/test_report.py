@@ -58,6 +58,8 @@ def test_report_stands_alone_with_every_figure(diagnosed):
         "loss",
         "activations",
         "gradients",
+        "preactivations",
+        "logits",
         "weight_gradients",
         "saturation",
         "update_ratios",
@@ -117,7 +119,7 @@ def test_report_renders_in_headless_chromium(browser_api, diagnosed):
             title = page.title()
         finally:
             browser.close()
-    assert len(images) == 8
+    assert len(images) == 10
     assert all(image["complete"] and image["width"] > 0 for image in images), images
     assert errors == []
     assert all(url.startswith(("file:", "data:")) for url in requests), requests

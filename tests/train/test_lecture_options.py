@@ -97,3 +97,33 @@ def test_the_bigram_from_random_weights_and_batchnorm_momentum():
             MLPConfig(**bad)
     with pytest.raises(CharloomError, match="--init"):
         BigramConfig(init="ones")
+
+
+def test_batchnorm_calibrated_on_the_whole_training_set(tmp_path, names_file):
+    from charloom.models.layers import BatchNorm1d
+
+    run = train(names_file, "mlp", out=tmp_path / "bn", max_steps=30, eval_every=30, calibrate_batchnorm=True,
+                model_options={"batchnorm": True, "bn_momentum": 0.001, "hidden": 16}, **QUIET)  # fmt: skip
+    model, vocab = run.model, run.vocab
+    norm = next(m for m in model.modules() if isinstance(m, BatchNorm1d))
+    batches = run.dir.split_batches(model, vocab, "lines", None)["train"]
+    captured = []
+    handle = norm.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0]))
+    with torch.no_grad():
+        for inputs, _ in batches.chunks(10**9):
+            model.training_logits(inputs)
+    handle.remove()
+    pre = torch.cat(captured)
+    assert torch.allclose(norm.running_mean, pre.mean(0), atol=1e-4)  # the whole split, not a lagging average
+    assert torch.allclose(norm.running_var, pre.var(0), rtol=1e-3, atol=1e-4)
+
+
+def test_the_saturation_threshold_is_an_option():
+    from charloom.inspect.diagnostics.hooks import summarize_layer
+
+    x = torch.tanh(torch.randn(1000, 50) * 2)
+    at_97 = summarize_layer([x], [], "tanh")["act"]["saturated"]
+    at_99 = summarize_layer([x], [], "tanh", saturation=0.99)["act"]["saturated"]
+    assert at_99 < at_97 and at_99 == pytest.approx(float((x.abs() > 0.99).float().mean()), abs=1e-3)
+    with pytest.raises(CharloomError):
+        TrainConfig(saturation=1.5)

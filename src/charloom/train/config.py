@@ -79,6 +79,19 @@ class TrainConfig:
         const=DIAGNOSTICS_EVERY,
         resumable=True,
     )
+    calibrate_batchnorm: bool = option(
+        False,
+        help="after training, set BatchNorm's statistics from one pass over the whole training set "
+        "(the lectures' calibration) instead of the running averages",
+    )
+    saturation: float = option(
+        0.97,
+        help="with --diagnostics: |tanh| above this counts as saturated (default 0.97; the lectures "
+        "use 0.99 too)",
+        above=0,
+        below=1,
+        resumable=True,
+    )
     ema: float | None = option(
         0.0,
         help="evaluate, sample and save a moving average of the weights with this decay "

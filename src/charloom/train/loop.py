@@ -29,6 +29,7 @@ from charloom.models.likelihood import evaluate
 from charloom.rundir import RunDir, load_weights
 from charloom.train import distributed
 from charloom.train.averaging import WeightAverage
+from charloom.train.calibrate import calibrate_batchnorm
 from charloom.train.callbacks import Callbacks
 from charloom.train.checkpoint import TrainState, saved_step
 from charloom.train.config import TrainConfig, parse_schedule
@@ -298,6 +299,9 @@ class Trainer:
         else:  # no val split: the last weights (or their average) are the model
             self.model.load_tensors(self.eval_model.state_dict())
             io.save_tensors(best, self.model.state_dict(), {"step": counters.step})
+        if self.config.calibrate_batchnorm and calibrate_batchnorm(self.model, self.batches["train"]):
+            io.save_tensors(best, self.model.state_dict(), {"step": counters.step, "calibrated": True})
+            self.log("BatchNorm statistics set from the whole training split")
         result = {
             "step": counters.step,
             "train_seconds": round(counters.train_seconds, 3),

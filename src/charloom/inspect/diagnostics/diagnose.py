@@ -82,6 +82,8 @@ def render_plots(
         "loss": plots.plot_loss(records, metrics, folder / "loss.png", vocab_size),
         "activations": plots.plot_histograms(records, folder / "activations.png", "act"),
         "gradients": plots.plot_histograms(records, folder / "gradients.png", "grad"),
+        "preactivations": plots.plot_linear_outputs(records, folder / "preactivations.png", "pre"),
+        "logits": plots.plot_linear_outputs(records, folder / "logits.png", "logits"),
         "weight_gradients": plots.plot_weight_gradients(records, folder / "weight_gradients.png"),
         "saturation": plots.plot_saturation(records, folder / "saturation.png"),
         "update_ratios": plots.plot_update_ratios(records, folder / "update_ratios.png"),

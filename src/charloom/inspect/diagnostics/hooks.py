@@ -64,13 +64,13 @@ def module_kind(module: nn.Module) -> str | None:
     return None
 
 
-def flat_mask(x: torch.Tensor, kind: str) -> torch.Tensor | None:
+def flat_mask(x: torch.Tensor, kind: str, threshold: float = SATURATION) -> torch.Tensor | None:
     """Where a unit's output sits in its nonlinearity's flat region (no gradient), or None
     for kinds without one. sigmoid(x) = (1 + tanh(x/2)) / 2, hence the same bound."""
     if kind == "tanh":
-        return x.abs() > SATURATION
+        return x.abs() > threshold
     if kind == "sigmoid":
-        return (2 * x - 1).abs() > SATURATION
+        return (2 * x - 1).abs() > threshold
     if kind == "relu":
         return x == 0
     return None
@@ -120,14 +120,18 @@ def _rows(tensors: list[torch.Tensor]) -> torch.Tensor:
 
 
 def summarize_layer(
-    outputs: list[torch.Tensor], grads: list[torch.Tensor], kind: str, keep_map: bool = False
+    outputs: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    kind: str,
+    keep_map: bool = False,
+    saturation: float = SATURATION,
 ) -> dict[str, Any]:
     """mean/std/histogram of a layer's outputs (and their gradients), with saturation and
     dead units for kinds that have a flat region."""
     x = _rows(outputs)
     mean, std = _stat(x)
     act: dict[str, Any] = {"mean": mean, "std": std, "hist": histogram(x)}
-    mask = flat_mask(x, kind)
+    mask = flat_mask(x, kind, saturation)
     summary: dict[str, Any] = {"kind": kind, "units": x.shape[1], "rows": x.shape[0], "act": act}
     if mask is not None:
         dead = mask.all(dim=0)
@@ -161,7 +165,8 @@ class LayerTap:
     >>> layers = tap.summaries(); tap.disarm()
     """
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, saturation: float = SATURATION):
+        self.saturation = saturation  # |tanh| above this is saturated (the lectures: 0.97 or 0.99)
         self.kinds: dict[str, str] = {}
         self.types: dict[str, str] = {}
         self.handles = []
@@ -206,7 +211,9 @@ class LayerTap:
             {
                 "name": name or "(model)",
                 "type": self.types[name],
-                **summarize_layer(outputs, self.grads.get(name, []), self.kinds[name], keep_maps),
+                **summarize_layer(
+                    outputs, self.grads.get(name, []), self.kinds[name], keep_maps, self.saturation
+                ),
             }
             for name, outputs in self.outputs.items()
         ]

@@ -140,6 +140,34 @@ def plot_histograms(records: Records, path: Path, what: str = "act") -> Path | N
     return _save(fig, path)
 
 
+def linear_outputs(record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The Linear layers' outputs split in two: pre-activations (every Linear but the last,
+    what the nonlinearities squash) and the logits (the last, what the softmax reads)."""
+    linear = [layer for layer in record.get("layers", []) if layer["kind"] == "linear" and layer.get("act")]
+    return linear[:-1], linear[-1:]
+
+
+def plot_linear_outputs(records: Records, path: Path, which: str) -> Path | None:
+    """Histograms of the pre-activations (``which="pre"``) or of the logits (``"logits"``)
+    at the first and the last recorded step: pre-activations far beyond +-2 saturate a tanh;
+    logits spread wide at step 0 are a softmax confidently wrong."""
+    pick = 0 if which == "pre" else 1
+    chosen = [r for r in _first_and_last(records) if linear_outputs(r)[pick]]
+    if not chosen:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(chosen), figsize=(7 * len(chosen), 4), squeeze=False)
+    noun = "pre-activation" if which == "pre" else "logit"
+    for ax, record in zip(axes[0], chosen, strict=True):
+        for index, layer in enumerate(linear_outputs(record)[pick]):
+            stats = layer["act"]
+            if stats["hist"]["counts"]:
+                ax.plot(*_density(stats["hist"]), label=f"{_label(layer, index)}: std {stats['std']:.3g}")
+        ax.set(title=f"{noun} distribution, step {record['step']}", xlabel=noun, ylabel="density")
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def plot_weight_gradients(records: Records, path: Path) -> Path | None:
     """Histograms of each weight matrix's gradient, labelled with its grad:data ratio."""
     chosen = [r for r in _first_and_last(records) if any("hist" in p for p in r.get("params", []))]

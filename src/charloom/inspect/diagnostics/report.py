@@ -20,6 +20,10 @@ CAPTIONS = {
     "should stay about the same from layer to layer.",
     "gradients": "Distribution of the gradients flowing into those outputs. The layers should look "
     "alike: gradients that shrink or grow from layer to layer vanish or explode with depth.",
+    "preactivations": "What each Linear layer hands its nonlinearity. Much beyond +-2 a tanh is flat "
+    "(saturated); a std near 1 keeps it in its useful range.",
+    "logits": "The output layer's logits. At step 0 they should sit near 0 (a uniform guess, loss "
+    "ln V); spread wide, the softmax starts confidently wrong.",
     "weight_gradients": "Gradients of the weight matrices, with grad:data = std(grad) / std(weights). A "
     "matrix whose ratio stands far from the others learns at another speed.",
     "saturation": "Examples down, units across; white where a unit sits in the flat region of its "

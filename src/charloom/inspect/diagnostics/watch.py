@@ -41,7 +41,13 @@ import torch
 from charloom.errors import TrainingDiverged
 from charloom.inspect.diagnostics import checks
 from charloom.inspect.diagnostics.checks import Finding
-from charloom.inspect.diagnostics.hooks import LayerTap, snapshot, summarize_parameters, update_ratios
+from charloom.inspect.diagnostics.hooks import (
+    SATURATION,
+    LayerTap,
+    snapshot,
+    summarize_parameters,
+    update_ratios,
+)
 from charloom.inspect.diagnostics.tensorboard import Scalars
 from charloom.rundir import DIAGNOSTICS_FILE
 
@@ -74,6 +80,7 @@ class TrainingWatch:
             c.warmup_steps,
             c.lr,
             trainer.step,
+            c.saturation,
         )
 
     def attach(
@@ -85,11 +92,12 @@ class TrainingWatch:
         warmup_steps: int = 0,
         peak_lr: float | None = None,
         start_step: int = 0,
+        saturation: float = SATURATION,
     ) -> None:
         self.out, self.model, self.every, self.log = Path(out), model, every, log
         self.warmup_steps, self.peak_lr = warmup_steps, peak_lr
         self.active = not model.fitted_by_counting
-        self.tap = LayerTap(model) if every and self.active else None
+        self.tap = LayerTap(model, saturation) if every and self.active else None
         self.scalars = Scalars(self.out / "tensorboard") if self.tap else None
         self.initial: float | None = None
         if start_step:  # resuming: the loss guard still measures from where the run began

@@ -1,0 +1,63 @@
+"""The seeds' experiments on the lectures' own names file, against the seeds' figures:
+each built-in study run whole (``charloom study NAME --data ../shared/data/names.txt``),
+its rows printed beside the reference and, with --write, put in docs/benchmarks.md.
+
+    nice -n 10 python bench/studies.py --studies bigram,deep,init --write docs/benchmarks.md
+    python bench/studies.py --studies init --scale 0.1          # a tenth of every run
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from common import parser, report, scratch
+
+from charloom.study.runner import run_study
+from charloom.study.spec import load_study
+
+FIGURES = {  # what each study is judged on: (our key, the seed's key, the heading)
+    "bigram": [
+        ("train_nll", "reference_train", "train"),
+        ("first_loss", "reference_first_loss", "first loss"),
+    ],
+    "init": [("train_nll", "reference_train", "train"), ("val_nll", "reference_val", "val")],
+    "deep": [("first_loss", "reference_first_loss", "first loss")],
+}
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--studies", default="bigram,deep,init")
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument(
+        "--out", help="folder of the studies (default: a scratch folder); finished runs are read back"
+    )
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    out = Path(args.out) if args.out else scratch()
+    for name in args.studies.split(","):
+        started = time.perf_counter()
+        study = load_study(name).scaled(args.scale)
+        result = run_study(study, out / name, data=args.data, log=lambda message: None)
+        rows = []
+        for row in result["rows"]:
+            line = {"run": row["name"]}
+            for ours, theirs, heading in FIGURES.get(name, [("val_nll", "reference_val", "val")]):
+                line[heading] = row.get(ours)
+                if row.get(theirs) is not None:
+                    line[f"seed {heading}"] = row[theirs]
+                    line[f"{heading} minus seed"] = None if row.get(ours) is None else row[ours] - row[theirs]
+            if row.get("layer_std"):
+                line["activation std by layer, step 0"] = " ".join(f"{s:.3f}" for s in row["layer_std"])
+            if row.get("diverged"):
+                line["note"] = "diverged: " + row["diverged"].split(";")[0]
+            rows.append(line)
+        seconds = time.perf_counter() - started
+        notes = f"{study.notes} Scale {args.scale:g}; {seconds:.0f} s for the study on this machine."
+        report(rows, args, f"study-{name}", f"Study {name}: {study.about} (bench/studies.py)", notes)
+
+
+if __name__ == "__main__":
+    main()
