@@ -58,7 +58,7 @@ def test_bad_studies_are_named_in_one_line(tmp_path):
 def test_the_builtin_studies_are_listed_and_parse(capsys):
     assert main(["study", "--list"]) == 0
     listed = capsys.readouterr().out
-    assert set(builtin_names()) >= {"bigram", "init", "deep", "depth", "families", "text"}
+    assert set(builtin_names()) >= {"bigram", "init", "deep", "depth", "families", "text", "transfer"}
     for name in builtin_names():
         assert name in listed and load_study(name).runs
 
@@ -81,13 +81,26 @@ SCALES = {"families": 0.002}  # eight families for 300 s each: a second apiece i
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["bigram", "init", "deep", "depth", "families", "text"])
+@pytest.mark.parametrize("name", ["bigram", "init", "deep", "depth", "families", "text", "transfer"])
 def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys):
     scale = SCALES.get(name, 0.05)
     assert main(["study", name, "--out", str(tmp_path / name), "--scale", str(scale), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     rows = result["rows"]
     assert [row["name"] for row in rows] == [run.name for run in load_study(name).runs]
+    if name == "transfer":
+        [row] = rows
+        assert set(row["table"][0]["cells"]) == {
+            "english",
+            "italian",
+            "turkish",
+            "hungarian",
+            "icelandic",
+            "all",
+        }
+        assert [r["seed"] for r in row["table"][:3]] == ["de", "derek ", "derek vr"]
+        assert (tmp_path / name / "gru" / "table.html").exists()
+        return
     if name == "depth":
         finals = {row["name"]: row["final_log10_std"] for row in rows}
         assert finals["normal"] > 50 and finals["normal-over-100"] < -50 and abs(finals["xavier"]) < 1

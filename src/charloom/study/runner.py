@@ -9,11 +9,14 @@ interrupted and started again with the same command. Two kinds of entry:
   recorded diagnostics;
 - ``kind = "init-sim"``: a stack of random layers at initialisation only
   (``inspect.diagnostics.init.simulate_init``), its row the std after the last layer, and
-  all of them in one figure (``init.png``).
+  all of them in one figure (``init.png``);
+- ``kind = "transfer"``: a run group (``train-categories``) and its cross-seeding table for
+  the ``seeds`` at the ``cuts``, written as ``NAME/table.md`` and ``NAME/table.html``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,8 +32,9 @@ from charloom.run import Run
 from charloom.rundir import RunDir, read_run_json
 from charloom.study.spec import Study, StudyRun
 
-KINDS = ("train", "init-sim")
+KINDS = ("train", "init-sim", "transfer")
 STUDY_KEYS = ("kind", "sample_steps")  # what a study run says besides train()'s options
+TABLE_KEYS = ("seeds", "cuts", "best_of", "contrast", "temperature")  # a transfer entry's table
 
 
 def run_study(
@@ -50,6 +54,8 @@ def run_study(
         if kind == "init-sim":
             row, result = simulate(entry)
             simulations.append(result)
+        elif kind == "transfer":
+            row = transfer_entry(entry, out / entry.name, data or study.data, log)
         else:
             path = train_entry(entry, out / entry.name, data or study.data, log)
             row = train_row(entry, path)
@@ -129,6 +135,53 @@ def train_row(entry: StudyRun, path: Path) -> dict[str, Any]:
     return {**row, **{f"reference_{key}": value for key, value in entry.reference.items()}}
 
 
+def transfer_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], None]) -> dict[str, Any]:
+    """Train the group (or read it back), then lay out its cross-seeding table."""
+    from charloom.transfer.complete import parse_cuts
+    from charloom.transfer.group import load_group, train_group
+    from charloom.transfer.render import render
+    from charloom.transfer.table import transfer_table
+
+    options = {k: v for k, v in entry.options.items() if k not in STUDY_KEYS + TABLE_KEYS}
+    table = {k: entry.options[k] for k in TABLE_KEYS if k in entry.options}
+    if not table.get("seeds"):
+        raise CharloomError(f"study run {entry.name!r}: a transfer entry needs seeds = [names...]")
+    info = path / "group.json"
+    if info.exists() and "classifier" in read_json(info):
+        log(f"  {path} is trained; read back")
+        group = load_group(path)
+    else:
+        model = options.pop("model", "gru")
+        categories = options.pop("categories", None)
+        categories = categories.split(",") if isinstance(categories, str) else categories
+        group = train_group(options.pop("data", data), model, out=path, categories=categories, force=True,
+                            log=log, **options)  # fmt: skip
+    rows = transfer_table(
+        group,
+        list(table["seeds"]),
+        parse_cuts(str(table.get("cuts", "0.5"))),
+        best_of=table.get("best_of"),
+        contrast=float(table.get("contrast", 0.0)),
+        temperature=float(table.get("temperature", 1.0)),
+    )
+    io.atomic_write_bytes(path / "table.md", (render(rows, "md") + "\n").encode("utf-8"))
+    io.atomic_write_bytes(path / "table.html", render(rows, "html").encode("utf-8"))
+    return {
+        "name": entry.name,
+        "family": "group",
+        "classifier_accuracy": read_json(info)["classifier"]["accuracy"],
+        "table": [row.to_json() for row in rows],
+        "table_text": render(rows, "text"),
+    }
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise CharloomError(f"{path} is damaged; remove it and run the study again") from None
+
+
 def layer_stds(record: dict[str, Any]) -> list[float]:
     """The std of each hidden layer's output: the nonlinearities, or in a stack of Linear
     layers every Linear but the last (the readout, which the seed does not list)."""
@@ -194,6 +247,11 @@ def format_study(result: dict[str, Any]) -> str:
             lines.append(f"{row['name']}: {row['diverged']}")
         for step, text in (row.get("samples") or {}).items():
             lines.append(f"{row['name']} at step {step}: {shown(text)}")
+        if row.get("table_text"):
+            lines += [
+                f"{row['name']} (classifier accuracy {row['classifier_accuracy']:.3f}):",
+                row["table_text"],
+            ]
     return "\n".join([f"study {result['study']}: {result['about']}", *lines])
 
 
