@@ -9,20 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from browser import CHROMIUM, CHROMIUM_ARGS
 from charloom.inspect.interpret.neuron_page import neuron_page, quantise, write_neuron_page
 from charloom.inspect.interpret.neurons import builtin_features, capture, discover
-
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +62,7 @@ def test_page_runs_in_chromium_and_choosing_a_unit_recolours_the_text(page_file)
     path, findings = page_file
     colours = "els => els.slice(0, 120).map(e => getComputedStyle(e).backgroundColor)"
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             errors: list[str] = []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import CHROMIUM, CHROMIUM_ARGS
 from cli_runner import run_cli
 
 pytestmark = pytest.mark.slow  # real processes
@@ -78,23 +79,10 @@ def test_unseen_seed_character_is_one_line(cli_group, cli):
     assert len(result.stderr.strip().splitlines()) == 1 and "'x'" in result.stderr
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp_path):
     if importlib.util.find_spec("playwright") is None:
         pytest.skip("the Python package playwright is not installed")
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         pytest.skip(f"no chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
@@ -115,7 +103,7 @@ def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp
     assert result.returncode == 0, result.stderr
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -126,13 +126,19 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
         ("held-out", "held_out", "{:.0%}"),
         ("train", "in_train", "{:.0%}"),
     ]
+    return aligned(rows, columns)
+
+
+def aligned(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]], left: int = 2) -> str:
+    """Rows as a text table: ``columns`` are (title, key, format); the first ``left``
+    columns flush left, the figures flush right, '-' where a row has no value."""
     table = [[title for title, _, _ in columns]]
     for row in rows:
-        table.append(["-" if row[key] is None else form.format(row[key]) for _, key, form in columns])
+        table.append(["-" if row.get(key) is None else form.format(row[key]) for _, key, form in columns])
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     return "\n".join(
         "  ".join(
-            cell.ljust(w) if i < 2 else cell.rjust(w)
+            cell.ljust(w) if i < left else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(line, widths, strict=True))
         )
         for line in table

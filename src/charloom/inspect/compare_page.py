@@ -89,6 +89,11 @@ def loss_figures(rows: list[dict[str, Any]]) -> str:
         colour = f"C{index % 10}"
         metrics = read_metrics(Path(row["run"]))
         val = [(m["step"], m["val_loss"]) for m in metrics if _finite(m.get("val_loss"))]
+        if len(val) == 1 and not row["steps"]:  # fitted by counting: a floor, not a curve
+            for ax in (val_ax, train_ax):
+                ax.axhline(val[0][1], color=colour, linestyle="--", label=f"{row['name']} (counted)")
+            drawn = True
+            continue
         if val:
             val_ax.plot(*zip(*val, strict=True), "o-", color=colour, markersize=3, label=row["name"])
             drawn = True

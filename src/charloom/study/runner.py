@@ -24,7 +24,7 @@ from typing import Any
 from charloom import io
 from charloom.api import train
 from charloom.errors import CharloomError, TrainingDiverged
-from charloom.inspect.compare import compare_rows, read_metrics
+from charloom.inspect.compare import aligned, compare_rows, read_metrics
 from charloom.inspect.compare_page import render_compare
 from charloom.inspect.diagnostics.plots import plot_init_sim, watched_layers
 from charloom.inspect.diagnostics.watch import read_diagnostics
@@ -122,6 +122,7 @@ def train_row(entry: StudyRun, path: Path) -> dict[str, Any]:
         "val_nll": status.get("val_nll"),
         "test_nll": status.get("test_nll"),
         "first_loss": first,
+        "initial_val": next((m["val_loss"] for m in metrics if m.get("step") == 0), None),
         "layer_std": layer_stds(records[0]) if records else None,
         "layer_std_last": layer_stds(records[-1]) if records else None,
         "diverged": status.get("reason") if status.get("state") == "diverged" else None,
@@ -214,6 +215,7 @@ COLUMNS = [
     ("family", "family", "{}"),
     ("steps", "steps", "{:,}"),
     ("first", "first_loss", "{:.4f}"),
+    ("val at 0", "initial_val", "{:.4f}"),
     ("train", "train_nll", "{:.4f}"),
     ("val", "val_nll", "{:.4f}"),
     ("test", "test_nll", "{:.4f}"),
@@ -228,17 +230,7 @@ def format_study(result: dict[str, Any]) -> str:
     """The rows as a table, columns that no row fills left out; the seed's figures beside."""
     rows = result["rows"]
     columns = [c for c in COLUMNS if any(row.get(c[1]) is not None for row in rows)]
-    table = [[title for title, _, _ in columns]]
-    for row in rows:
-        table.append(["-" if row.get(key) is None else form.format(row[key]) for _, key, form in columns])
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i < 2 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in table
-    ]
+    lines = aligned(rows, columns).splitlines()
     for row in rows:
         if row.get("layer_std"):
             stds = " ".join(f"{s:.3f}" for s in row["layer_std"])

@@ -149,11 +149,10 @@ def complete_pooled(
     *,
     best_of: int = 1,
     temperature: float = 1.0,
-    contrast: float = 0.0,
     rng_seed: int = 0,
 ) -> list[Completion]:
-    """``n`` completions of ``seed`` by the group's pooled generator (see the module);
-    ``contrast`` does not apply to it (it is what the others are contrasted with)."""
+    """``n`` completions of ``seed`` by the group's pooled generator (see the module); no
+    contrast applies to it: it is what the others are contrasted with."""
     run = group.pooled
     if run is None:
         raise CharloomError("this group has no pooled generator; train it again without --no-pooled")

@@ -63,14 +63,9 @@ def transfer_table(
         for cut in cuts:
             prefix = cut_seed(name, cut) or name
             row = Row(name, str(cut), prefix)
-            drawing = {
-                "best_of": best_of or 1,
-                "temperature": temperature,
-                "contrast": contrast,
-                "rng_seed": seed + number,
-            }
+            drawing = {"best_of": best_of or 1, "temperature": temperature, "rng_seed": seed + number}
             for category in columns:
-                row.cells[category] = complete(group, category, prefix, samples, **drawing)
+                row.cells[category] = complete(group, category, prefix, samples, contrast=contrast, **drawing)
             if categories is None and group.pooled is not None:
                 row.cells[POOLED_COLUMN] = complete_pooled(group, prefix, samples, **drawing)
             rows.append(row)
