@@ -32,11 +32,13 @@ class Run:
     >>> [s.text for s in run.sample(n=3, seed=0)]  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path, weights: str = "model"):
+    def __init__(self, path: str | Path, weights: str = "model", device: str = "auto"):
         self.path = Path(path)
         self.dir = RunDir(self.path)
         self.info = self.dir.read_info()
-        self.model, self.vocab, self.weights_meta = self.dir.load_model(weights, info=self.info)
+        self.model, self.vocab, self.weights_meta = self.dir.load_model(
+            weights, info=self.info, device=device
+        )
         self._train_set: set[str] | None = None
         self._held_out_set: set[str] | None = None
         self._longest_train_item: int | None = None
@@ -238,8 +240,10 @@ class Run:
             yield self.score(batch)
 
 
-def load_run(path: str | Path, weights: str = "model") -> Run:
-    """Open a run directory; ``weights="last"`` takes the latest checkpoint instead of the best."""
+def load_run(path: str | Path, weights: str = "model", device: str = "auto") -> Run:
+    """Open a run directory; ``weights="last"`` takes the latest checkpoint instead of the
+    best; ``device`` says where the model runs (auto: a CUDA GPU when there is one). A run
+    trained on any device loads on any other: its weights are float32 CPU tensors on disk."""
     if weights not in ("model", "last"):
         raise CharloomError(f"weights must be 'model' or 'last', got {weights!r}")
-    return Run(path, weights)
+    return Run(path, weights, device)

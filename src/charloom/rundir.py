@@ -28,10 +28,13 @@ except ImportError:  # Windows
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from charloom.data.batches import Batches, encode_items, make_batches, text_block
 from charloom.data.corpus import FORMATS, read_text_file
 from charloom.data.tokens import encode_text_file
 from charloom.data.vocab import Vocab
+from charloom.device import resolve_device
 from charloom.errors import CharloomError, RunError
 from charloom.io import atomic_write_bytes, atomic_write_json, load_tensors, remove_stale_temps
 from charloom.models.base import CharModel, config_to_dict
@@ -283,12 +286,14 @@ class RunDir:
         return samples
 
     # -- the model ------------------------------------------------------------------------
-    def load_model(self, weights: str = "model", info: dict | None = None) -> tuple[CharModel, Vocab, dict]:
-        """The run's model with its weights (in eval mode), its vocabulary, and the weights'
-        metadata."""
+    def load_model(
+        self, weights: str = "model", info: dict | None = None, device: str | torch.device = "cpu"
+    ) -> tuple[CharModel, Vocab, dict]:
+        """The run's model with its weights (in eval mode) on ``device``, its vocabulary, and
+        the weights' metadata. Weights are float32 CPU tensors on disk whatever trained them."""
         model, vocab = model_from_info(info if info is not None else self.read_info())
         meta = load_weights(model, self.weights_path(weights))
-        model.eval()
+        model.to(resolve_device(device)).eval()
         return model, vocab, meta
 
 

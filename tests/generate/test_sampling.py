@@ -90,6 +90,7 @@ class Counting(torch.nn.Module):
         super().__init__()
         self.inner, self.sizes = model, []
         self.vocab_size = model.vocab_size
+        self.device = model.device
 
     def init_state(self, batch_size):
         return self.inner.init_state(batch_size)

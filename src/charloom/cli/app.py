@@ -54,6 +54,14 @@ def _json_default(value: Any):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="where the model runs: auto (a CUDA GPU if there is one, else the CPU), cpu, cuda, cuda:N, mps",
+    )
+
+
 def say(message: str) -> None:
     """Progress for a person, on stderr, so that stdout stays the command's output."""
     print(message, file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from charloom.cli.app import command, emit_json
+from charloom.cli.app import add_device, command, emit_json
 from charloom.cli.options import add_config_flags, given
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
@@ -22,6 +22,7 @@ def _add_weights(p: argparse.ArgumentParser) -> None:
         default="model",
         help="best-by-val weights (default) or the latest checkpoint",
     )
+    add_device(p)
 
 
 def _add_sample(p: argparse.ArgumentParser) -> None:
@@ -43,7 +44,7 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
 
 @command("sample", "generate items from a trained run, with constraints and search", _add_sample)
 def cmd_sample(args: argparse.Namespace) -> int:
-    run = load_run(args.run, weights=args.weights)
+    run = load_run(args.run, weights=args.weights, device=args.device)
     options = given(args, SampleOptions)
     if args.stream and args.json:
         raise CharloomError("--stream prints characters as they come, --json one document; choose one")
@@ -132,7 +133,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if bool(args.items) == bool(args.file):
         raise CharloomError("give the items to score, or --file FILE (one item per line), not both")
     items = parse_lines(read_text_file(args.file), args.file) if args.file else args.items
-    run = load_run(args.run, weights=args.weights)
+    run = load_run(args.run, weights=args.weights, device=args.device)
     unit = "bits" if args.bits else "nats"
     total, tokens, written = 0.0, 0, 0
     if not args.json:
@@ -171,7 +172,7 @@ def _add_eval(p: argparse.ArgumentParser) -> None:
 
 @command("eval", "mean NLL per character on a split or a file", _add_eval)
 def cmd_eval(args: argparse.Namespace) -> int:
-    result = load_run(args.run, weights=args.weights).evaluate(args.split, file=args.file)
+    result = load_run(args.run, weights=args.weights, device=args.device).evaluate(args.split, file=args.file)
     if args.json:
         emit_json(result)
     else:

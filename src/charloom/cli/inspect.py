@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from charloom.cli.app import command, emit_json
+from charloom.cli.app import add_device, command, emit_json
 from charloom.errors import CharloomError
 from charloom.io import image_path
 
@@ -95,6 +95,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def _add_neurons(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run folder (recurrent or transformer for pages and discovery)")
+    add_device(p)
     source = p.add_mutually_exclusive_group()
     source.add_argument(
         "--text", metavar="FILE", help="text to read the units along (default: the val split)"
@@ -154,6 +155,7 @@ def cmd_neurons(args: argparse.Namespace) -> int:
         embeddings=args.embeddings,
         samples_timeline=args.samples_timeline,
         weights=args.weights,
+        device=args.device,
     )
     if args.json:
         emit_json(result)

@@ -12,7 +12,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from charloom.cli.app import command
+from charloom.cli.app import add_device, command
 from charloom.errors import CharloomError
 from charloom.generate.explore import END
 from charloom.run import Run, load_run
@@ -148,6 +148,7 @@ def _add_play(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the continuations (default 0)")
     p.add_argument("--category", help="the category, for a run trained with --condition category")
     p.add_argument("--weights", choices=["model", "last"], default="model")
+    add_device(p)
 
 
 @command(
@@ -158,7 +159,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise CharloomError(f"--top must be at least 1, got {args.top}")
     if args.temperature < 0:
         raise CharloomError(f"--temperature must be >= 0, got {args.temperature}")
-    run = load_run(args.run, weights=args.weights)
+    run = load_run(args.run, weights=args.weights, device=args.device)
     play = Play(run, args.top, args.temperature, args.seed, args.category)
     reply = play.add(args.prefix)
     if reply:

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from charloom.cli.app import command, emit_json, say
+from charloom.cli.app import add_device, command, emit_json, say
 from charloom.cli.options import model_options
 from charloom.cli.train import SHARED, add_training_flags, training_options
 from charloom.errors import CharloomError
@@ -86,6 +86,7 @@ def cmd_train_categories(args: argparse.Namespace) -> int:
 
 def _add_transfer(p: argparse.ArgumentParser) -> None:
     p.add_argument("group", help="a run group made by `charloom train-categories`")
+    add_device(p)
     p.add_argument("--seeds", nargs="+", default=[], help="names whose start seeds every generator")
     p.add_argument(
         "--cut",
@@ -125,7 +126,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     from charloom.transfer.complete import parse_cuts
     from charloom.transfer.group import load_group
 
-    group = load_group(args.group)
+    group = load_group(args.group, device=args.device)
     cuts = parse_cuts(args.cut)
     if args.evaluate:
         return _transfer_evaluate(args, group, cuts)

@@ -51,6 +51,12 @@ class TokenMask:
     def advance(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         return self.trans[states, tokens]
 
+    def to(self, device: torch.device) -> TokenMask:
+        """The mask on ``device`` (itself when it is there already): moved once a batch."""
+        if self.allow.device == device:
+            return self
+        return TokenMask(self.allow.to(device), self.trans.to(device), self.initial)
+
 
 def pattern_automaton(pattern: list[int], vocab_size: int, absorbing: bool) -> Automaton:
     """Knuth-Morris-Pratt as a DFA: state j = the longest prefix of ``pattern`` that the

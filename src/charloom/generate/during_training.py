@@ -60,7 +60,7 @@ class TrainingSamples:
 
 
 def draw(model: Any, vocab: Any, fmt: str, count: int, seed: int, step: int) -> list[str]:
-    generator = torch.Generator()
+    generator = torch.Generator(device=model.device)
     generator.manual_seed(seed * 100003 + step)
     if fmt == "lines":
         samples = generate(model, vocab, count, max_new_tokens=LINE_MAX_NEW, generator=generator)

@@ -42,7 +42,7 @@ def next_chars(
     try:
         state = model.init_state(1)
         for token in [BOUNDARY_ID, *ids] if lines else ids:
-            logits, state = model.step(torch.tensor([token]), state)
+            logits, state = model.step(torch.tensor([token], device=model.device), state)
     finally:
         model.train(was_training)
     logits = logits[0].float()

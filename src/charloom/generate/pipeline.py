@@ -249,7 +249,7 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
         train_set=run.train_set if constraints.not_in_train or constraints.new else (),
         held_out=run.held_out_set if constraints.new else (),
     )
-    generator = torch.Generator()
+    generator = torch.Generator(device=run.model.device)  # the draws are made where the model is
     # no seed: a fresh one, without reseeding torch's global generator as torch.seed() would
     check_seed(seed)
     generator.manual_seed(seed if seed is not None else secrets.randbits(63))

@@ -35,12 +35,15 @@ import torch.nn.functional as F
 
 from charloom.data.vocab import BOUNDARY_ID
 
+CPU = torch.device("cpu")
+
 
 class LogitsProcessor:
     """logits[b, V] -> logits[b, V] at step t; stateless unless it overrides the rest."""
 
-    def reset(self, batch_size: int, first_token: int, vocab_size: int) -> None:
-        """A new batch of rows, all about to read ``first_token``."""
+    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
+        """A new batch of rows, all about to read ``first_token``; what the processor keeps
+        per row goes on ``device``, the model's."""
 
     def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -60,9 +63,9 @@ class LogitsProcessorList(list):
             logits = processor(t, logits)
         return logits
 
-    def reset(self, batch_size: int, first_token: int, vocab_size: int) -> None:
+    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
         for processor in self:
-            processor.reset(batch_size, first_token, vocab_size)
+            processor.reset(batch_size, first_token, vocab_size, device)
 
     def advance(self, tokens: torch.Tensor) -> None:
         for processor in self:
@@ -79,10 +82,11 @@ class ConstraintMask(LogitsProcessor):
 
     def __init__(self, mask: Any):
         self.mask = mask
-        self.states = torch.zeros(0, dtype=torch.long)
+        self.states: torch.Tensor | None = None  # made in reset, where the device is known
 
-    def reset(self, batch_size: int, first_token: int, vocab_size: int) -> None:
-        self.states = torch.full((batch_size,), self.mask.initial, dtype=torch.long)
+    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
+        self.mask = self.mask.to(device)
+        self.states = torch.full((batch_size,), self.mask.initial, dtype=torch.long, device=device)
 
     def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
         return logits.masked_fill(~self.mask.allowed(t, self.states), float("-inf"))
@@ -101,10 +105,10 @@ class RepetitionPenalty(LogitsProcessor):
 
     def __init__(self, penalty: float, lines: bool = True):
         self.penalty, self.lines = penalty, lines
-        self.seen = torch.zeros(0, 0, dtype=torch.bool)
+        self.seen: torch.Tensor | None = None
 
-    def reset(self, batch_size: int, first_token: int, vocab_size: int) -> None:
-        self.seen = torch.zeros(batch_size, vocab_size, dtype=torch.bool)
+    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
+        self.seen = torch.zeros(batch_size, vocab_size, dtype=torch.bool, device=device)
         if not self.lines:
             self.seen[:, first_token] = True
 
@@ -112,7 +116,7 @@ class RepetitionPenalty(LogitsProcessor):
         return apply_repetition_penalty(logits, self.seen, self.penalty)
 
     def advance(self, tokens: torch.Tensor) -> None:
-        self.seen[torch.arange(len(tokens)), tokens] = True
+        self.seen[torch.arange(len(tokens), device=tokens.device), tokens] = True
 
     def select(self, index: torch.Tensor) -> None:
         self.seen = self.seen[index]
@@ -127,13 +131,13 @@ class NoRepeatNGram(LogitsProcessor):
 
     def __init__(self, size: int, lines: bool = True):
         self.size, self.lines = size, lines
-        self.history = torch.zeros(0, 0, dtype=torch.long)
+        self.history: torch.Tensor | None = None
         self.vocab_size = 0
 
-    def reset(self, batch_size: int, first_token: int, vocab_size: int) -> None:
+    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
         self.vocab_size = vocab_size
         width = 0 if self.lines else 1
-        self.history = torch.full((batch_size, width), first_token, dtype=torch.long)
+        self.history = torch.full((batch_size, width), first_token, dtype=torch.long, device=device)
 
     def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
         banned = repeated_ngram_ends(self.history, self.size, self.vocab_size)
@@ -193,13 +197,14 @@ def repeated_ngram_ends(history: torch.Tensor, size: int, vocab_size: int) -> to
     already in ``history[b]``. An n-gram history[i : i + size] is repeated by v when its first
     size - 1 tokens are the last size - 1 of the history and v is its last token."""
     B, L = history.shape
-    banned = torch.zeros(B, vocab_size, dtype=torch.bool)
+    banned = torch.zeros(B, vocab_size, dtype=torch.bool, device=history.device)
     if L < size:
         return banned
     grams = history.unfold(1, size, 1)  # (B, L - size + 1, size)
     tail = history[:, L - size + 1 :]  # (B, size - 1)
     repeats = (grams[:, :, :-1] == tail[:, None, :]).all(dim=2)  # (B, L - size + 1)
-    hits = torch.zeros(B, vocab_size, dtype=torch.long).scatter_add_(1, grams[:, :, -1], repeats.long())
+    hits = torch.zeros(B, vocab_size, dtype=torch.long, device=history.device)
+    hits.scatter_add_(1, grams[:, :, -1], repeats.long())
     return hits > 0
 
 

@@ -33,9 +33,9 @@ class Rows:
     """The rows of a batch being decoded: which output row each batch row is, which have
     finished, and which still go."""
 
-    def __init__(self, batch_size: int, leave_at_once: bool):
-        self.index = torch.arange(batch_size)  # output row of each batch row
-        self.finished = torch.zeros(batch_size, dtype=torch.bool)  # by output row
+    def __init__(self, batch_size: int, leave_at_once: bool, device: torch.device | str = "cpu"):
+        self.index = torch.arange(batch_size, device=device)  # output row of each batch row
+        self.finished = torch.zeros(batch_size, dtype=torch.bool, device=device)  # by output row
         self.live: torch.Tensor | None = None  # while finished rows wait: which batch rows go on
         self.leave_at_once = leave_at_once
 

@@ -82,7 +82,8 @@ def sample_weights(weights: torch.Tensor, generator: torch.Generator | None) -> 
     weight exceeds u * total, u ~ U[0, 1). A zero weight is never drawn. (Several times
     faster than ``torch.multinomial`` for one draw per row.)"""
     cdf = weights.double().cumsum(dim=-1)  # float64: u * total stays below the last entry
-    u = torch.rand(weights.shape[0], 1, generator=generator, dtype=torch.float64) * cdf[:, -1:]
+    u = torch.rand(weights.shape[0], 1, generator=generator, dtype=torch.float64, device=weights.device)
+    u = u * cdf[:, -1:]
     return torch.searchsorted(cdf, u, right=True).squeeze(1)
 
 
@@ -163,16 +164,18 @@ def decode_steps(
     ``start_token`` is the first input in text mode (line mode starts from the boundary).
     """
     decoding = decoding or Decoding()
-    B = batch_size
+    B, device = batch_size, model.device
     # every row's tokens (int64) and their log-probabilities (float32), for every step
     check_memory(B * steps * 12, f"decoding {B:,} rows of {steps:,} tokens", "ask for fewer --max-new-tokens")
-    tokens = torch.full((B, steps), -1, dtype=torch.long)
-    token_logprob = torch.zeros(B, steps)
+    tokens = torch.full((B, steps), -1, dtype=torch.long, device=device)
+    token_logprob = torch.zeros(B, steps, device=device)
     first = BOUNDARY_ID if lines else int(start_token if start_token is not None else 0)
-    token = torch.full((B,), first, dtype=torch.long)
+    token = torch.full((B,), first, dtype=torch.long, device=device)
     processors = decoding.processors(lines, mask)
-    processors.reset(B, first, model.vocab_size)
-    rows = Rows(B, leave_at_once=mask is not None)
+    processors.reset(B, first, model.vocab_size, device)
+    rows = Rows(B, leave_at_once=mask is not None, device=device)
+    if forced is not None:
+        forced = Forced(forced.tokens.to(device), forced.shared)
     together = shared_steps(forced.tokens if forced is not None else None, forced.shared if forced else 0)
     was_training = model.training
     model.eval()
@@ -183,7 +186,7 @@ def decode_steps(
                 logits, state = model.step(token[:1], state)  # (1, V)
                 logits = logits.expand(B, -1)
                 if t == together - 1:
-                    state = model.select_state(state, torch.zeros(B, dtype=torch.long))
+                    state = model.select_state(state, torch.zeros(B, dtype=torch.long, device=device))
             else:
                 logits, state = model.step(token, state)  # (b, V)
             logits = logits.float()
@@ -215,7 +218,7 @@ def decode_steps(
             token = chosen
     finally:
         model.train(was_training)
-    finished = rows.finished if lines else torch.ones(B, dtype=torch.bool)
+    finished = rows.finished if lines else torch.ones(B, dtype=torch.bool, device=device)
     return Decoded(tokens, token_logprob, finished)
 
 
@@ -253,7 +256,7 @@ def texts_of(tokens: torch.Tensor, vocab: Vocab, start: str = "") -> list[str]:
     offset = 1 if vocab.boundary else 0
     table = np.zeros(vocab.size + 1, dtype=np.uint32)  # last slot: padding (-1)
     table[offset : offset + len(vocab.chars)] = [ord(c) for c in vocab.chars]
-    points = table[tokens.numpy()]  # -1 indexes the last slot, 0
+    points = table[tokens.cpu().numpy()]  # -1 indexes the last slot, 0
     texts = np.ascontiguousarray(points).view(f"<U{T}").reshape(B).tolist()
     return [start + text for text in texts] if start else texts
 

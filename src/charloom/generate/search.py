@@ -145,10 +145,12 @@ def beam_search(
     considered = 0
     try:
         state = model.init_state(1)
-        token = torch.tensor([BOUNDARY_ID if lines else task.compiled.forced_ids[0]])
-        history = torch.zeros(1, 0, dtype=torch.long)
-        scores = torch.zeros(1, dtype=torch.float64)  # log p of each live hypothesis
-        processors.reset(1, int(token[0]), model.vocab_size)
+        device = model.device
+        first = BOUNDARY_ID if lines else task.compiled.forced_ids[0]
+        token = torch.tensor([first], device=device)
+        history = torch.zeros(1, 0, dtype=torch.long, device=device)
+        scores = torch.zeros(1, dtype=torch.float64, device=device)  # log p of each live hypothesis
+        processors.reset(1, first, model.vocab_size, device)
         for t in range(steps):
             logits, state = model.step(token, state)
             log_probs = F.log_softmax(logits.float(), dim=-1).double()  # (b, V)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from charloom.data.batches import IGNORE, Batches
+from charloom.device import to_device
 from charloom.models.base import CharModel
 
 
@@ -55,9 +56,11 @@ def evaluate(
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
+    device = model.device
     try:
         for inputs, targets in batches.chunks(batch_size):
-            loss, n = nll_sum(model.training_logits(inputs), targets)
+            inputs, targets = to_device(inputs, device), to_device(targets, device)
+            loss, n = nll_sum(model.training_logits(inputs).float(), targets)  # summed in float32
             total += float(loss)
             count += n
             if max_targets is not None and count >= max_targets:

@@ -18,6 +18,7 @@ import torch
 
 from charloom.data.config import DataConfig
 from charloom.data.vocab import Vocab
+from charloom.device import resolve_device, resolve_dtype
 from charloom.errors import CharloomError
 from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config, model_class
@@ -42,7 +43,8 @@ def start(
 ) -> RunDir:
     """Train a new run; returns its folder. ``model_options`` is a dict of the family's
     options or its config dataclass."""
-    with distributed.session() as ctx, contextlib.ExitStack() as held:
+    resolve_dtype(config.dtype, resolve_device(config.device))  # a device that is not here: before any work
+    with distributed.session(config.device) as ctx, contextlib.ExitStack() as held:
         model_class(family)  # a clear error for an unknown family before any work
         model_config = make_config(family, model_options)
         corpus = data.load()
@@ -93,7 +95,9 @@ def resume(
     long and how watched (``TrainConfig.resumable()``) may change; any other given with a
     different value is refused."""
     run_dir = RunDir(out)
-    with distributed.session() as ctx, contextlib.ExitStack() as held:
+    device = overrides.get("device") or "auto"
+    resolve_dtype(overrides.get("dtype") or "float32", resolve_device(device))
+    with distributed.session(device) as ctx, contextlib.ExitStack() as held:
         run_dir.check_resumable()
         distributed.on_main(ctx, lambda: _hold(held, run_dir))
         info = run_dir.read_info()

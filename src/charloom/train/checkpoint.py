@@ -65,6 +65,9 @@ class TrainState:
             meta["average_updates"] = self.average.updates
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.batches"] = self.batch_generator.get_state()
+        device = self.model.device
+        if device.type == "cuda":  # dropout on a GPU draws from that GPU's generator
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
         meta["file_sizes"] = log_sizes
         save_tensors(path, tensors, meta)
 
@@ -79,6 +82,9 @@ class TrainState:
             self.average.load(_section(tensors, "average."), int(meta["average_updates"]))
         torch.set_rng_state(tensors["rng.torch"])
         self.batch_generator.set_state(tensors["rng.batches"])
+        device = self.model.device
+        if device.type == "cuda" and "rng.cuda" in tensors:  # resumed on another device: its own draws
+            torch.cuda.set_rng_state(tensors["rng.cuda"], device)
         best = meta["best_val"]
         self.counters = Counters(
             step=int(meta["step"]),

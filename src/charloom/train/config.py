@@ -13,6 +13,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from charloom.device import DTYPES
 from charloom.errors import CharloomError
 from charloom.models.base import CharModel
 from charloom.options import SEED_LIMIT, check_options, check_types, option
@@ -83,6 +84,21 @@ class TrainConfig:
         False,
         help="after training, set BatchNorm's statistics from one pass over the whole training set "
         "(the lectures' calibration) instead of the running averages",
+    )
+    device: str = option(
+        "auto",
+        help="where to train: auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N, mps",
+        resumable=True,
+    )
+    dtype: str = option(
+        "float32",
+        help="compute precision: float32 (default, exact), bfloat16 or float16 (CUDA, with loss scaling) "
+        "under autocast",
+        choices=tuple(DTYPES),
+        resumable=True,
+    )
+    compile: bool = option(
+        False, help="torch.compile the training step (pays on a GPU; on the CPU it did not)", resumable=True
     )
     saturation: float = option(
         0.97,

@@ -69,13 +69,34 @@ def detect(env: dict[str, str] | None = None) -> Context:
     return Context(world, rank, local)
 
 
-def setup() -> Context:
-    """Join the process group when started by torchrun (gloo on CPU; NCCL when CUDA is
-    there, though the trainer keeps models on the CPU today, so gloo is what runs)."""
+def setup(device: str = "auto") -> Context:
+    """Join the process group when started by torchrun: NCCL when the processes train on
+    CUDA GPUs (one each, by local rank), gloo on the CPU."""
     ctx = detect()
     if ctx.enabled and not dist.is_initialized():
-        dist.init_process_group(backend=backend(torch.device("cpu")))
+        wanted = "cuda" if device == "auto" and torch.cuda.is_available() else device
+        on_gpu = str(wanted).startswith("cuda")
+        if on_gpu:
+            torch.cuda.set_device(ctx.local_rank)
+        else:
+            threads_per_rank(ctx)
+        dist.init_process_group(backend=backend(torch.device("cuda" if on_gpu else "cpu")))
     return ctx
+
+
+def threads_per_rank(ctx: Context) -> None:
+    """On the CPU, N processes on one machine share its cores: each takes its share, unless
+    OMP_NUM_THREADS says otherwise (N processes with a thread per core each would fight)."""
+    if "OMP_NUM_THREADS" not in os.environ:
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", ctx.world_size))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(local_world, 1)))
+
+
+def rank_device(device: torch.device, ctx: Context) -> torch.device:
+    """Under torchrun on CUDA each process takes the GPU of its local rank."""
+    if ctx.enabled and device.type == "cuda":
+        return torch.device("cuda", ctx.local_rank)
+    return device
 
 
 def backend(device: torch.device) -> str:
@@ -88,9 +109,9 @@ def teardown(ctx: Context) -> None:
 
 
 @contextlib.contextmanager
-def session() -> Iterator[Context]:
+def session(device: str = "auto") -> Iterator[Context]:
     """The process group for the length of one run (nothing when run alone)."""
-    ctx = setup()
+    ctx = setup(device)
     try:
         yield ctx
     finally:
@@ -151,6 +172,7 @@ class DataParallel:
                 )
             self.module = nn.parallel.DistributedDataParallel(_Forward(model))
         self.rows = batch_size // ctx.world_size
+        self.forward = model.training_logits  # torch.compile may replace it
 
     @property
     def enabled(self) -> bool:
@@ -159,11 +181,11 @@ class DataParallel:
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss to backpropagate, the global batch's mean loss, the same on every rank)."""
         if self.module is None:
-            loss = nll(self.model.training_logits(inputs), targets)
+            loss = nll(self.forward(inputs).float(), targets)  # the loss in float32 under autocast
             return loss, loss.detach()
         real = int((targets != IGNORE).sum())  # every rank holds the whole batch
         mine = slice(self.ctx.rank * self.rows, (self.ctx.rank + 1) * self.rows)
-        local_sum, _ = nll_sum(self.module(inputs[mine], targets[mine]), targets[mine])
+        local_sum, _ = nll_sum(self.module(inputs[mine], targets[mine]).float(), targets[mine])
         loss = local_sum * (self.ctx.world_size / real)
         shown = loss.detach().clone()
         dist.all_reduce(shown)
@@ -174,6 +196,7 @@ class DataParallel:
         every rank ends (time budget, Ctrl-C) at the same step."""
         if not self.enabled:
             return seconds, stop
-        values = torch.tensor([seconds, float(stop)], dtype=torch.float64)
+        device = torch.device("cuda", self.ctx.local_rank) if dist.get_backend() == "nccl" else "cpu"
+        values = torch.tensor([seconds, float(stop)], dtype=torch.float64, device=device)
         dist.all_reduce(values, op=dist.ReduceOp.MAX)
         return float(values[0]), bool(values[1])

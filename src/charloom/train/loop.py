@@ -23,6 +23,7 @@ import torch
 from charloom import io
 from charloom.data.batches import IGNORE
 from charloom.data.vocab import Vocab
+from charloom.device import autocast, resolve_device, resolve_dtype, to_device
 from charloom.errors import CharloomError, TrainingDiverged
 from charloom.models.base import CharModel
 from charloom.models.likelihood import evaluate
@@ -100,6 +101,10 @@ class Trainer:
         self.callbacks = Callbacks(callbacks)
         self.dist = dist or distributed.Context()
         self.format = info["data"]["format"]
+        # under torchrun each process takes the GPU of its local rank
+        self.device = distributed.rank_device(resolve_device(config.device), self.dist)
+        self.dtype = resolve_dtype(config.dtype, self.device)
+        model.to(self.device)  # before the optimiser, whose state lives beside the weights
         self.batches = run_dir.split_batches(model, vocab, self.format, config.block_size)
         if self.batches["train"] is None:
             raise CharloomError("the training split is empty; give more data")
@@ -108,6 +113,10 @@ class Trainer:
             make_optimizer(model, config.optimizer, config.lr, config.weight_decay) if trained else None
         )
         self.parallel = distributed.DataParallel(self.dist, model, config.batch_size) if trained else None
+        if trained and config.compile:
+            self.parallel.forward = torch.compile(model.training_logits)
+        # float16 gradients underflow without a loss scale; bfloat16 and float32 need none
+        self.scaler = torch.amp.GradScaler("cuda") if self.dtype == torch.float16 else None
         generator = torch.Generator()
         generator.manual_seed(config.seed + 1)
         # With --ema the average is what gets evaluated, sampled and saved as the model;
@@ -243,19 +252,27 @@ class Trainer:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 inputs, targets = self.batches["train"].sample(c.batch_size, self.state.batch_generator)
+                inputs, targets = to_device(inputs, self.device), to_device(targets, self.device)
                 callbacks.before_step(counters.step)
-                loss, shown = self.parallel.loss(inputs, targets)
+                with autocast(self.device, self.dtype):
+                    loss, shown = self.parallel.loss(inputs, targets)
                 if not torch.isfinite(shown):
                     raise TrainingDiverged(
                         f"the loss became {shown.item()} at step {counters.step + 1}; the last checkpoint "
                         f"(step {self._last_checkpoint_step()}) is kept; lower --lr (now {c.lr:g})"
                     )
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                (self.scaler.scale(loss) if self.scaler else loss).backward()
+                if self.scaler:
+                    self.scaler.unscale_(optimizer)  # so that clipping and the watch see true gradients
                 callbacks.after_backward(counters.step, shown)
                 if c.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
-                optimizer.step()
+                if self.scaler:
+                    self.scaler.step(optimizer)
+                    self.scaler.update()
+                else:
+                    optimizer.step()
                 if self.state.average is not None:
                     self.state.average.update(model)
                 callbacks.after_update(counters.step, lr)

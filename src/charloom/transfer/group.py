@@ -68,8 +68,8 @@ class CategoryRun:
 class Group:
     """A trained run group: ``runs`` (category -> Run), the two judges, the splits."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, device: str = "auto"):
+        self.path, self.device = Path(path), device
         info_path = self.path / "group.json"
         if not info_path.exists():
             raise RunError(
@@ -92,7 +92,7 @@ class Group:
     def pooled(self) -> Run | None:
         """The generator trained on every category together, when the group has one."""
         folder = self.info.get("pooled")
-        return load_run(self.path / folder) if folder else None
+        return load_run(self.path / folder, device=self.device) if folder else None
 
     @property
     def conditional(self) -> bool:
@@ -101,9 +101,9 @@ class Group:
     @cached_property
     def runs(self) -> dict[str, Run | CategoryRun]:
         if self.conditional:
-            run = load_run(self.path / self.info["run"])
+            run = load_run(self.path / self.info["run"], device=self.device)
             return {c: CategoryRun(run, c) for c in self.run_folders}
-        return {c: load_run(self.path / folder) for c, folder in self.run_folders.items()}
+        return {c: load_run(self.path / folder, device=self.device) for c, folder in self.run_folders.items()}
 
     @cached_property
     def judge(self) -> LikelihoodJudge:
@@ -126,8 +126,8 @@ class Group:
             raise CharloomError(f"the group has no category {category!r}; it has: {known}")
 
 
-def load_group(path: str | Path) -> Group:
-    return Group(path)
+def load_group(path: str | Path, device: str = "auto") -> Group:
+    return Group(path, device)
 
 
 def train_group(

@@ -29,6 +29,7 @@ def inspect_run(
     embeddings: str | Path | None = None,
     samples_timeline: str | Path | None = None,
     weights: str = "model",
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Do what was asked and say what was found and written.
 
@@ -41,7 +42,7 @@ def inspect_run(
     embeddings = image_path(embeddings, "--embeddings") if embeddings else None
     run = RunDir(run_dir)
     info = run.read_info()
-    model, vocab, _ = run.load_model(weights, info=info)
+    model, vocab, _ = run.load_model(weights, info=info, device=device)
     family, fmt = info["model"]["family"], info["data"]["format"]
     result: dict[str, Any] = {"run": str(run.path), "family": family}
     if output or discover:
