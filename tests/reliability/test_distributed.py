@@ -45,6 +45,42 @@ def test_global_batch_must_divide_by_world_size():
         DataParallel(Context(2, 0, 0), torch.nn.Linear(1, 1), batch_size=15)
 
 
+def torchrun(names_file, tmp_path, model: list[str], out: str) -> None:
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m"]
+    command += [
+        "charloom",
+        "train",
+        str(names_file),
+        *model,
+        "--out",
+        str(tmp_path / out),
+        "--quiet",
+        *OPTIONS,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_batchnorm_under_ddp_normalises_the_global_batch(names_file, tmp_path):
+    """Each rank's BatchNorm sees the statistics of the whole batch (all-reduced), so two
+    processes match one: weights and running statistics alike."""
+    torchrun(names_file, tmp_path, ["--model", "mlp", "--hidden", "16", "--batchnorm"], "ddp")
+    options = {"max_steps": 12, "eval_every": 6, "batch_size": 16, "seed": 5, "threads": 1, "num_samples": 1}
+    train(names_file, "mlp", out=tmp_path / "one", model_options={"hidden": 16, "batchnorm": True},
+          log=lambda m: None, **options)  # fmt: skip
+    a, _ = load_tensors(tmp_path / "one" / "last.safetensors")
+    b, _ = load_tensors(tmp_path / "ddp" / "last.safetensors")
+    assert any("running_mean" in key for key in a)
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-5), key
+
+
 @pytest.mark.slow
 def test_two_processes_match_one_with_the_same_global_batch(names_file, tmp_path):
     """A GRU on padded whole names: the loss must be weighted by the global token count."""

@@ -34,11 +34,16 @@ class BatchNorm1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
             dims = tuple(range(x.dim() - 1))
-            mean = x.mean(dims)
-            var = x.var(dims, unbiased=False)
-            with torch.no_grad():
+            if _data_parallel():
+                mean, var, n = _global_moments(x, dims)  # n: a tensor, read without a host sync
+                denominator = (n - 1).clamp(min=1)
+            else:
+                mean = x.mean(dims)
+                var = x.var(dims, unbiased=False)
                 n = x.numel() // x.shape[-1]
-                unbiased_var = var * n / max(n - 1, 1)
+                denominator = max(n - 1, 1)
+            with torch.no_grad():
+                unbiased_var = var * n / denominator
                 self.running_mean.lerp_(mean, self.momentum)
                 self.running_var.lerp_(unbiased_var, self.momentum)
         else:
@@ -48,6 +53,32 @@ class BatchNorm1d(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.weight.numel()}, eps={self.eps}, momentum={self.momentum}"
+
+
+def _data_parallel() -> bool:
+    return (
+        torch.distributed.is_available()
+        and torch.distributed.is_initialized()
+        and (torch.distributed.get_world_size() > 1)
+    )
+
+
+def _global_moments(
+    x: torch.Tensor, dims: tuple[int, ...]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean and (biased) variance over the rows of every process's slice of the batch, as
+    one process would compute them over the whole batch: the sums of x and x^2 and the row
+    count, all-reduced (through autograd, so the gradient sees the whole batch too)."""
+    from torch.distributed.nn.functional import all_reduce
+
+    rows = torch.tensor([x.numel() // x.shape[-1]], dtype=x.dtype, device=x.device)
+    moments = torch.cat([x.sum(dims), (x * x).sum(dims), rows])
+    total = all_reduce(moments)
+    C = x.shape[-1]
+    count = total[-1]
+    mean = total[:C] / count
+    var = total[C : 2 * C] / count - mean * mean
+    return mean, var, count
 
 
 def kaiming_linear(

@@ -13,10 +13,11 @@ The loss of a slice is its summed NLL divided by the number of real targets in t
 *global* batch (times N, because DDP averages gradients), so the token-weighted mean
 of padded sequence batches is exact too. Only rank 0 writes the run.
 
-BatchNorm under DDP normalises each rank's slice with that slice's statistics (the
-running averages kept are rank 0's): close to, not equal to, a single process. Dropout
-masks also differ from a single process. Models without either match within float
-tolerance.
+BatchNorm under DDP normalises with the statistics of the whole global batch: each
+layer all-reduces its sums of x and x^2 (models/layers.py), so the weights and running
+statistics match a single process within float tolerance. Dropout masks differ from a
+single process. On CUDA each process takes the GPU of its local rank and NCCL carries the
+gradients; on the CPU, gloo, and each process takes its share of the cores.
 """
 
 from __future__ import annotations
