@@ -62,7 +62,7 @@ REFUSED_WHEN_HUGE = {"--max-new-tokens", "--num-beams"}  # absurd values of thes
 SIZES = {"--n", "--context", "--embedding", "--hidden", "--n-layer", "--n-head", "--n-embd", "--block-size"}
 FILES = {"data", "--val-file", "--test-file", "--text", "--exclude", "--file"}
 OUTPUTS = {"--output", "--plot", "--embeddings", "--samples-timeline"}
-RUNS = {"run"}
+RUNS = {"run", "runs"}
 
 ODD = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))  # argv cannot hold NUL
 TEXT = st.one_of(

@@ -46,13 +46,13 @@ def test_training_lowers_val_loss_and_writes_a_complete_run(names_file, tmp_path
     assert run.info["status"]["test_nll"] == pytest.approx(run.evaluate("test")["nll"], rel=1e-5)
 
 
-@pytest.mark.parametrize("ema", [0.0, 0.9])
-def test_resume_is_bit_for_bit(names_file, tmp_path, ema):
-    options = dict(max_steps=120, eval_every=30, batch_size=16, seed=7, ema=ema, **QUIET)
+@pytest.mark.parametrize("ema, device", [(0.0, "auto"), (0.9, "auto"), (0.0, "cpu")])
+def test_resume_is_bit_for_bit(names_file, tmp_path, ema, device):
+    options = dict(max_steps=120, eval_every=30, batch_size=16, seed=7, ema=ema, device=device, **QUIET)
     train(names_file, "mlp", out=tmp_path / "once", model_options={"batchnorm": True}, **options)
     half = {**options, "max_steps": 60}
     train(names_file, "mlp", out=tmp_path / "twice", model_options={"batchnorm": True}, **half)
-    train(None, out=tmp_path / "twice", resume=True, max_steps=120, **QUIET)
+    train(None, out=tmp_path / "twice", resume=True, max_steps=120, device=device, **QUIET)
     for name in ("last.safetensors", "model.safetensors"):
         a, _ = load_tensors(tmp_path / "once" / name)
         b, _ = load_tensors(tmp_path / "twice" / name)
