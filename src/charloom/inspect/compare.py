@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from charloom.errors import RunError
+from charloom.inspect.diagnostics.checks import per_step_losses
 from charloom.rundir import RunDir
 
 MARKS = ("new", "held-out", "train")
@@ -58,13 +59,7 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
 
 def step_curve(metrics: list[dict[str, Any]]) -> tuple[list[int], list[float]]:
     """The training loss of every step, from the ``step_losses`` of each metrics line."""
-    steps, losses = [], []
-    for entry in metrics:
-        recent = entry.get("step_losses") or []
-        first = int(entry["step"]) - len(recent) + 1
-        steps += range(first, first + len(recent))
-        losses += recent
-    return steps, losses
+    return per_step_losses(metrics, "step_losses")
 
 
 def run_row(path: Path, names: dict[Path, str]) -> dict[str, Any]:

@@ -318,11 +318,14 @@ def check_records(
     return findings
 
 
-def per_step_losses(records: Sequence[dict[str, Any]]) -> tuple[list[int], list[float]]:
-    """The loss of every step, from the ``recent_losses`` of each recorded line."""
+def per_step_losses(
+    records: Sequence[dict[str, Any]], key: str = "recent_losses"
+) -> tuple[list[int], list[float]]:
+    """The loss of every step, from the losses each line lists of the steps up to its own
+    (diagnostics.jsonl's ``recent_losses``, metrics.jsonl's ``step_losses``)."""
     steps, losses = [], []
     for record in records:
-        recent = record.get("recent_losses") or []
+        recent = record.get(key) or []
         first = int(record["step"]) - len(recent) + 1
         for i, value in enumerate(recent):
             if not steps or first + i > steps[-1]:
