@@ -505,6 +505,49 @@ CASES: list[Case] = [
         expect="safetensors",
     ),
     Case("pickle renamed to .safetensors", on_bad("sample"), setup=pickle_setup, expect="safetensors"),
+    Case("--device cuda without a GPU", train_with("--device", "cuda"), expect="--device"),
+    Case("--device tpu", lambda w: ["sample", str(w / "run"), "--device", "tpu"], expect="--device"),
+    Case("--dtype float16 on the CPU", train_with("--device", "cpu", "--dtype", "float16"), expect="float16"),
+    Case("--min-p 2", lambda w: ["sample", str(w / "run"), "--min-p", "2"], expect="--min-p"),
+    Case(
+        "--bad-words that hit the prefix",
+        lambda w: ["sample", str(w / "run"), "--prefix", "ka", "--bad-words", str(w / "bad-words.txt")],
+        setup=lambda w: write(w / "bad-words.txt", "ka\n"),
+        expect="--bad-words",
+    ),
+    Case(
+        "--stream with --json", lambda w: ["sample", str(w / "run"), "--stream", "--json"], expect="--stream"
+    ),
+    Case(
+        "--stream with --regex",
+        lambda w: ["sample", str(w / "run"), "--stream", "--regex", "a"],
+        expect="--stream",
+    ),
+    Case("compare a folder that is no run", lambda w: ["compare", str(w)], expect="neither a run"),
+    Case(
+        "compare --output not .html",
+        lambda w: ["compare", str(w / "run"), "--output", str(w / "x.txt")],
+        expect=".html",
+    ),  # fmt: skip
+    Case(
+        "a study file that is not TOML",
+        lambda w: ["study", str(w / "s.toml"), "--out", str(w / "st")],
+        setup=lambda w: write(w / "s.toml", "name = ["),
+        expect="TOML",
+    ),  # fmt: skip
+    Case(
+        "a study with no runs",
+        lambda w: ["study", str(w / "s.toml"), "--out", str(w / "st")],
+        setup=lambda w: write(w / "s.toml", "[shared]\nmodel = 'mlp'\n"),
+        expect="[[runs]]",
+    ),  # fmt: skip
+    Case("--lr-schedule not from step 0", train_with("--lr-schedule", "5:0.1"), expect="--lr-schedule"),
+    Case(
+        "data --by-category on names without categories",
+        lambda w: ["data", str(w / "names.txt"), "--by-category"],
+        expect="category",
+    ),  # fmt: skip
+    Case("transfer --cut 3x", lambda w: ["transfer", str(w / "run"), "--cut", "3x"], expect=""),
     Case(
         "truncated state.safetensors on --resume",
         lambda w: ["train", "--resume", "--out", str(w / "bad")],
