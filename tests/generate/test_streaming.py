@@ -85,3 +85,29 @@ def test_ctrl_c_stops_the_stream_and_keeps_what_was_written(long_text_run):
     assert process.returncode == 130 and b"interrupted" in errors and b"Traceback" not in errors
     written = shown + rest
     assert written.startswith(b"the") and written.endswith(b"\n")
+
+
+@pytest.mark.slow
+def test_on_a_terminal_one_text_sample_streams_unless_a_filter_needs_the_whole(long_text_run):
+    import pty
+
+    for extra in ([], ["--regex", "at"]):  # the second falls back to drawing the whole item
+        controller, terminal = pty.openpty()
+        env = {**os.environ, "PYTHONPATH": str(SRC)}
+        argv = [sys.executable, "-m", "charloom", "sample", str(long_text_run.path), "--prefix", "the"]
+        argv += ["--max-new-tokens", "40", "--seed", "0", "--quiet", *extra]
+        process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, env=env)
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(controller)
+        assert process.wait(timeout=60) == 0, shown
+        line = shown.decode().strip()
+        assert line.startswith("the") and "error" not in line and len(line) > 3

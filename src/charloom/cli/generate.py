@@ -12,6 +12,7 @@ from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
 from charloom.generate.pipeline import SampleOptions
 from charloom.generate.samples import Samples
+from charloom.generate.streaming import judged_flags
 from charloom.run import load_run
 
 
@@ -49,8 +50,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.stream and args.json:
         raise CharloomError("--stream prints characters as they come, --json one document; choose one")
     streaming = args.stream
-    if streaming is None:
+    if streaming is None:  # one text sample on a terminal, unless an option judges the finished item
         streaming = run.format == "text" and args.n == 1 and not args.json and sys.stdout.isatty()
+        streaming = streaming and not judged_flags(SampleOptions.from_kwargs(options))
     if streaming:
         return _stream(run, args, options)
     account = Samples(requested=args.n, budget=options.get("budget"))

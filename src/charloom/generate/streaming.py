@@ -61,17 +61,22 @@ class Stream:
         self.sample = sample
 
 
-def stream_run(run: Any, seed: int | None, options: SampleOptions, hidden: int = 0) -> Stream:
-    """A ``Stream`` of one item from ``run`` (as ``pipeline.sample_run`` takes it); the first
-    ``hidden`` characters of the prefix (a category's token) are not shown."""
-    options.check(1)
+def judged_flags(options: SampleOptions) -> list[str]:
+    """The options given that judge a finished item, which a stream cannot honour."""
     searches = {
         "--best-of": options.best_of > 1,
         "--refine": options.refine > 0,
         "--num-beams": options.num_beams is not None,
     }
     judged = [flag for name, flag in JUDGED.items() if getattr(options, name)]
-    judged += [flag for flag, given in searches.items() if given]
+    return judged + [flag for flag, given in searches.items() if given]
+
+
+def stream_run(run: Any, seed: int | None, options: SampleOptions, hidden: int = 0) -> Stream:
+    """A ``Stream`` of one item from ``run`` (as ``pipeline.sample_run`` takes it); the first
+    ``hidden`` characters of the prefix (a category's token) are not shown."""
+    options.check(1)
+    judged = judged_flags(options)
     if judged:
         raise CharloomError(
             f"--stream shows each character as it is drawn, so nothing that judges a finished "
