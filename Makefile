@@ -21,6 +21,8 @@ format:
 bench:           ## every benchmark, written to docs/benchmarks.md (tens of minutes)
 	$(PYTHON) bench/run.py --write docs/benchmarks.md
 	$(PYTHON) bench/sampling.py --write docs/benchmarks.md
+	$(PYTHON) bench/studies.py --write docs/benchmarks.md
+	$(PYTHON) bench/transfer.py --write docs/benchmarks.md
 
 docs:            ## the figures that are cheap to regenerate
 	$(PYTHON) scripts/fault_table.py --write docs/reliability.md
