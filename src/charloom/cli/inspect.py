@@ -72,7 +72,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         return 0
     for info in sets:
         cats = f", {len(info['categories'])} categories" if info["categories"] else ""
-        print(f"{info['name']:<24} {info['items']:>8,} items{cats}  {info['description']}")
+        size = "    built on first use" if info["format"] == "text" else f"{info['items']:>8,} items{cats}"
+        print(f"{info['name']:<24} {size}  {info['description']}")
     return 0
 
 

@@ -93,6 +93,8 @@ def load_corpus(source: str | Path, format: str = "lines") -> Corpus:
         raise DataError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     source = str(source)
     if datasets.is_dataset(source) and not Path(source).exists():
+        if datasets.get_dataset(source).format == "text" and format != "text":
+            raise DataError(f"{source} is running text, not one item per line: add --format text")
         text = datasets.dataset_text(source)
         label = f"dataset:{source}"
         if datasets.get_dataset(source).format == "categorized":

@@ -20,6 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from charloom.data.built import BUILT
 from charloom.errors import DataError
 
 __all__ = ["DatasetInfo", "dataset_text", "get_dataset", "is_dataset", "list_datasets"]
@@ -31,7 +32,7 @@ class DatasetInfo:
 
     name: str  # e.g. "names"
     description: str  # one line
-    format: str  # "lines" (one item per line) or "categorized" (category<TAB>item)
+    format: str  # "lines" (one item per line), "categorized" (category<TAB>item) or "text"
     source: str  # where it came from
     licence: str
     filename: str  # file name inside this package folder
@@ -45,20 +46,23 @@ def _index() -> dict[str, dict[str, Any]]:
 
 
 def list_datasets() -> list[DatasetInfo]:
-    """Every embedded dataset, sorted by name."""
-    return [get_dataset(name) for name in sorted(_index())]
+    """Every embedded dataset, and those built on this machine (data/built.py), by name."""
+    return [get_dataset(name) for name in sorted([*_index(), *BUILT])]
 
 
 def is_dataset(name: str) -> bool:
     """Whether `name` names an embedded dataset (rather than, say, a file path)."""
-    return name in _index()
+    return name in _index() or name in BUILT
 
 
 def get_dataset(name: str) -> DatasetInfo:
     """The description of one embedded dataset; DataError naming the known sets if unknown."""
+    if name in BUILT:
+        built = BUILT[name]
+        return DatasetInfo(name, built["description"], "text", built["source"], built["licence"], "")
     entry = _index().get(name)
     if entry is None:
-        known = ", ".join(sorted(_index()))
+        known = ", ".join(sorted([*_index(), *BUILT]))
         raise DataError(f"there is no embedded dataset {name!r}; the known sets are: {known}")
     return DatasetInfo(
         name=name,
@@ -81,6 +85,8 @@ def dataset_text(name: str, keep_accents: bool = False) -> str:
     >>> dataset_text("names-by-country", keep_accents=True).count("\\n") > 10_000
     True
     """
+    if name in BUILT:
+        return BUILT[name]["build"]()
     info = get_dataset(name)
     filename = info.filename
     if keep_accents:
