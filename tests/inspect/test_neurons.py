@@ -100,3 +100,34 @@ def test_discovery_on_a_tiny_text_explains_itself(quote_run):
 def test_text_with_unknown_characters_is_a_user_error(quote_run):
     with pytest.raises(CharloomError, match="never saw"):
         capture(quote_run.model, quote_run.vocab, "abc XYZ", "text")
+
+
+def test_graded_features_of_code_count_what_a_reader_must_remember():
+    from charloom.inspect.interpret.features import (
+        bracket_depth,
+        in_comment,
+        in_string,
+        indent_level,
+        since_newline,
+    )
+
+    code = 'def f(x):\n    s = "a#b"  # c\n    return (x[1] + 2)\n'
+    at = code.index
+    assert bracket_depth(code)[at("[")] == 2 and bracket_depth(code)[at("]")] == 1
+    assert indent_level(code)[at("s =")] == 4 and indent_level(code)[at("def")] == 0
+    assert since_newline(code)[at("s =")] == 5 and since_newline(code)[at("\n")] == 0
+    strings = in_string(code)
+    assert strings[at('"a')] == 1 and strings[at("#b")] == 1 and strings[at('"  #')] == 0
+    comments = in_comment(code)
+    assert comments[at("# c")] == 1 and comments[at("#b")] == 0 and comments[at("return")] == 0
+
+
+def test_the_share_of_units_that_track_a_feature(quote_run, heldout_file):
+    from charloom.inspect.interpret.neurons import interpretable_share
+
+    trace = capture(quote_run.model, quote_run.vocab, heldout_file.read_text(), "text")
+    share = interpretable_share(trace, {"quote": inside_quotes(trace.text)})
+    assert share["units"] == sum(v.shape[1] * v.shape[2] for v in trace.quantities.values())
+    assert share["tracking"] >= 1 and share["share"] == share["tracking"] / share["units"]  # the quote cell
+    noise = np.random.default_rng(0).random(len(trace))
+    assert interpretable_share(trace, {"noise": noise})["tracking"] == 0  # nothing follows noise

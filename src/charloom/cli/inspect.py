@@ -163,6 +163,12 @@ def cmd_neurons(args: argparse.Namespace) -> int:
         return 0
     if "findings" in result and args.discover:
         print(neurons.format_findings(result["findings"]))
+        share = result.get("interpretable")
+        if share:
+            print(
+                f"{share['tracking']} of {share['units']} units ({share['share']:.1%}) track a feature "
+                f"with held-out |r| >= {share['threshold']}"
+            )
     for key in ("page", "embeddings", "samples_timeline"):
         if key in result:
             print(f"wrote {result[key]}")

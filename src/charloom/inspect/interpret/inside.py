@@ -59,6 +59,8 @@ def inspect_run(
             wanted[name] = values
         findings = neurons.discover(trace, wanted, top=top)
         result.update(characters=len(trace), findings=findings)
+        if discover:
+            result["interpretable"] = neurons.interpretable_share(trace, wanted)
         if output:
             from charloom.inspect.interpret.neuron_page import write_neuron_page
 

@@ -25,7 +25,6 @@ rest, so a unit that fits one passage by chance shows it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +33,15 @@ import torch
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
+from charloom.inspect.interpret.features import (  # the features of a text; importable from here too
+    BRACKETS,  # noqa: F401
+    builtin_features,  # noqa: F401
+    inside_brackets,  # noqa: F401
+    inside_quotes,  # noqa: F401
+    line_position,  # noqa: F401
+    parse_feature,  # noqa: F401
+    regex_feature,  # noqa: F401
+)
 from charloom.models.base import CharModel, UnitGroups
 
 TOP_K = 5
@@ -169,80 +177,6 @@ def _recorder_for(model: CharModel) -> _UnitRecorder:
     return _UnitRecorder(groups)
 
 
-# -- features of a text ------------------------------------------------------------------
-
-BRACKETS = {"(": ")", "[": "]", "{": "}"}
-
-
-def inside_quotes(text: str) -> np.ndarray:
-    """1 from an opening '"' up to (not including) its closing one: what is known after
-    reading each character."""
-    inside, values = False, np.zeros(len(text))
-    for t, char in enumerate(text):
-        if char == '"':
-            inside = not inside
-        values[t] = inside
-    return values
-
-
-def inside_brackets(text: str) -> np.ndarray:
-    """1 while any of ( [ { is open (nesting counted), from the opener to before the closer."""
-    depth, values = 0, np.zeros(len(text))
-    closers = set(BRACKETS.values())
-    for t, char in enumerate(text):
-        if char in BRACKETS:
-            depth += 1
-        elif char in closers and depth > 0:
-            depth -= 1
-        values[t] = depth > 0
-    return values
-
-
-def line_position(text: str) -> np.ndarray:
-    """Where each character sits in its line, 0 at the start to 1 at the end."""
-    values = np.zeros(len(text))
-    start = 0
-    for line in text.split("\n"):
-        n = len(line)
-        values[start : start + n] = np.arange(n) / max(n - 1, 1)
-        start += n + 1
-    return values
-
-
-def builtin_features(text: str) -> dict[str, np.ndarray]:
-    """The features Karpathy found cells for, and a few simpler ones to compare with."""
-    chars = np.array(list(text)) if text else np.array([], dtype=str)
-    previous = np.array(["\n", *text[:-1]]) if text else chars
-    return {
-        "quote": inside_quotes(text),
-        "bracket": inside_brackets(text),
-        "line_position": line_position(text),
-        "word": np.array([c.isalnum() or c == "'" for c in text], dtype=float),
-        "line_start": (previous == "\n").astype(float),
-        "digit": np.array([c.isdigit() for c in text], dtype=float),
-    }
-
-
-def regex_feature(text: str, pattern: str) -> np.ndarray:
-    """1 for every character inside a match of ``pattern``."""
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise CharloomError(f"--feature regex {pattern!r} does not compile ({exc})") from None
-    values = np.zeros(len(text))
-    for match in compiled.finditer(text):
-        values[match.start() : match.end()] = 1
-    return values
-
-
-def parse_feature(spec: str, text: str) -> tuple[str, np.ndarray]:
-    """'NAME=REGEX' -> (NAME, feature)."""
-    name, sep, pattern = spec.partition("=")
-    if not sep or not name or not pattern:
-        raise CharloomError(f"--feature expects NAME=REGEX, got {spec!r}")
-    return name, regex_feature(text, pattern)
-
-
 # -- discovery ---------------------------------------------------------------------------
 
 
@@ -315,6 +249,35 @@ def discover(
         ]
         findings.append(FeatureUnits(feature_name, units))
     return findings
+
+
+def interpretable_share(
+    trace: Trace, features: dict[str, np.ndarray], threshold: float = 0.5, fit_fraction: float = 0.5
+) -> dict:
+    """How many units track some feature: for each unit the feature it follows best on the
+    first part of the text (largest |r|), counted when |r| on the rest is still at least
+    ``threshold`` (the slides' "about 5% of the cells" are such units)."""
+    split = int(len(trace) * fit_fraction)
+    units = sum(values.shape[1] * values.shape[2] for values in trace.quantities.values())
+    if min(split, len(trace) - split) < MIN_PART or not features:
+        return {"units": units, "tracking": 0, "share": 0.0, "threshold": threshold}
+    everything = np.concatenate(
+        [values.reshape(values.shape[0], -1) for values in trace.quantities.values()], axis=1
+    ).astype(np.float64)
+    fit = np.stack(
+        [np.abs(np.nan_to_num(correlations(everything[:split], f[:split]))) for f in features.values()]
+    )
+    held = np.stack(
+        [np.abs(np.nan_to_num(correlations(everything[split:], f[split:]))) for f in features.values()]
+    )
+    best = fit.argmax(axis=0)  # (units,): each unit's feature, chosen on the first part
+    confirmed = held[best, np.arange(everything.shape[1])] >= threshold
+    return {
+        "units": units,
+        "tracking": int(confirmed.sum()),
+        "share": float(confirmed.mean()),
+        "threshold": threshold,
+    }
 
 
 def format_findings(findings: list[FeatureUnits]) -> str:
