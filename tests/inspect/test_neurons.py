@@ -131,3 +131,17 @@ def test_the_share_of_units_that_track_a_feature(quote_run, heldout_file):
     assert share["tracking"] >= 1 and share["share"] == share["tracking"] / share["units"]  # the quote cell
     noise = np.random.default_rng(0).random(len(trace))
     assert interpretable_share(trace, {"noise": noise})["tracking"] == 0  # nothing follows noise
+
+
+def test_one_unit_as_a_condensed_page_and_a_png(quote_run, heldout_file, tmp_path, capsys):
+    from charloom.cli import main
+
+    page, png = tmp_path / "unit.html", tmp_path / "unit.png"
+    argv = ["neurons", str(quote_run.path), "--text", str(heldout_file), "--max-chars", "300"]
+    assert main([*argv, "--unit", "hidden:0:3", "--output", str(page), "--unit-png", str(png)]) == 0
+    text = page.read_text()
+    assert text.count("<span") == 300 and "<script" not in text  # the text alone, a span a character
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main([*argv, "--unit", "hidden:0:999", "--output", str(page)]) == 2  # no such unit
+    assert main([*argv, "--unit-png", str(png)]) == 2  # a picture of which unit?
+    assert "--unit" in capsys.readouterr().err

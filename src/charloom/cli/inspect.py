@@ -104,6 +104,12 @@ def _add_neurons(p: argparse.ArgumentParser) -> None:
     source.add_argument("--prefix", metavar="STR", help="read the units along this string")
     p.add_argument("--output", metavar="PAGE.html", help="write the neuron page here")
     p.add_argument(
+        "--unit",
+        metavar="QUANTITY:LAYER:UNIT",
+        help="one unit (e.g. cell:0:5): --output writes the text coloured by it alone",
+    )
+    p.add_argument("--unit-png", metavar="PLOT.png", help="with --unit: the text coloured by it, as a PNG")
+    p.add_argument(
         "--max-chars", type=int, default=2000, help="read at most this many characters (default 2000)"
     )
     p.add_argument(
@@ -138,7 +144,11 @@ def cmd_neurons(args: argparse.Namespace) -> int:
     from charloom.inspect.interpret import neurons
     from charloom.inspect.interpret.inside import inspect_run
 
-    if not (args.output or args.discover or args.embeddings or args.samples_timeline is not None):
+    if args.unit_png and not args.unit:
+        raise CharloomError("--unit-png needs --unit QUANTITY:LAYER:UNIT")
+    if not (
+        args.output or args.discover or args.embeddings or args.samples_timeline is not None or args.unit_png
+    ):
         raise CharloomError(
             "say what to make: --output PAGE.html, --discover, --embeddings PLOT.png or --samples-timeline"
         )
@@ -157,6 +167,8 @@ def cmd_neurons(args: argparse.Namespace) -> int:
         samples_timeline=args.samples_timeline,
         weights=args.weights,
         device=args.device,
+        unit=args.unit,
+        unit_png=args.unit_png,
     )
     if args.json:
         emit_json(result)

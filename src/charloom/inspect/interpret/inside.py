@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from charloom import io
 from charloom.data.corpus import read_text_file
 from charloom.inspect.interpret import neurons
 from charloom.io import image_path
@@ -30,6 +31,8 @@ def inspect_run(
     samples_timeline: str | Path | None = None,
     weights: str = "model",
     device: str = "auto",
+    unit: str | None = None,
+    unit_png: str | Path | None = None,
 ) -> dict[str, Any]:
     """Do what was asked and say what was found and written.
 
@@ -40,12 +43,13 @@ def inspect_run(
     >>> inspect_run("runs/lstm-text", output="page.html", discover=True)  # doctest: +SKIP
     """
     embeddings = image_path(embeddings, "--embeddings") if embeddings else None
+    unit_png = image_path(unit_png, "--unit-png") if unit_png else None
     run = RunDir(run_dir)
     info = run.read_info()
     model, vocab, _ = run.load_model(weights, info=info, device=device)
     family, fmt = info["model"]["family"], info["data"]["format"]
     result: dict[str, Any] = {"run": str(run.path), "family": family}
-    if output or discover:
+    if output or discover or unit_png:
         if prefix is not None:
             text = prefix
         elif text_file is not None:
@@ -61,7 +65,16 @@ def inspect_run(
         result.update(characters=len(trace), findings=findings)
         if discover:
             result["interpretable"] = neurons.interpretable_share(trace, wanted)
-        if output:
+        if unit is not None:  # one unit: the condensed view, and its picture
+            from charloom.inspect.interpret.unit_view import plot_unit, unit_page
+
+            page = unit_page(trace, unit, f"{run.path.name}: unit {unit}")
+            if output:
+                io.atomic_write_bytes(output, page.encode("utf-8"))
+                result["page"] = str(output)
+            if unit_png:
+                result["unit_png"] = str(plot_unit(trace, unit, unit_png))
+        elif output:
             from charloom.inspect.interpret.neuron_page import write_neuron_page
 
             result["page"] = str(
