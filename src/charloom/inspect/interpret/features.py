@@ -27,15 +27,7 @@ def inside_quotes(text: str) -> np.ndarray:
 
 def inside_brackets(text: str) -> np.ndarray:
     """1 while any of ( [ { is open (nesting counted), from the opener to before the closer."""
-    depth, values = 0, np.zeros(len(text))
-    closers = set(BRACKETS.values())
-    for t, char in enumerate(text):
-        if char in BRACKETS:
-            depth += 1
-        elif char in closers and depth > 0:
-            depth -= 1
-        values[t] = depth > 0
-    return values
+    return (bracket_depth(text) > 0).astype(float)
 
 
 def line_position(text: str) -> np.ndarray:
