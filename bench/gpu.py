@@ -14,7 +14,6 @@ A100, about three minutes). Its train.py can run beside this from a checkout giv
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -78,7 +77,7 @@ def main() -> None:
                 dtype=args.dtype if device.type == "cuda" else "float32", compile=args.compile,
                 log=lambda m: None)  # fmt: skip
     wall = time.perf_counter() - started
-    metrics = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    metrics = run.dir.read_metrics()
     status = run.info["status"]
     speeds = [m["tokens_per_s"] for m in metrics if m.get("tokens_per_s")]
     tokens_per_s = sorted(speeds)[len(speeds) // 2] if speeds else 0.0

@@ -266,6 +266,20 @@ class RunDir:
             batches[name] = None if empty else make_batches(layout, encoded, model.context_size, block)
         return batches
 
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """The lines of metrics.jsonl, one per evaluation; [] when there are none. A line cut
+        short by a crash is skipped, as ``read_diagnostics`` skips one."""
+        path = self.path / self.METRICS
+        if not path.exists():
+            return []
+        metrics = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                metrics.append(json.loads(line))
+            except ValueError:
+                continue
+        return metrics
+
     def read_samples(self) -> list[LoggedSample]:
         """The samples taken during training, in the order written; [] when none were."""
         path = self.path / self.SAMPLES

@@ -44,19 +44,6 @@ def expand(paths: list[str | Path]) -> list[Path]:
     return list(dict.fromkeys(runs))
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The evaluation lines of a run's metrics.jsonl (a line cut short is skipped)."""
-    metrics = []
-    file = path / RunDir.METRICS
-    if file.exists():
-        for line in file.read_text(encoding="utf-8").splitlines():
-            try:
-                metrics.append(json.loads(line))
-            except ValueError:
-                continue
-    return metrics
-
-
 def step_curve(metrics: list[dict[str, Any]]) -> tuple[list[int], list[float]]:
     """The training loss of every step, from the ``step_losses`` of each metrics line."""
     return per_step_losses(metrics, "step_losses")
@@ -67,7 +54,7 @@ def run_row(path: Path, names: dict[Path, str]) -> dict[str, Any]:
     folder = RunDir(path)
     info = folder.read_info()
     status = info.get("status", {})
-    speeds = [m["tokens_per_s"] for m in read_metrics(path) if m.get("tokens_per_s")]
+    speeds = [m["tokens_per_s"] for m in folder.read_metrics() if m.get("tokens_per_s")]
     samples = folder.read_samples()
     last = [s for s in samples if s.step == samples[-1].step] if samples else []
     marked = [s for s in last if s.seen in MARKS]

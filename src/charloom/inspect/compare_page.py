@@ -9,10 +9,9 @@ import base64
 import html
 import io
 import math
-from pathlib import Path
 from typing import Any
 
-from charloom.inspect.compare import read_metrics, step_curve
+from charloom.inspect.compare import step_curve
 from charloom.inspect.diagnostics.checks import per_step_losses
 from charloom.inspect.diagnostics.plots import pyplot, watched_layers
 from charloom.inspect.diagnostics.watch import read_diagnostics
@@ -87,7 +86,7 @@ def loss_figures(rows: list[dict[str, Any]]) -> str:
     drawn = False
     for index, row in enumerate(rows):
         colour = f"C{index % 10}"
-        metrics = read_metrics(Path(row["run"]))
+        metrics = RunDir(row["run"]).read_metrics()
         val = [(m["step"], m["val_loss"]) for m in metrics if _finite(m.get("val_loss"))]
         if len(val) == 1 and not row["steps"]:  # fitted by counting: a floor, not a curve
             for ax in (val_ax, train_ax):

@@ -24,7 +24,7 @@ from typing import Any
 from charloom import io
 from charloom.api import train
 from charloom.errors import CharloomError, TrainingDiverged
-from charloom.inspect.compare import aligned, compare_rows, read_metrics
+from charloom.inspect.compare import aligned, compare_rows
 from charloom.inspect.compare_page import render_compare
 from charloom.inspect.diagnostics.plots import plot_init_sim, watched_layers
 from charloom.inspect.diagnostics.watch import read_diagnostics
@@ -105,7 +105,7 @@ def train_row(entry: StudyRun, path: Path) -> dict[str, Any]:
     info = read_run_json(path)
     status = info["status"]
     run = Run(path)
-    metrics = read_metrics(path)
+    metrics = RunDir(path).read_metrics()
     diagnostics = read_diagnostics(path)
     first = next((m["step_losses"][0] for m in metrics if m.get("step_losses")), None)
     if first is None:  # stopped before its first evaluation: the recorded step 0

@@ -7,7 +7,6 @@ weights on a training batch (activations, gradients, saturation: no history).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,13 +40,6 @@ class Diagnosis:
             "probed": self.probed,
             "findings": [f.to_json() for f in self.findings],
         }
-
-
-def read_metrics(run: Path) -> list[dict[str, Any]]:
-    path = run / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def read_samples(run: Path) -> list[tuple[int, str]]:
@@ -103,7 +95,7 @@ def diagnose(run: str | Path) -> Diagnosis:
     info = read_run_json(run)
     vocab_size = Vocab.from_json(info["vocab"]).size
     train = info.get("train", {})
-    records, metrics = read_diagnostics(run), read_metrics(run)
+    records, metrics = read_diagnostics(run), RunDir(run).read_metrics()
     notes, probed = [], False
     if any("layers" in r for r in records):
         findings = check_records(records, vocab_size, train.get("warmup_steps") or 0, train.get("lr"))
