@@ -16,7 +16,6 @@ interrupted and started again with the same command. Two kinds of entry:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -147,10 +146,9 @@ def transfer_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], 
     table = {k: entry.options[k] for k in TABLE_KEYS if k in entry.options}
     if not table.get("seeds"):
         raise CharloomError(f"study run {entry.name!r}: a transfer entry needs seeds = [names...]")
-    info = path / "group.json"
-    if info.exists() and "classifier" in read_json(info):
+    group = load_group(path) if (path / "group.json").exists() else None
+    if group is not None and "classifier" in group.info:  # trained to the end: read back
         log(f"  {path} is trained; read back")
-        group = load_group(path)
     else:
         model = options.pop("model", "gru")
         categories = options.pop("categories", None)
@@ -170,17 +168,10 @@ def transfer_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], 
     return {
         "name": entry.name,
         "family": "group",
-        "classifier_accuracy": read_json(info)["classifier"]["accuracy"],
+        "classifier_accuracy": group.info["classifier"]["accuracy"],
         "table": [row.to_json() for row in rows],
         "table_text": render(rows, "text"),
     }
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        raise CharloomError(f"{path} is damaged; remove it and run the study again") from None
 
 
 def layer_stds(record: dict[str, Any]) -> list[float]:
