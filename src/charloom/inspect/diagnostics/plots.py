@@ -119,25 +119,16 @@ def plot_loss(
 def plot_histograms(records: Records, path: Path, what: str = "act") -> Path | None:
     """Overlaid line histograms of each watched layer's outputs (``what="act"``) or of
     their gradients (``"grad"``), at the first and the last recorded step."""
-    chosen = [r for r in _first_and_last(records) if any(what in layer for layer in watched_layers(r))]
-    if not chosen:
-        return None
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(chosen), figsize=(7 * len(chosen), 4), squeeze=False)
+
+    def label(layer: dict[str, Any], index: int, stats: dict[str, Any]) -> str:
+        extra = f", sat {100 * stats['saturated']:.1f}%" if "saturated" in stats else ""
+        return f"{_label(layer, index)}: mean {stats['mean']:+.2g}, std {stats['std']:.3g}{extra}"
+
+    def layers(record: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        return [(layer, layer.get(what)) for layer in watched_layers(record)]  # numbered as watched
+
     noun = "activation" if what == "act" else "gradient"
-    for ax, record in zip(axes[0], chosen, strict=True):
-        for index, layer in enumerate(watched_layers(record)):
-            stats = layer.get(what)
-            if not stats or not stats["hist"]["counts"]:
-                continue
-            extra = f", sat {100 * stats['saturated']:.1f}%" if "saturated" in stats else ""
-            ax.plot(
-                *_density(stats["hist"]),
-                label=f"{_label(layer, index)}: mean {stats['mean']:+.2g}, std {stats['std']:.3g}{extra}",
-            )
-        ax.set(title=f"{noun} distribution, step {record['step']}", xlabel=noun, ylabel="density")
-        ax.legend(fontsize=7)
-    return _save(fig, path)
+    return _distribution_panels(records, path, layers, noun, label)
 
 
 def linear_outputs(record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -152,17 +143,29 @@ def plot_linear_outputs(records: Records, path: Path, which: str) -> Path | None
     at the first and the last recorded step: pre-activations far beyond +-2 saturate a tanh;
     logits spread wide at step 0 are a softmax confidently wrong."""
     pick = 0 if which == "pre" else 1
-    chosen = [r for r in _first_and_last(records) if linear_outputs(r)[pick]]
+
+    def layers(record: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        return [(layer, layer["act"]) for layer in linear_outputs(record)[pick]]
+
+    def label(layer: dict[str, Any], index: int, stats: dict[str, Any]) -> str:
+        return f"{_label(layer, index)}: std {stats['std']:.3g}"
+
+    noun = "pre-activation" if which == "pre" else "logit"
+    return _distribution_panels(records, path, layers, noun, label)
+
+
+def _distribution_panels(records: Records, path: Path, layers, noun: str, label) -> Path | None:
+    """One panel per step (the first and the last recorded), a density line per layer:
+    ``layers(record)`` gives (layer, stats with a histogram, or None), ``label`` names each line."""
+    chosen = [r for r in _first_and_last(records) if any(stats is not None for _, stats in layers(r))]
     if not chosen:
         return None
     plt = pyplot()
     fig, axes = plt.subplots(1, len(chosen), figsize=(7 * len(chosen), 4), squeeze=False)
-    noun = "pre-activation" if which == "pre" else "logit"
     for ax, record in zip(axes[0], chosen, strict=True):
-        for index, layer in enumerate(linear_outputs(record)[pick]):
-            stats = layer["act"]
-            if stats["hist"]["counts"]:
-                ax.plot(*_density(stats["hist"]), label=f"{_label(layer, index)}: std {stats['std']:.3g}")
+        for index, (layer, stats) in enumerate(layers(record)):
+            if stats and stats["hist"]["counts"]:
+                ax.plot(*_density(stats["hist"]), label=label(layer, index, stats))
         ax.set(title=f"{noun} distribution, step {record['step']}", xlabel=noun, ylabel="density")
         ax.legend(fontsize=7)
     return _save(fig, path)
