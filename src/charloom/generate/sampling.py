@@ -204,8 +204,9 @@ def decode_steps(
             logprob = logits.gather(1, chosen[:, None]).squeeze(1) - normaliser
             going = rows.going  # a finished row waiting in the batch: its draw is dropped
             out = rows.index[going]
-            tokens[out, t], token_logprob[out, t] = chosen[going], logprob[going]
-            yield t, out, chosen[going]
+            emitted = chosen[going]
+            tokens[out, t], token_logprob[out, t] = emitted, logprob[going]
+            yield t, out, emitted
             processors.advance(chosen)
             if lines:
                 keep = rows.end(chosen == BOUNDARY_ID)
@@ -238,9 +239,8 @@ def choose(
     if not processors and not greedy:
         return sample_weights(weights, generator)
     shaped = processors(t, logits)
-    stuck = torch.isneginf(shaped).all(dim=-1)
-    if bool(stuck.any()):
-        shaped = torch.where(stuck[:, None], logits, shaped)
+    stuck = torch.isneginf(shaped).all(dim=-1, keepdim=True)  # no test on the host: no wait for it
+    shaped = torch.where(stuck, logits, shaped)
     if greedy:
         return shaped.argmax(dim=-1)
     return sample_weights(torch.exp(shaped - shaped.amax(dim=-1, keepdim=True)), generator)
