@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from charloom.data.config import DataConfig
-from charloom.data.splits import DEFAULT_FRACTIONS, Splits
+from charloom.data.splits import Splits
 from charloom.errors import CharloomError
 from charloom.generate.during_training import TrainingSamples
 from charloom.inspect.diagnostics.watch import TrainingWatch
+from charloom.models.registry import DEFAULT_FAMILY
 from charloom.run import Run
 from charloom.train import api as training
 from charloom.train.callbacks import ConsoleReport
@@ -31,7 +32,7 @@ def default_callbacks(progress: bool = False) -> list[Any]:
 
 def train(
     data: str | Path | DataConfig | None = "names",
-    model: str = "mlp",
+    model: str | None = None,
     config: TrainConfig | None = None,
     *,
     out: str | Path | None = None,
@@ -41,7 +42,7 @@ def train(
     test_file: str | None = None,
     split_seed: int = 42,
     split: str = "charloom",
-    split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+    split_fractions: tuple[float, float, float] | None = None,
     dedup: bool = True,
     alphabet: str | None = None,
     splits: Splits | None = None,
@@ -57,7 +58,8 @@ def train(
     The three sections of run.json can be given as objects, ``train(DataConfig(...),
     "transformer", TrainConfig(...), model_options=TransformerConfig(...))``, or by name:
     the data's options as keywords (``format``, ``val_file``, ...) and the training
-    options as the rest (``max_steps=2000``). ``alphabet`` names characters the
+    options as the rest (``max_steps=2000``). ``model`` defaults to the MLP for lines and
+    the transformer, with its text defaults, for running text. ``alphabet`` names characters the
     vocabulary holds even where the data lacks them (a run group gives every category's
     generator the union of all their alphabets, so each can read every other's seeds).
     ``splits`` replaces charloom's own split of ``data`` with the caller's (line mode),
@@ -92,7 +94,14 @@ def train(
         )
     config = config if config is not None else TrainConfig(**train_options)
     run_dir = training.start(
-        data, model, model_options, config, out=out, force=force, callbacks=watchers, log=log
+        data,
+        model or DEFAULT_FAMILY[data.format],
+        model_options,
+        config,
+        out=out,
+        force=force,
+        callbacks=watchers,
+        log=log,
     )
     return Run(run_dir.path)
 

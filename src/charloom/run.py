@@ -103,7 +103,8 @@ class Run:
         else:
             data = torch.tensor(self.vocab.encode(items, where), dtype=torch.long)
         block = text_block(self.info["train"].get("block_size"), self.model.context_size)
-        return make_batches(self.model.training_layout, data, self.model.context_size, block)
+        stateful = bool(self.info["train"].get("stateful"))  # read in order, the state carried
+        return make_batches(self.model.training_layout, data, self.model.context_size, block, stateful)
 
     # -- use ---------------------------------------------------------------------
     def evaluate(self, split: str = "val", file: str | Path | None = None) -> dict[str, Any]:

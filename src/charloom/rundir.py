@@ -246,11 +246,19 @@ class RunDir:
         return [line for line in self.split_text(split).splitlines() if line]
 
     def split_batches(
-        self, model: CharModel, vocab: Vocab, fmt: str, block_size: int | None = None
+        self,
+        model: CharModel,
+        vocab: Vocab,
+        fmt: str,
+        block_size: int | None = None,
+        stateful: bool = False,
+        rows: int = 1,
     ) -> dict[str, Batches | None]:
         """Each split's batches in the model's layout, as training reads them; None for an
         empty split. Running text is encoded once to a memory-mapped token file next to its
-        split, so that a large corpus never sits in memory as int64 (data/tokens.py)."""
+        split, so that a large corpus never sits in memory as int64 (data/tokens.py). A
+        ``stateful`` run reads its text in order: train in ``rows`` stretches, val and test
+        as one (data/streams.py)."""
         block = text_block(block_size, model.context_size)
         batches: dict[str, Batches | None] = {}
         for name in SPLITS:
@@ -263,7 +271,10 @@ class RunDir:
                 encoded = encode_items(self.split_lines(name), vocab)
                 empty = len(encoded) == 0
             layout = model.training_layout
-            batches[name] = None if empty else make_batches(layout, encoded, model.context_size, block)
+            streams = rows if name == "train" else 1
+            batches[name] = (
+                None if empty else make_batches(layout, encoded, model.context_size, block, stateful, streams)
+            )
         return batches
 
     def read_metrics(self) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from charloom.cli.app import command, emit_json, say
 from charloom.cli.options import add_config_flags, add_model_flags, given, model_options, shared_option
 from charloom.data.config import DataConfig
 from charloom.errors import CharloomError
+from charloom.models.registry import DEFAULT_FAMILY
 from charloom.rundir import RunDir
 from charloom.train.config import TrainConfig
 from charloom.train.distributed import detect
@@ -39,7 +40,9 @@ def _add_train(p: argparse.ArgumentParser) -> None:
         default="names",
         help="a text file (one item per line) or an embedded dataset (default: names)",
     )
-    p.add_argument("--model", default="mlp", help="model family (see `charloom models`; default mlp)")
+    p.add_argument(
+        "--model", help="model family (see `charloom models`; default mlp, and transformer for --format text)"
+    )
     p.add_argument("--out", help="run folder (default runs/<model>-<data>, numbered if taken)")
     add_config_flags(p, DataConfig)
     p.add_argument("--no-dedup", action="store_true", help="keep duplicate items")
@@ -65,12 +68,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     else:
         data = DataConfig(source=args.data, dedup=not args.no_dedup, **given(args, DataConfig))
+        family = args.model or DEFAULT_FAMILY[data.format]
         run = train(
             data,
-            args.model,
-            TrainConfig(**training_options(args, args.model)),
+            family,
+            TrainConfig(**training_options(args, family)),
             out=args.out,
-            model_options=model_options(args, args.model, also=SHARED),
+            model_options=model_options(args, family, also=SHARED),
             force=args.force,
             progress=progress,
             log=log,

@@ -15,6 +15,7 @@ and a batch is one random gather from it (fast on a CPU, and reproducible from o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from enum import Enum
 
@@ -76,7 +77,15 @@ def pad_sequences(sequences: list[list[int]]) -> torch.Tensor:
 
 class Batches:
     """One split, encoded; ``sample`` draws a random training batch, ``chunks`` walks the
-    whole split once for evaluation."""
+    whole split once for evaluation. With ``carries_state`` (``streams.py``) the chunks
+    are consecutive windows of one text, to be read with the model's state carried."""
+
+    carries_state = False
+
+    def epoch_steps(self, batch_size: int) -> int:
+        """Steps of ``batch_size`` examples that read as many targets as the split holds
+        (one example per target unless the layout says otherwise)."""
+        return math.ceil(self.num_targets / batch_size)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
         raise NotImplementedError
@@ -114,6 +123,9 @@ class ItemBatches(Batches):
     @property
     def num_targets(self) -> int:
         return int((self.lengths - 1).sum())
+
+    def epoch_steps(self, batch_size: int) -> int:
+        return math.ceil(len(self.tokens) / batch_size)  # an example is a whole item
 
 
 class WindowBatches(Batches):
@@ -183,6 +195,10 @@ class TextBatches(Batches):
     def num_targets(self) -> int:
         return len(self.stream) - (self.block if self.window_only else 1)
 
+    def epoch_steps(self, batch_size: int) -> int:
+        per_row = 1 if self.window_only else self.block  # targets an example predicts
+        return math.ceil(self.num_targets / (batch_size * per_row))
+
 
 DEFAULT_TEXT_BLOCK = 128
 
@@ -194,10 +210,21 @@ def text_block(block_size: int | None, context: int | None) -> int:
 
 
 def make_batches(
-    layout: Layout | str, data: list[list[int]] | torch.Tensor, context: int | None, block: int
+    layout: Layout | str,
+    data: list[list[int]] | torch.Tensor,
+    context: int | None,
+    block: int,
+    stateful: bool = False,
+    rows: int = 1,
 ) -> Batches:
-    """Pick the batch layout for a model's ``training_layout`` and the corpus format."""
+    """Pick the batch layout for a model's ``training_layout`` and the corpus format; a
+    text read by a model that carries its state (``stateful``) is read in order, in
+    ``rows`` stretches (``streams.py``)."""
     layout = Layout(layout)
+    if isinstance(data, torch.Tensor) and stateful:
+        from charloom.data.streams import StreamBatches  # streams builds on this module
+
+        return StreamBatches(data, block, rows)
     if isinstance(data, torch.Tensor):
         window = layout is Layout.WINDOW
         return TextBatches(data, context if window else block, window_only=window)

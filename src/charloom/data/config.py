@@ -12,10 +12,10 @@ from pathlib import Path
 
 from charloom.data.corpus import FORMATS, Corpus, load_corpus, parse_lines, read_text_file
 from charloom.data.splits import (
-    DEFAULT_FRACTIONS,
     SPLIT_KINDS,
     Splits,
     check_fractions,
+    default_fractions,
     lecture_split,
     split_items,
     split_text,
@@ -41,17 +41,20 @@ class DataConfig:
     split_seed: int = option(42, help="seed of the train/val/test shuffle", minimum=0, below=SEED_LIMIT)
     split: str = option(
         "charloom",
-        help="charloom: de-duplicated, seeded 80/10/10 (default); lecture: the makemore notebooks' own "
+        help="charloom (default): lines de-duplicated, shuffled by seed, cut 80/10/10; text cut "
+        "90/5/5 in order, the held-out parts at the end; lecture: the makemore notebooks' own "
         "(no de-duplication, random.seed(42) shuffle, cuts at int(0.8 n) and int(0.9 n))",
         choices=SPLIT_KINDS,
     )
-    fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
+    fractions: tuple[float, float, float] | None = None  # None: by format (splits.default_fractions)
     dedup: bool = True
     alphabet: str | None = None  # characters the vocabulary holds even where the data lacks them
     splits: Splits | None = field(default=None, repr=False)  # another tool's split, used as given
 
     def __post_init__(self):
         check_options(self)
+        if self.fractions is None:
+            self.fractions = default_fractions(self.format)
         self.fractions = tuple(self.fractions)
         check_fractions(self.fractions)
 

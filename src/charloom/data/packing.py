@@ -21,6 +21,7 @@ placed first-fit by decreasing length; an item is never split across rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -107,3 +108,6 @@ class PackedBatches(Batches):
     @property
     def num_targets(self) -> int:
         return int(self.inputs_per_item.sum())
+
+    def epoch_steps(self, batch_size: int) -> int:
+        return math.ceil(len(self.offsets) / batch_size)  # an example is a whole item

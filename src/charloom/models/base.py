@@ -25,6 +25,11 @@ The trainer, the sampler, the evaluator and the diagnostics only ever talk to a
   scoring (``forward`` where the model can see them whole, else ``step`` by step).
 - ``unit_groups()``: what the model offers for inspection (``UnitGroups``), so the
   neuron code asks the model and not its class.
+- ``carries_state`` and ``forward_from(idx, state) -> (logits, state)``: a model whose
+  state summarises all it has read (the recurrent families) reads a window on from the
+  state the previous window left, so training can carry it across consecutive windows
+  of a text (truncated backpropagation through time) and evaluation can read a whole
+  text in windows as if in one pass.
 """
 
 from __future__ import annotations
@@ -66,6 +71,10 @@ class CharModel(nn.Module):
     fitted_by_counting: ClassVar[bool] = False
     # Training options that suit the family (batch_size, lr, max_steps); the user's win.
     train_defaults: ClassVar[dict] = {}
+    # For running text (--format text): {"model": config fields, "train": training options}
+    # that replace the defaults above; what the user gives still wins.
+    text_defaults: ClassVar[dict] = {}
+    carries_state: ClassVar[bool] = False
 
     def __init__(self, config: Any, vocab_size: int):
         super().__init__()
@@ -105,6 +114,11 @@ class CharModel(nn.Module):
             logits, state = self.step(idx[:, t], state)
             outputs.append(logits)
         return torch.stack(outputs, dim=1)
+
+    def forward_from(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """logits[B, T, V] for idx[B, T] read on from ``state``, and the state after idx.
+        Only for families that ``carries_state``."""
+        raise NotImplementedError(f"{self.family} cannot carry its state across windows")
 
     def unit_groups(self) -> UnitGroups:
         """What can be read inside the model; nothing unless the family says."""
@@ -211,6 +225,19 @@ def select_rows(state: State, index: torch.Tensor) -> State:
     if isinstance(state, (list, tuple)):
         rows = [select_rows(value, index) for value in state]
         return type(state)(rows) if isinstance(state, list) else tuple(rows)
+    return state
+
+
+def detach_state(state: State) -> State:
+    """The same state cut from the graph that made it: the next window's gradient stops
+    here (the truncation of truncated backpropagation through time)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, dict):
+        return {key: detach_state(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        parts = [detach_state(value) for value in state]
+        return parts if isinstance(state, list) else tuple(parts)
     return state
 
 

@@ -52,15 +52,23 @@ def evaluate(
     model: CharModel, batches: Batches, batch_size: int = 512, max_targets: int | None = None
 ) -> dict[str, float]:
     """Mean NLL over the targets of a split (the first ``max_targets`` of them if given),
-    with bits per character and perplexity."""
+    with bits per character and perplexity. Batches that ``carries_state`` are read with
+    the model's state carried from chunk to chunk: the NLL of one pass over the text."""
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     device = model.device
+    carried = None
     try:
         for inputs, targets in batches.chunks(batch_size):
             inputs, targets = to_device(inputs, device), to_device(targets, device)
-            loss, n = nll_sum(model.training_logits(inputs).float(), targets)  # summed in float32
+            if batches.carries_state:
+                if carried is None:
+                    carried = model.init_state(inputs.shape[0])
+                logits, carried = model.forward_from(inputs, carried)
+            else:
+                logits = model.training_logits(inputs)
+            loss, n = nll_sum(logits.float(), targets)  # summed in float32
             total += float(loss)
             count += n
             if max_targets is not None and count >= max_targets:

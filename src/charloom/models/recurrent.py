@@ -239,6 +239,7 @@ class Recurrent(CharModel):
     train_defaults = {"batch_size": 64, "lr": 2e-3, "weight_decay": 0.1}  # see dropout above
     fused_class: ClassVar[type[nn.Module]] = nn.RNN
     equations_class: ClassVar[type[EquationStack]] = EquationRNN
+    carries_state = True
     state_names: ClassVar[tuple[str, ...]] = ("h",)
     gates: ClassVar[int] = 1  # weight blocks per layer: the cell's gates and candidate
 
@@ -282,7 +283,7 @@ class Recurrent(CharModel):
                 state[name] = torch.zeros(batch_size, L, H, device=self.device)  # (B, L, H)
         return state
 
-    def _run(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def forward_from(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """idx (B, T) read from ``state`` -> logits (B, T, V) and the state after idx."""
         x = self.embedding(idx)  # (B, T, E)
         # (B, L, H) -> (L, B, H); the LSTM takes (h, c), the RNN and GRU take h alone.
@@ -294,11 +295,11 @@ class Recurrent(CharModel):
         return logits, {n: s.transpose(0, 1) for n, s in zip(names, final, strict=True)}
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        logits, _ = self._run(idx, self.init_state(idx.shape[0]))
+        logits, _ = self.forward_from(idx, self.init_state(idx.shape[0]))
         return logits  # (B, T, V)
 
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        logits, state = self._run(tokens[:, None], state)  # (B, 1, V)
+        logits, state = self.forward_from(tokens[:, None], state)  # (B, 1, V)
         return logits[:, 0], state
 
     def unit_groups(self) -> UnitGroups:

@@ -31,14 +31,20 @@ def model_class(family: str) -> type[CharModel]:
         ) from None
 
 
-def make_config(family: str, options: dict[str, Any] | Any | None = None) -> Any:
-    """A family's config from options given by name (or the config itself); unknown
-    options are an error."""
+DEFAULT_FAMILY = {"lines": "mlp", "text": "transformer"}  # what `charloom train` trains unnamed
+
+
+def make_config(family: str, options: dict[str, Any] | Any | None = None, fmt: str = "lines") -> Any:
+    """A family's config from options given by name (or the config itself), over the
+    family's text defaults for running text; unknown options are an error."""
     cls = model_class(family)
     if isinstance(options, cls.config_class):
         return options
+    given = dict(options or {})
+    if fmt == "text":
+        given = {**cls.text_defaults.get("model", {}), **given}
     try:
-        return config_from_dict(cls.config_class, dict(options or {}))
+        return config_from_dict(cls.config_class, given)
     except ValueError as exc:
         raise CharloomError(f"model {family!r}: {exc}") from None
 

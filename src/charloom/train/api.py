@@ -46,13 +46,14 @@ def start(
     resolve_dtype(config.dtype, resolve_device(config.device))  # a device that is not here: before any work
     with distributed.session(config.device) as ctx, contextlib.ExitStack() as held:
         model_class(family)  # a clear error for an unknown family before any work
-        model_config = make_config(family, model_options)
+        model_config = make_config(family, model_options, data.format)
         corpus = data.load()
         splits = data.make_splits(corpus)
         every_item = [*splits.train, *splits.val, *splits.test]
         vocab = Vocab.from_texts([*every_item, data.alphabet or ""], boundary=(data.format == "lines"))
         torch.manual_seed(config.seed)
         model = build_model(family, model_config, vocab.size, purpose="train")
+        config = resolved(config, model, data.format)  # a refused combination: before anything is written
         if data.format == "lines":  # before anything is written
             longest = max(every_item, key=len)
             check_fits(model, len(longest), f"the longest item ({longest[:20]!r}...)", True)
@@ -63,7 +64,6 @@ def start(
         distributed.on_main(ctx, lambda: run_dir.check_new(force))  # before anything is written
         distributed.on_main(ctx, lambda: _hold(held, run_dir))
         distributed.on_main(ctx, lambda: run_dir.prepare(force=force))
-        config = resolved(config, model)
         parameters = model.num_parameters()
         info = new_run_info(
             run_dir.path.name,

@@ -72,9 +72,8 @@ class ConsoleReport:
 
     def on_train_start(self, trainer: Any) -> None:
         self.trainer = trainer
-        c = trainer.config
         self.bar = tqdm(
-            total=c.max_steps,
+            total=trainer.step_limit,
             initial=trainer.step,
             disable=not self.progress_bar,
             unit="step",

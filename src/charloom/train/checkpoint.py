@@ -46,6 +46,9 @@ class TrainState:
         self.model, self.optimizer, self.average = model, optimizer, average
         self.batch_generator = batch_generator
         self.counters = Counters()
+        # a stateful run's hidden state at the end of the last window ({name: (B, L, H)}),
+        # where the next window starts: saved, so that a resumed run reads on exactly
+        self.carried: dict[str, torch.Tensor] | None = None
 
     def save(self, path: Path, log_sizes: dict[str, int]) -> None:
         c = self.counters
@@ -63,6 +66,8 @@ class TrainState:
         if self.average is not None:
             tensors.update({f"average.{k}": v for k, v in self.average.state_dict().items()})
             meta["average_updates"] = self.average.updates
+        if self.carried is not None:
+            tensors.update({f"carried.{k}": v.detach().contiguous() for k, v in self.carried.items()})
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.batches"] = self.batch_generator.get_state()
         device = self.model.device
@@ -80,9 +85,10 @@ class TrainState:
             self.optimizer.load_state_dict(unflatten_optimizer(opt, meta["optimizer"]))
         if self.average is not None:
             self.average.load(_section(tensors, "average."), int(meta["average_updates"]))
+        device = self.model.device
+        self.carried = {k: v.to(device) for k, v in _section(tensors, "carried.").items()} or None
         torch.set_rng_state(tensors["rng.torch"])
         self.batch_generator.set_state(tensors["rng.batches"])
-        device = self.model.device
         if device.type == "cuda" and "rng.cuda" in tensors:  # resumed on another device: its own draws
             torch.cuda.set_rng_state(tensors["rng.cuda"], device)
         best = meta["best_val"]

@@ -28,7 +28,17 @@ class TrainConfig:
     """How to train. ``None`` means: the family's default, else the global one."""
 
     max_steps: int | None = option(
-        None, help="optimisation steps (default 3000 unless --time-budget)", minimum=1, resumable=True
+        None,
+        help="optimisation steps (default 3000 unless --time-budget or --epochs)",
+        minimum=1,
+        resumable=True,
+    )
+    epochs: int | None = option(
+        None,
+        help="passes over the training split (steps that read as many targets as it holds; "
+        "a stateful run reads every position once per epoch)",
+        minimum=1,
+        resumable=True,
     )
     time_budget: float | None = option(
         None,
@@ -62,6 +72,12 @@ class TrainConfig:
     num_samples: int = option(5, help="samples printed at each eval (default 5)", minimum=0, resumable=True)
     block_size: int | None = option(
         None, help="characters per training window of running text (window and recurrent models)", minimum=1
+    )
+    stateful: bool | None = option(
+        None,
+        help="rnn/gru/lstm on running text: each batch row reads its own stretch of the text in order, "
+        "the hidden state carried from window to window and reset each epoch, as char-rnn trains "
+        "(default on text; --no-stateful: random windows from a zero state)",
     )
     seed: int = option(
         1337, help="seed for initialisation and batches (default 1337)", minimum=0, below=SEED_LIMIT
@@ -152,10 +168,18 @@ def parse_schedule(text: str) -> tuple[tuple[int, float], ...]:
     return tuple(pairs)
 
 
-def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
-    """Fill in what the user left open from the family's defaults, then the global ones."""
+def resolved(config: TrainConfig, model: CharModel, fmt: str = "lines") -> TrainConfig:
+    """Fill in what the user left open from the family's defaults (for running text, its
+    text defaults first), then the global ones."""
     values = asdict(config)
-    family_defaults = model.train_defaults
+    family_defaults = dict(model.train_defaults)
+    if fmt == "text":
+        family_defaults.update(model.text_defaults.get("train", {}))
+    can_carry = model.carries_state and fmt == "text"
+    if values["stateful"] and not can_carry:
+        raise CharloomError("--stateful needs a recurrent family (rnn, gru, lstm) and --format text")
+    if values["stateful"] is None:
+        values["stateful"] = can_carry
     sgd = config.optimizer == "sgd"
     global_defaults = {"batch_size": 64, "lr": 0.1 if sgd else 3e-3, "weight_decay": 0.01}
     adamw_only = ("lr", "weight_decay")  # the families' own values were tuned with AdamW
@@ -165,7 +189,7 @@ def resolved(config: TrainConfig, model: CharModel) -> TrainConfig:
         if values[name] is None:
             own = None if sgd and name in adamw_only else family_defaults.get(name)
             values[name] = global_defaults[name] if own is None else own
-    if values["max_steps"] is None and values["time_budget"] is None:
+    if values["max_steps"] is None and values["time_budget"] is None and values["epochs"] is None:
         values["max_steps"] = family_defaults.get("max_steps", DEFAULT_STEPS)
     if values["checkpoint_every"] is None:
         values["checkpoint_every"] = values["eval_every"]

@@ -155,8 +155,10 @@ class _Forward(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return self.model.training_logits(inputs)
+    def forward(self, inputs: torch.Tensor, state=None):
+        if state is None:
+            return self.model.training_logits(inputs)
+        return self.model.forward_from(inputs, state)  # (logits, state after the window)
 
 
 class DataParallel:
@@ -179,18 +181,26 @@ class DataParallel:
     def enabled(self) -> bool:
         return self.ctx.enabled
 
-    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss to backpropagate, the global batch's mean loss, the same on every rank)."""
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor, state=None):
+        """(loss to backpropagate, the global batch's mean loss, the same on every rank, and
+        the state after the window). With ``state`` (a stateful run, this rank's rows of
+        it) the rows read on from it; else the state returned is None."""
         if self.module is None:
-            loss = nll(self.forward(inputs).float(), targets)  # the loss in float32 under autocast
-            return loss, loss.detach()
+            if state is None:
+                logits, after = self.forward(inputs), None
+            else:
+                logits, after = self.model.forward_from(inputs, state)
+            loss = nll(logits.float(), targets)  # the loss in float32 under autocast
+            return loss, loss.detach(), after
         real = int((targets != IGNORE).sum())  # every rank holds the whole batch
         mine = slice(self.ctx.rank * self.rows, (self.ctx.rank + 1) * self.rows)
-        local_sum, _ = nll_sum(self.module(inputs[mine], targets[mine]).float(), targets[mine])
+        output = self.module(inputs[mine], state)
+        logits, after = output if state is not None else (output, None)
+        local_sum, _ = nll_sum(logits.float(), targets[mine])
         loss = local_sum * (self.ctx.world_size / real)
         shown = loss.detach().clone()
         dist.all_reduce(shown)
-        return loss, shown / self.ctx.world_size
+        return loss, shown / self.ctx.world_size, after
 
     def agree(self, seconds: float, stop: bool) -> tuple[float, bool]:
         """The slowest rank's training time and whether any rank was asked to stop, so that

@@ -25,7 +25,7 @@ from charloom.data.batches import IGNORE
 from charloom.data.vocab import Vocab
 from charloom.device import autocast, resolve_device, resolve_dtype, to_device
 from charloom.errors import CharloomError, TrainingDiverged
-from charloom.models.base import CharModel
+from charloom.models.base import CharModel, detach_state
 from charloom.models.likelihood import evaluate
 from charloom.rundir import RunDir, load_weights
 from charloom.train import distributed
@@ -105,7 +105,10 @@ class Trainer:
         self.device = distributed.rank_device(resolve_device(config.device), self.dist)
         self.dtype = resolve_dtype(config.dtype, self.device)
         model.to(self.device)  # before the optimiser, whose state lives beside the weights
-        self.batches = run_dir.split_batches(model, vocab, self.format, config.block_size)
+        self.stateful = bool(config.stateful)  # the recurrent state carried across windows
+        self.batches = run_dir.split_batches(
+            model, vocab, self.format, config.block_size, self.stateful, rows=config.batch_size
+        )
         if self.batches["train"] is None:
             raise CharloomError("the training split is empty; give more data")
         trained = not model.fitted_by_counting
@@ -139,19 +142,29 @@ class Trainer:
         average = self.state.average
         return average.model if average is not None else self.model
 
+    @property
+    def step_limit(self) -> int | None:
+        """The step training ends at: ``--max-steps``, or ``--epochs`` passes over the
+        training split, whichever comes first (None: the time budget alone)."""
+        c = self.config
+        limits = [c.max_steps] if c.max_steps else []
+        if c.epochs:
+            limits.append(c.epochs * self.batches["train"].epoch_steps(c.batch_size))
+        return min(limits, default=None)
+
     def progress_fraction(self) -> float:
         """Progress in [0, 1] from steps or time, whichever is further along."""
         c, counters = self.config, self.state.counters
         parts = []
-        if c.max_steps:
-            parts.append(counters.step / c.max_steps)
+        if self.step_limit:
+            parts.append(counters.step / self.step_limit)
         if c.time_budget:
             parts.append(counters.train_seconds / c.time_budget)
         return max(parts)
 
     def done(self) -> bool:
         c, counters = self.config, self.state.counters
-        return (c.max_steps is not None and counters.step >= c.max_steps) or (
+        return (self.step_limit is not None and counters.step >= self.step_limit) or (
             c.time_budget is not None and counters.train_seconds >= c.time_budget
         )
 
@@ -251,11 +264,13 @@ class Trainer:
                 lr = self.current_lr()
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                inputs, targets = self.batches["train"].sample(c.batch_size, self.state.batch_generator)
+                inputs, targets, carried = self.next_batch()
                 inputs, targets = to_device(inputs, self.device), to_device(targets, self.device)
                 callbacks.before_step(counters.step)
                 with autocast(self.device, self.dtype):
-                    loss, shown = self.parallel.loss(inputs, targets)
+                    loss, shown, after = self.parallel.loss(inputs, targets, carried)
+                if after is not None:  # where the next window starts; its gradient stops here
+                    self.state.carried = detach_state(after)
                 if not torch.isfinite(shown):
                     raise TrainingDiverged(
                         f"the loss became {shown.item()} at step {counters.step + 1}; the last checkpoint "
@@ -298,6 +313,20 @@ class Trainer:
                         f"interrupted at step {counters.step}; checkpoint saved in {self.out}; "
                         "continue with --resume"
                     )
+
+    def next_batch(self) -> tuple[Any, torch.Tensor, Any]:
+        """The step's inputs and targets, and for a stateful run the state its rows start
+        from: the state the previous window ended with, or the initial one at the start
+        of each epoch."""
+        train = self.batches["train"]
+        if not self.stateful:
+            inputs, targets = train.sample(self.config.batch_size, self.state.batch_generator)
+            return inputs, targets, None
+        step = self.state.counters.step
+        inputs, targets = train.window(step)
+        if train.starts_epoch(step) or self.state.carried is None:
+            self.state.carried = self.model.init_state(self.parallel.rows)
+        return inputs, targets, self.state.carried
 
     def _last_checkpoint_step(self) -> int:
         try:

@@ -1,0 +1,236 @@
+"""Running text at equal wall time: charloom's text default against nanoGPT's CPU config.
+
+Both learn from the same file for the same training time at the same threads, one after
+the other, and both are scored on the same held-out tail: the test split of charloom's
+run (the last 5% of the file), which neither trains on and charloom does not select on.
+
+- charloom: ``charloom train FILE --format text --time-budget S`` with no model options:
+  the text default, whatever it is at this commit.
+- nanoGPT: its own ``train.py`` from the checkout given by ``--nanogpt``, run as a
+  subprocess with its own data preparation (``data/shakespeare_char/prepare.py``, a 90/10
+  cut) on a copy of the same file, and the CPU config of its README (4 layers, 128 wide,
+  context 64, batch 12, no dropout). Its ``max_iters`` and ``lr_decay_iters`` are set to
+  what fits the budget at the iteration rate of a short probe, so its schedule ends when
+  its time does, as charloom's does. Its best checkpoint (by its own val) is then scored
+  on the tail with its own ``model.py``, in consecutive blocks of its context, as
+  charloom scores its test split.
+
+    python scripts/fetch_text.py                       # data/text.txt, the Shakespeare file
+    python bench/text.py --budget 300 --nanogpt ~/src/nanoGPT
+    python bench/text.py --budget 600 --nanogpt ~/src/nanoGPT --corpus python-stdlib
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import pickle
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from common import REPO, report, scratch
+
+from charloom.data.splits import split_text
+
+NANOGPT_CPU = [  # nanoGPT README, "I only have a macbook": the CPU run of shakespeare_char
+    "--device=cpu",
+    "--compile=False",
+    "--eval_iters=20",
+    "--log_interval=1",
+    "--block_size=64",
+    "--batch_size=12",
+    "--n_layer=4",
+    "--n_head=4",
+    "--n_embd=128",
+    "--dropout=0.0",
+    "--dtype=float32",
+]
+ITER_LINE = re.compile(r"^iter (\d+): loss [\d.]+, time ([\d.]+)ms")
+
+
+def charloom_run(corpus: Path, budget: float, out: Path, extra: list[str], threads: int) -> dict:
+    command = [
+        sys.executable, "-m", "charloom", "train", str(corpus), "--format", "text",
+        "--time-budget", str(budget), "--out", str(out), "--force", "--json", "--quiet",
+        "--threads", str(threads), *extra,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    if done.returncode != 0:
+        raise SystemExit(f"charloom train failed: {done.stderr.strip()[-500:]}")
+    result = json.loads(done.stdout)
+    info = json.loads((out / "run.json").read_text())
+    model = info["model"]
+    return {
+        "tool": "charloom",
+        "config": f"{model['family']} " + " ".join(f"{k}={v}" for k, v in model["config"].items()
+                                                  if k in ("n_layer", "n_embd", "block_size", "dropout",
+                                                           "hidden", "embedding")),
+        "train_s": result["train_seconds"],
+        "steps": result["step"],
+        "wall_s": round(time.perf_counter() - started, 1),
+        "tail_nll": result["test_nll"],
+    }  # fmt: skip
+
+
+def nanogpt_prepare(nanogpt: Path, corpus: Path, work: Path) -> None:
+    """nanoGPT's own character preparation, run on a copy of the corpus."""
+    data = work / "data" / "charloom_text"
+    data.mkdir(parents=True)
+    shutil.copy(corpus, data / "input.txt")
+    shutil.copy(nanogpt / "data" / "shakespeare_char" / "prepare.py", data / "prepare.py")
+    shutil.copy(nanogpt / "configurator.py", work / "configurator.py")  # train.py reads it from cwd
+    subprocess.run([sys.executable, str(data / "prepare.py")], check=True, capture_output=True, cwd=work)
+
+
+def nanogpt_train(nanogpt: Path, work: Path, iters: int, extra: list[str], env: dict, limit: float):
+    command = [
+        sys.executable, str(nanogpt / "train.py"), str(nanogpt / "config" / "train_shakespeare_char.py"),
+        "--dataset=charloom_text", "--out_dir=out", *NANOGPT_CPU,
+        f"--max_iters={iters}", f"--lr_decay_iters={iters}", *extra,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=work, env=env, timeout=limit)
+        log = done.stdout
+        if done.returncode != 0:
+            raise SystemExit(f"nanoGPT train.py failed: {done.stderr.strip()[-500:]}")
+    except subprocess.TimeoutExpired as stopped:
+        log = stopped.stdout.decode() if isinstance(stopped.stdout, bytes) else (stopped.stdout or "")
+    wall = time.perf_counter() - started
+    times = [(int(m[1]), float(m[2])) for m in map(ITER_LINE.match, log.splitlines()) if m]
+    return times, wall, log
+
+
+def nanogpt_iteration_ms(times: list[tuple[int, float]], eval_interval: int = 250) -> float:
+    """The median time of a training iteration, the ones that follow an eval left out."""
+    return statistics.median(ms for it, ms in times[5:] if it % eval_interval != 0)
+
+
+def nanogpt_tail_nll(nanogpt: Path, work: Path, tail: str) -> float:
+    """nanoGPT's best checkpoint, with its own model.py, on the tail: mean NLL per character
+    of tail[1:], read in consecutive blocks of its context (each from the block's start)."""
+    spec = importlib.util.spec_from_file_location("nanogpt_model", nanogpt / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    checkpoint = torch.load(work / "out" / "ckpt.pt", map_location="cpu", weights_only=False)
+    model = module.GPT(module.GPTConfig(**checkpoint["model_args"]))
+    state = {k.removeprefix("_orig_mod."): v for k, v in checkpoint["model"].items()}
+    model.load_state_dict(state)
+    model.eval()
+    with open(work / "data" / "charloom_text" / "meta.pkl", "rb") as handle:
+        stoi = pickle.load(handle)["stoi"]
+    ids = torch.tensor([stoi[ch] for ch in tail], dtype=torch.long)
+    block, total, count = checkpoint["model_args"]["block_size"], 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(ids) - 1, block):
+            x = ids[start : start + block][None]
+            y = ids[start + 1 : start + block + 1][None]
+            x = x[:, : y.shape[1]]
+            logits, _ = model(x, y)
+            total += float(torch.nn.functional.cross_entropy(logits[0], y[0], reduction="sum"))
+            count += y.shape[1]
+    return total / count
+
+
+def nanogpt_run(
+    nanogpt: Path, corpus: Path, budget: float, tail: str, extra: list[str], threads: int
+) -> dict:
+    work = scratch()
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    nanogpt_prepare(nanogpt, corpus, work)
+    probe, _, _ = nanogpt_train(nanogpt, work, 60, ["--eval_interval=1000", *extra], env, limit=600)
+    per_iter = nanogpt_iteration_ms(probe) / 1000
+    iters = max(100, int(budget / per_iter))
+    shutil.rmtree(work / "out", ignore_errors=True)
+    times, wall, log = nanogpt_train(nanogpt, work, iters, extra, env, limit=budget * 1.5 + 120)
+    vals = [float(v) for v in re.findall(r"val loss ([\d.]+)", log)]
+    return {
+        "tool": "nanoGPT",
+        "config": "README CPU: 4 layers, n_embd 128, block 64, batch 12, dropout 0",
+        "train_s": round(sum(ms for _, ms in times) / 1000, 1),
+        "steps": times[-1][0] if times else 0,
+        "wall_s": round(wall, 1),
+        "tail_nll": nanogpt_tail_nll(nanogpt, work, tail),
+        "own_best_val": min(vals) if vals else None,
+    }
+
+
+def corpus_file(name: str) -> Path:
+    if name == "shakespeare":
+        path = REPO / "data" / "text.txt"
+        if not path.exists():
+            raise SystemExit("no data/text.txt: run `python scripts/fetch_text.py` first")
+        return path
+    from charloom.data.built import BUILT
+
+    if name not in BUILT:
+        raise SystemExit(f"unknown corpus {name!r}: shakespeare or one of {', '.join(BUILT)}")
+    path = scratch() / f"{name}.txt"  # a plain file, so that nanoGPT's preparation can read it
+    path.write_text(BUILT[name]["build"](), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--budget", type=float, action="append", help="seconds of training (repeatable; 300, 600)")
+    p.add_argument(
+        "--nanogpt", type=Path, help="a nanoGPT checkout (its train.py, model.py, configurator.py)"
+    )
+    p.add_argument("--corpus", default="shakespeare", help="shakespeare (data/text.txt) or python-stdlib")
+    p.add_argument("--file", type=Path, help="any other text file instead of --corpus")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--charloom-args", default="", help="extra options for charloom train (a sweep)")
+    p.add_argument("--nanogpt-args", default="", help="extra options for nanoGPT's train.py")
+    p.add_argument("--only", choices=("charloom", "nanogpt"))
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--write", metavar="FILE.md")
+    args = p.parse_args()
+    if args.only != "charloom" and (args.nanogpt is None or not (args.nanogpt / "train.py").exists()):
+        raise SystemExit("--nanogpt DIR must be a nanoGPT checkout (with train.py); or --only charloom")
+    torch.set_num_threads(args.threads)
+    corpus = args.file or corpus_file(args.corpus)
+    rows = []
+    tail = split_text(corpus.read_text(encoding="utf-8")).test[0]  # charloom's text cut: the last 5%
+    name = args.file.name if args.file else args.corpus
+    for budget in args.budget or [300.0]:
+        row = {}
+        if args.only != "nanogpt":
+            out = scratch() / "run"
+            row = {"corpus": name, "budget_s": budget}
+            row.update(charloom_run(corpus, budget, out, args.charloom_args.split(), args.threads))
+            if (out / "data" / "test.txt").read_text(encoding="utf-8") != tail:
+                raise SystemExit("charloom's test split is not the last 5% of the file: the tails differ")
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+        if args.only != "charloom":
+            theirs = nanogpt_run(args.nanogpt, corpus, budget, tail, args.nanogpt_args.split(), args.threads)
+            rows.append({"corpus": name, "budget_s": budget, **theirs})
+            if row:
+                row["minus_nanogpt"] = row["tail_nll"] - theirs["tail_nll"]
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    notes = (
+        "tail_nll: nats per character on the test split of charloom's run (the last 5% of the file), "
+        "read in consecutive blocks of each model's context. train_s: charloom's training seconds; "
+        "nanoGPT's summed iteration times. own_best_val: nanoGPT's own estimate on its 10% val "
+        "(20 batches of 12 x 64)."
+    )
+    report(
+        rows,
+        args,
+        section=f"text-{args.corpus}",
+        title=f"Running text at equal time: {args.corpus}",
+        notes=notes,
+    )
+
+
+if __name__ == "__main__":
+    main()
