@@ -227,7 +227,7 @@ def main() -> None:
         rows,
         args,
         section=f"text-{args.corpus}",
-        title=f"Running text at equal time: {args.corpus}",
+        title=f"Running text at equal time against nanoGPT: {args.corpus} (bench/text.py)",
         notes=notes,
     )
 

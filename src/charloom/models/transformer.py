@@ -191,11 +191,10 @@ class Transformer(CharModel):
     # Packed rows make a step's cost follow its real tokens, and large steps amortise the
     # fixed cost of many small ops (docs/tuning.md).
     train_defaults = {"batch_size": 256, "lr": 5e-3}
-    # Running text: chosen by measurement at 300 s and 600 s on the Shakespeare file
-    # (docs/tuning.md, bench/text.py).
+    # Running text: chosen by measurement on the Shakespeare file (docs/tuning.md).
     text_defaults = {
-        "model": {"n_layer": 4, "n_embd": 128, "block_size": 128, "dropout": 0.0},
-        "train": {"batch_size": 32, "lr": 2e-3},
+        "model": {"n_layer": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0},
+        "train": {"batch_size": 64, "lr": 3e-3},
     }
 
     def __init__(self, config: TransformerConfig, vocab_size: int):
