@@ -120,6 +120,11 @@ class CharModel(nn.Module):
         Only for families that ``carries_state``."""
         raise NotImplementedError(f"{self.family} cannot carry its state across windows")
 
+    def trace_recurrence(self, idx: torch.Tensor, targets: torch.Tensor) -> dict[str, Any] | None:
+        """Gate values and the gradient's reach back through time on a batch, for the
+        diagnostics of a recurrent family; None for every other family."""
+        return None
+
     def unit_groups(self) -> UnitGroups:
         """What can be read inside the model; nothing unless the family says."""
         return UnitGroups()

@@ -31,6 +31,7 @@ from torch import nn
 
 from charloom.models.base import CharModel, State, UnitGroups, require, require_at_least_one
 from charloom.models.layers import Dropout, scaled_output
+from charloom.models.recurrent_trace import trace_recurrence
 
 CELL_IMPLS = ("fused", "equations")
 
@@ -81,9 +82,14 @@ class RNNCell(nn.Module):
 
     gates: ClassVar[int] = 1
 
+    def gate_values(self, x: torch.Tensor, h: torch.Tensor, w: CellWeights) -> dict[str, torch.Tensor]:
+        # x: (B, I), h: (B, H) -> the new state h' (B, H), the cell's only nonlinearity
+        return {
+            "candidate": torch.tanh(F.linear(x, w.weight_ih, w.bias_ih) + F.linear(h, w.weight_hh, w.bias_hh))
+        }
+
     def forward(self, x: torch.Tensor, h: torch.Tensor, w: CellWeights) -> torch.Tensor:
-        # x: (B, I), h: (B, H) -> h': (B, H)
-        return torch.tanh(F.linear(x, w.weight_ih, w.bias_ih) + F.linear(h, w.weight_hh, w.bias_hh))
+        return self.gate_values(x, h, w)["candidate"]
 
 
 class GRUCell(nn.Module):
@@ -100,12 +106,17 @@ class GRUCell(nn.Module):
 
     gates: ClassVar[int] = 3
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor, w: CellWeights) -> torch.Tensor:
+    def gate_values(self, x: torch.Tensor, h: torch.Tensor, w: CellWeights) -> dict[str, torch.Tensor]:
         x_r, x_z, x_n = F.linear(x, w.weight_ih, w.bias_ih).chunk(3, dim=1)  # 3 x (B, H)
         h_r, h_z, h_n = F.linear(h, w.weight_hh, w.bias_hh).chunk(3, dim=1)  # 3 x (B, H)
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
         n = torch.tanh(x_n + r * h_n)
+        return {"reset": r, "update": z, "candidate": n}
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor, w: CellWeights) -> torch.Tensor:
+        gate = self.gate_values(x, h, w)
+        z, n = gate["update"], gate["candidate"]
         return (1 - z) * n + z * h
 
 
@@ -123,15 +134,21 @@ class LSTMCell(nn.Module):
 
     gates: ClassVar[int] = 4
 
+    def gate_values(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], w: CellWeights
+    ) -> dict[str, torch.Tensor]:
+        h, _ = state  # (B, H) each
+        gates = F.linear(x, w.weight_ih, w.bias_ih) + F.linear(h, w.weight_hh, w.bias_hh)
+        i, f, g, o = gates.chunk(4, dim=1)  # 4 x (B, H)
+        return {"input": torch.sigmoid(i), "forget": torch.sigmoid(f), "candidate": torch.tanh(g),
+                "output": torch.sigmoid(o)}  # fmt: skip
+
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], w: CellWeights
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        h, c = state  # (B, H) each
-        gates = F.linear(x, w.weight_ih, w.bias_ih) + F.linear(h, w.weight_hh, w.bias_hh)
-        i, f, g, o = gates.chunk(4, dim=1)  # 4 x (B, H)
-        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-        c = f * c + i * g
-        h = o * torch.tanh(c)
+        gate = self.gate_values(x, state, w)
+        c = gate["forget"] * state[1] + gate["input"] * gate["candidate"]
+        h = gate["output"] * torch.tanh(c)
         return h, c
 
 
@@ -301,6 +318,13 @@ class Recurrent(CharModel):
     def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         logits, state = self.forward_from(tokens[:, None], state)  # (B, 1, V)
         return logits[:, 0], state
+
+    def layer_weights(self, k: int) -> CellWeights:
+        """Layer k's weights, by the names the fused and the written-out stacks share."""
+        return CellWeights(*(getattr(self.rnn, f"{name}_l{k}") for name in CellWeights._fields))
+
+    def trace_recurrence(self, idx: torch.Tensor, targets: torch.Tensor) -> dict[str, Any] | None:
+        return trace_recurrence(self, idx, targets)  # gates and gradient reach: recurrent_trace.py
 
     def unit_groups(self) -> UnitGroups:
         """The state carried from character to character: h (and the LSTM's cell c)."""

@@ -17,6 +17,7 @@ from charloom.data.vocab import Vocab
 from charloom.inspect.diagnostics import plots
 from charloom.inspect.diagnostics.checks import Finding, check_layers, check_records
 from charloom.inspect.diagnostics.hooks import probe
+from charloom.inspect.diagnostics.recurrence import check_recurrence, plot_recurrence
 from charloom.inspect.diagnostics.report import render_report
 from charloom.inspect.diagnostics.watch import read_diagnostics
 from charloom.rundir import RunDir, read_run_json
@@ -81,6 +82,7 @@ def render_plots(
         "update_ratios": plots.plot_update_ratios(records, folder / "update_ratios.png"),
         "grad_data": plots.plot_grad_data(records, folder / "grad_data.png"),
         "layer_stats": plots.plot_layer_stats(records, folder / "layer_stats.png"),
+        "recurrence": plot_recurrence(records, folder / "recurrence.png"),
     }
     return {name: path for name, path in made.items() if path is not None}
 
@@ -99,6 +101,8 @@ def diagnose(run: str | Path) -> Diagnosis:
     notes, probed = [], False
     if any("layers" in r for r in records):
         findings = check_records(records, vocab_size, train.get("warmup_steps") or 0, train.get("lr"))
+        traced = [r for r in records if r.get("recurrence")]
+        findings += check_recurrence(traced[-1]) if traced else []  # the gradient's reach, at the end
     else:
         findings = []
         record = probe_run(run)

@@ -40,7 +40,7 @@ def pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -112,7 +112,7 @@ def plot_loss(
         )
     ax.set(xlabel="step", ylabel="log10 loss (nats)", title="loss")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # -- histograms ---------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def _distribution_panels(records: Records, path: Path, layers, noun: str, label)
                 ax.plot(*_density(stats["hist"]), label=label(layer, index, stats))
         ax.set(title=f"{noun} distribution, step {record['step']}", xlabel=noun, ylabel="density")
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_weight_gradients(records: Records, path: Path) -> Path | None:
@@ -191,7 +191,7 @@ def plot_weight_gradients(records: Records, path: Path) -> Path | None:
             title=f"weight gradient distribution, step {record['step']}", xlabel="gradient", ylabel="density"
         )
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # -- saturation ---------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def plot_saturation(records: Records, path: Path) -> Path | None:
             )
             ax.set_ylabel("examples", fontsize=8)
             ax.set_xlabel("units", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # -- ratios over time -----------------------------------------------------------------------
@@ -256,7 +256,7 @@ def plot_update_ratios(records: Records, path: Path) -> Path | None:
         title="update:data ratio (std of the step / std of weights)",
     )
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_grad_data(records: Records, path: Path) -> Path | None:
@@ -281,7 +281,7 @@ def plot_grad_data(records: Records, path: Path) -> Path | None:
     ax.set_yscale("log")
     ax.set(xlabel="step", ylabel="grad:data", title="grad:data ratio (std of gradient / std of weights)")
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_layer_stats(records: Records, path: Path) -> Path | None:
@@ -307,7 +307,7 @@ def plot_layer_stats(records: Records, path: Path) -> Path | None:
     left.legend(fontsize=7)
     if right.lines:
         right.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # -- the initialisation experiment -----------------------------------------------------------
@@ -329,4 +329,4 @@ def plot_init_sim(results: Sequence[dict[str, Any]], path: Path) -> Path:
         title=f"initialisation through depth: width {results[0]['width']}",
     )
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)

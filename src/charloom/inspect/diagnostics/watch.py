@@ -19,7 +19,8 @@ Each recorded step is one line of ``diagnostics.jsonl``::
      "layers": [{name, type, kind, units, rows, act: {mean, std, hist, saturated, dead,
                  dead_units}, grad: {mean, std, hist}}],
      "params": [{name, shape, data_std, grad_mean, grad_std, grad_data, hist}],
-     "updates": {param: log10 update:data}, "maps": {layer: packed saturation map}}
+     "updates": {param: log10 update:data}, "maps": {layer: packed saturation map},
+     "recurrence": {gates: [{layer, gate, left, right, mean}], reach: [...]}}  (recurrence.py)
 
 Saturation maps are written for step 0 and, when the watch closes, for the last
 recorded step (a short line with only ``step`` and ``maps``); short lines with only
@@ -48,6 +49,7 @@ from charloom.inspect.diagnostics.hooks import (
     summarize_parameters,
     update_ratios,
 )
+from charloom.inspect.diagnostics.recurrence import check_recurrence, probe_batch, recurrence_record
 from charloom.inspect.diagnostics.tensorboard import Scalars
 from charloom.rundir import DIAGNOSTICS_FILE
 
@@ -82,6 +84,9 @@ class TrainingWatch:
             trainer.step,
             c.saturation,
         )
+        train = trainer.batches.get("train")
+        if self.tap is not None and train is not None and trainer.model.carries_state:
+            self.probe = probe_batch(train)  # a recurrent family: watched through time too
 
     def attach(
         self,
@@ -111,6 +116,7 @@ class TrainingWatch:
         self.said: dict[str, str] = {}
         self.spiked = False
         self.last_step: int | None = None
+        self.probe: tuple[torch.Tensor, torch.Tensor] | None = None  # for recurrence.py
 
     # -- the four calls ---------------------------------------------------------------
     def before_step(self, step: int) -> None:
@@ -134,6 +140,10 @@ class TrainingWatch:
                 **self.tap.take(),
                 "params": summarize_parameters(self.model),
             }
+            if self.probe is not None:
+                recurrence = recurrence_record(self.model, self.probe)
+                if recurrence is not None:
+                    self.pending["recurrence"] = recurrence
             self.before = snapshot(self.model)
             self.tap.disarm()
         if self.scalars is not None:
@@ -161,7 +171,7 @@ class TrainingWatch:
             }
         )
         updates = checks.check_update_ratios(self.history, self.warmup_steps, self.peak_lr)
-        for finding in checks.check_layers(record) + updates:
+        for finding in checks.check_layers(record) + updates + check_recurrence(record):
             self._say(finding)
         self._scalars(record)
 
