@@ -6,7 +6,6 @@ import random
 
 import pytest
 import torch
-from tests.cli_runner import run_cli
 
 from charloom.api import train
 from charloom.data.streams import StreamBatches
@@ -14,6 +13,7 @@ from charloom.errors import CharloomError
 from charloom.io import load_tensors
 from charloom.models.likelihood import evaluate, nll
 from charloom.models.registry import build_model, make_config
+from cli_runner import run_cli
 
 QUIET = {"log": lambda message: None}
 TINY = {"hidden": 12, "embedding": 6, "n_layer": 2, "dropout": 0.0}
