@@ -155,13 +155,22 @@ def nanogpt_run(
     vals = [float(v) for v in re.findall(r"val loss ([\d.]+)", log)]
     return {
         "tool": "nanoGPT",
-        "config": "README CPU: 4 layers, n_embd 128, block 64, batch 12, dropout 0",
+        "config": f"README CPU at {checkout_commit(nanogpt)}: 4 layers, n_embd 128, block 64, batch 12, "
+        "dropout 0",
         "train_s": round(sum(ms for _, ms in times) / 1000, 1),
         "steps": times[-1][0] if times else 0,
         "wall_s": round(wall, 1),
         "tail_nll": nanogpt_tail_nll(nanogpt, work, tail),
         "own_best_val": min(vals) if vals else None,
     }
+
+
+def checkout_commit(folder: Path) -> str:
+    """The commit of the nanoGPT checkout, so that a row says which nanoGPT it ran."""
+    done = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "an unknown commit"
 
 
 def corpus_file(name: str) -> Path:
