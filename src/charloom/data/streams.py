@@ -52,7 +52,7 @@ class StreamBatches(TextBatches):
         return math.ceil(self.stretch / self.block)
 
     def epoch_steps(self, batch_size: int) -> int:
-        return self.steps_per_epoch
+        return self.steps_per_epoch  # the rows are fixed when the stretches are cut
 
     def starts_epoch(self, step: int) -> bool:
         """Whether ``step`` reads the first window, where every row's state starts afresh."""

@@ -221,29 +221,27 @@ class WindowModel(CharModel):
         return self.forward_window(window), window
 
 
+def map_tensors(state: State, fn) -> State:
+    """``fn`` applied to every tensor of a nested state, the nest and plain values kept."""
+    if isinstance(state, torch.Tensor):
+        return fn(state)
+    if isinstance(state, dict):
+        return {key: map_tensors(value, fn) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        parts = [map_tensors(value, fn) for value in state]
+        return parts if isinstance(state, list) else tuple(parts)
+    return state
+
+
 def select_rows(state: State, index: torch.Tensor) -> State:
     """Index the batch dimension (dim 0) of every tensor in a nested state."""
-    if isinstance(state, torch.Tensor):
-        return state.index_select(0, index.to(state.device)) if state.dim() > 0 else state
-    if isinstance(state, dict):
-        return {key: select_rows(value, index) for key, value in state.items()}
-    if isinstance(state, (list, tuple)):
-        rows = [select_rows(value, index) for value in state]
-        return type(state)(rows) if isinstance(state, list) else tuple(rows)
-    return state
+    return map_tensors(state, lambda t: t.index_select(0, index.to(t.device)) if t.dim() > 0 else t)
 
 
 def detach_state(state: State) -> State:
     """The same state cut from the graph that made it: the next window's gradient stops
     here (the truncation of truncated backpropagation through time)."""
-    if isinstance(state, torch.Tensor):
-        return state.detach()
-    if isinstance(state, dict):
-        return {key: detach_state(value) for key, value in state.items()}
-    if isinstance(state, (list, tuple)):
-        parts = [detach_state(value) for value in state]
-        return parts if isinstance(state, list) else tuple(parts)
-    return state
+    return map_tensors(state, torch.Tensor.detach)
 
 
 def config_to_dict(config: Any) -> dict:
