@@ -11,25 +11,15 @@ reads it in one pass with the state carried; the stateless one in windows from z
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 
-from common import REPO, report, scratch
+from common import REPO, charloom_train, report, scratch
 
 
 def train(corpus: str, family: str, budget: float, stateful: bool, threads: int) -> dict:
-    out = scratch() / "run"
-    command = [
-        sys.executable, "-m", "charloom", "train", corpus, "--format", "text", "--model", family,
-        "--time-budget", str(budget), "--out", str(out), "--json", "--quiet", "--threads", str(threads),
-        "--stateful" if stateful else "--no-stateful",
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-    if done.returncode != 0:
-        raise SystemExit(f"charloom train failed: {done.stderr.strip()[-500:]}")
-    result = json.loads(done.stdout)
-    config = json.loads((out / "run.json").read_text())["model"]["config"]
+    options = ["--format", "text", "--model", family, "--time-budget", str(budget),
+               "--stateful" if stateful else "--no-stateful"]  # fmt: skip
+    result, info = charloom_train(corpus, scratch() / "run", options, threads)
+    config = info["model"]["config"]
     return {
         "family": f"{family} {config['n_layer']} x {config['hidden']}",
         "stateful": stateful,

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import REPO, report, scratch
+from common import REPO, charloom_train, report, scratch
 
 from charloom.data.splits import split_text
 
@@ -57,17 +57,9 @@ ITER_LINE = re.compile(r"^iter (\d+): loss [\d.]+, time ([\d.]+)ms")
 
 
 def charloom_run(corpus: Path, budget: float, out: Path, extra: list[str], threads: int) -> dict:
-    command = [
-        sys.executable, "-m", "charloom", "train", str(corpus), "--format", "text",
-        "--time-budget", str(budget), "--out", str(out), "--force", "--json", "--quiet",
-        "--threads", str(threads), *extra,
-    ]  # fmt: skip
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-    if done.returncode != 0:
-        raise SystemExit(f"charloom train failed: {done.stderr.strip()[-500:]}")
-    result = json.loads(done.stdout)
-    info = json.loads((out / "run.json").read_text())
+    options = ["--format", "text", "--time-budget", str(budget), *extra]
+    result, info = charloom_train(corpus, out, options, threads)
     model = info["model"]
     return {
         "tool": "charloom",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from charloom.models.recurrent import CellWeights, GRUCell, LSTMCell, RNNCell
+from charloom.models.recurrent_cells import CellWeights, GRUCell, LSTMCell, RNNCell
 
 RECURRENT = ["rnn", "gru", "lstm"]
 V = 11

@@ -36,7 +36,7 @@ def trace_recurrence(model: Any, idx: torch.Tensor, targets: torch.Tensor) -> di
         for t in range(idx.shape[1]):
             values.append(cell.gate_values(x[:, t], s, w))
             s = cell(x[:, t], s, w)
-            outputs.append(stack.output_of(stack, s))  # (B, H)
+            outputs.append(stack.output_of(s))  # (B, H)
         gates.append({name: torch.stack([v[name] for v in values], 1).detach() for name in values[0]})
         x = torch.stack(outputs, dim=1)  # (B, T, H)
     loss = F.cross_entropy(model.head(outputs[-1]), targets[:, -1])

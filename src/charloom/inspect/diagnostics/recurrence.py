@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from charloom.device import to_device
 from charloom.inspect.diagnostics.checks import Finding
 from charloom.inspect.diagnostics.plots import pyplot, save_figure
 
@@ -46,7 +47,7 @@ def recurrence_record(model: Any, probe: tuple[torch.Tensor, torch.Tensor]) -> d
     model.eval()  # no dropout, so no draw from the generator the run's steps use
     try:
         with torch.enable_grad():
-            trace = model.trace_recurrence(inputs.to(model.device), targets.to(model.device))
+            trace = model.trace_recurrence(*to_device((inputs, targets), model.device))
     finally:
         model.train(was_training)
     if trace is None:
