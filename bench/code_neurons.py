@@ -45,15 +45,8 @@ def main() -> None:
 
     work = scratch()
     run = work / "run"
-    options = [
-        "--format",
-        "text",
-        "--model",
-        "lstm",
-        "--time-budget",
-        str(args.budget),
-        *args.charloom_args.split(),
-    ]
+    options = ["--format", "text", "--model", "lstm", "--time-budget", f"{args.budget:g}"]
+    options += args.charloom_args.split()
     result, info = charloom_train("python-stdlib", run, options, args.threads)
     heldout = RunDir(run).split_text("test")[: args.chars]  # code the run neither trained nor chose on
     text = work / "heldout.py"
@@ -82,8 +75,8 @@ def main() -> None:
     neurons(run, passage, "--unit", best["unit"], "--unit-png", str(figure))
     share = found["interpretable"]
     notes = (
-        f"{model} (`charloom train python-stdlib --format text --model lstm --time-budget "
-        f"{args.budget:g}`), read along the first {len(heldout):,} characters of its test split. "
+        f"{model} (`charloom train python-stdlib {' '.join(options)}`), read along the first "
+        f"{len(heldout):,} characters of its test split. "
         f"r_fit: Pearson r over the first half; r_heldout: over the second. "
         f"{share['tracking']} of {share['units']} units ({share['share']:.1%}) track some feature with "
         f"held-out |r| >= {share['threshold']}. The best graded unit, {best['feature']} "
