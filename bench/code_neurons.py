@@ -11,12 +11,9 @@ that read the Linux source (seed 004).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-from common import REPO, charloom_train, report, scratch
+from common import charloom_json, charloom_train, report, scratch
 
 from charloom.rundir import RunDir
 
@@ -24,11 +21,7 @@ GRADED = ("bracket_depth", "indent")  # the units the slides point at in code
 
 
 def neurons(run: Path, text: Path, *options: str) -> dict:
-    command = [sys.executable, "-m", "charloom", "neurons", str(run), "--text", str(text), "--json", *options]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-    if done.returncode != 0:
-        raise SystemExit(f"charloom neurons failed: {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout)
+    return charloom_json("neurons", str(run), "--text", str(text), *options)
 
 
 def main() -> None:

@@ -48,17 +48,21 @@ def scratch() -> Path:
     return Path(tempfile.mkdtemp(prefix="charloom-bench-"))
 
 
-def charloom_train(data: str | Path, out: Path, options: list[str], threads: int) -> tuple[dict, dict]:
-    """``charloom train DATA OPTIONS --json`` as a subprocess, as a user runs it: what it
-    printed and the run's run.json."""
-    command = [
-        sys.executable, "-m", "charloom", "train", str(data), "--out", str(out), "--force",
-        "--json", "--quiet", "--threads", str(threads), *options,
-    ]  # fmt: skip
+def charloom_json(*args: str) -> dict:
+    """``charloom ARGS --json`` as a subprocess, as a user runs it: what it printed."""
+    command = [sys.executable, "-m", "charloom", *args, "--json"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     if done.returncode != 0:
-        raise SystemExit(f"charloom train failed: {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout), json.loads((out / "run.json").read_text())
+        raise SystemExit(f"charloom {args[0]} failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout)
+
+
+def charloom_train(data: str | Path, out: Path, options: list[str], threads: int) -> tuple[dict, dict]:
+    """``charloom train DATA OPTIONS``: what it printed and the run's run.json."""
+    printed = charloom_json(
+        "train", str(data), "--out", str(out), "--force", "--quiet", "--threads", str(threads), *options
+    )
+    return printed, json.loads((out / "run.json").read_text())
 
 
 def load_average() -> float:
