@@ -39,6 +39,7 @@ import torch
 from common import REPO, charloom_train, report, scratch
 
 from charloom.data.splits import split_text
+from charloom.device import resolve_device, resolve_dtype
 
 NANOGPT_CPU = [  # nanoGPT README, "I only have a macbook": the CPU run of shakespeare_char
     "--device=cpu",
@@ -61,17 +62,26 @@ def charloom_run(corpus: Path, budget: float, out: Path, extra: list[str], threa
     started = time.perf_counter()
     options = ["--format", "text", "--time-budget", str(budget), *extra]
     result, info = charloom_train(corpus, out, options, threads)
-    model = info["model"]
+    model, train = info["model"], info["train"]
+    shown = ("n_layer", "n_embd", "block_size", "dropout", "hidden", "embedding")
     return {
         "tool": "charloom",
-        "config": f"{model['family']} " + " ".join(f"{k}={v}" for k, v in model["config"].items()
-                                                  if k in ("n_layer", "n_embd", "block_size", "dropout",
-                                                           "hidden", "embedding")),
+        "config": f"{model['family']} "
+        + " ".join(f"{k}={v}" for k, v in model["config"].items() if k in shown)
+        + f" batch={train['batch_size']} lr={train['lr']:g} {precision(train['dtype'], train['device'])}",
         "train_s": result["train_seconds"],
         "steps": result["step"],
         "wall_s": round(time.perf_counter() - started, 1),
         "tail_nll": result["test_nll"],
     }  # fmt: skip
+
+
+def precision(dtype: str, device: str) -> str:
+    """The precision a run trained in, with what ``auto`` chose on this machine."""
+    if dtype != "auto":
+        return dtype
+    chosen = resolve_dtype(dtype, resolve_device(device))
+    return f"auto ({str(chosen).removeprefix('torch.')} here)"
 
 
 def nanogpt_prepare(nanogpt: Path, corpus: Path, work: Path) -> None:

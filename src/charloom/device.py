@@ -6,10 +6,13 @@ touches is made on the model's device: the batches are moved there as they are d
 (pinned first when the device is a GPU, so the copy does not block), and the decoding
 buffers, masks and random draws are made there.
 
-Precision: float32 everywhere by default, the exact path and the only one on the CPU
-unless asked. ``bfloat16`` and ``float16`` run the forward pass under autocast (weights
-stay float32; float16 needs a loss scaler, which ``GradScaler`` is); losses and evaluation
-NLLs are summed in float32 or wider whatever the precision.
+Precision: float32 by default, the exact path. ``bfloat16`` and ``float16`` run the
+forward pass under autocast (weights stay float32; float16 needs a loss scaler, which
+``GradScaler`` is); losses and evaluation NLLs are summed in float32 or wider whatever the
+precision. ``auto`` takes bfloat16 where the hardware multiplies it natively (a CUDA GPU
+that supports it; a CPU with AMX tiles, where its matrix products run several times
+faster than float32's) and float32 elsewhere, so the same run stays exact on a machine
+that would only emulate the narrower type.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from charloom.errors import CharloomError
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+PRECISIONS = (*DTYPES, "auto")
 
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
@@ -52,10 +56,22 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     raise CharloomError(f"--device takes auto, cpu, cuda, cuda:N or mps; got {spec!r}")
 
 
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 in hardware rather than emulating it."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+        return bool(amx and amx())
+    return False
+
+
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """The compute precision, checked against the device."""
+    """The compute precision, checked against the device; ``auto`` chosen for it."""
+    if name == "auto":
+        return torch.bfloat16 if native_bfloat16(device) else torch.float32
     if name not in DTYPES:
-        raise CharloomError(f"--dtype takes {', '.join(DTYPES)}; got {name!r}")
+        raise CharloomError(f"--dtype takes {', '.join(PRECISIONS)}; got {name!r}")
     if name == "float16" and device.type != "cuda":
         raise CharloomError(
             "--dtype float16 needs a CUDA GPU (its loss scaler is CUDA's); use bfloat16 or float32"

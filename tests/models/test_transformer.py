@@ -87,3 +87,19 @@ def test_dropout_is_off_in_eval(make):
     model = make("transformer", dropout=0.5).eval()
     idx = torch.randint(0, V, (2, 8))
     torch.testing.assert_close(model(idx), model(idx))
+
+
+def test_bfloat16_attention_on_the_cpu_stays_causal_and_close_to_float32(make):
+    # Under CPU bfloat16 autocast the attention is written out with an explicit mask
+    # instead of SDPA's kernel; it must stay causal and agree with the float32 pass.
+    model = make("transformer").eval()
+    tokens = torch.randint(0, V, (2, 6), generator=torch.Generator().manual_seed(0))
+    changed = tokens.clone()
+    changed[:, 4:] = (changed[:, 4:] + 1) % V  # only the future of positions 0..3
+    with torch.no_grad():
+        exact = model(tokens)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            narrow, narrow_changed = model(tokens), model(changed)
+    assert narrow.dtype == torch.bfloat16
+    assert torch.equal(narrow[:, :4], narrow_changed[:, :4])  # the past does not see the future
+    torch.testing.assert_close(narrow.float(), exact, atol=0.1, rtol=0.05)

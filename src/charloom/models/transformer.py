@@ -79,6 +79,11 @@ class TransformerConfig:
         )
 
 
+def causal_mask(T: int, device: torch.device) -> torch.Tensor:
+    """(T, T) additive mask: 0 where position t may attend to position s <= t, -inf after."""
+    return torch.full((T, T), -math.inf, device=device).triu(1)
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention in which each position sees itself and the past only."""
 
@@ -107,6 +112,10 @@ class CausalSelfAttention(nn.Module):
             return self._attend_cached(x, past)
         qkv = self.c_attn(x).view(B, T, 3, self.n_head, C // self.n_head)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # (B, nh, T, hs) each, one copy
+        if mask is None and q.dtype == torch.bfloat16 and q.device.type == "cpu":
+            # SDPA's CPU kernel is several times slower backward in bfloat16 than these two
+            # products, which AMX multiplies natively (docs/tuning.md).
+            mask = causal_mask(T, q.device)
         if mask is not None:
             y = self._attend_masked(q, k, v, mask)
         else:
@@ -193,8 +202,8 @@ class Transformer(CharModel):
     train_defaults = {"batch_size": 256, "lr": 5e-3}
     # Running text: chosen by measurement on the Shakespeare file (docs/tuning.md).
     text_defaults = {
-        "model": {"n_layer": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0},
-        "train": {"batch_size": 64, "lr": 3e-3},
+        "model": {"n_layer": 4, "n_embd": 192, "block_size": 64, "dropout": 0.1},
+        "train": {"batch_size": 64, "lr": 3e-3, "dtype": "auto"},
     }
 
     def __init__(self, config: TransformerConfig, vocab_size: int):

@@ -43,7 +43,8 @@ def start(
 ) -> RunDir:
     """Train a new run; returns its folder. ``model_options`` is a dict of the family's
     options or its config dataclass."""
-    resolve_dtype(config.dtype, resolve_device(config.device))  # a device that is not here: before any work
+    # a device that is not here, or a precision it cannot run: before any work
+    resolve_dtype(config.dtype or "float32", resolve_device(config.device))
     with distributed.session(config.device) as ctx, contextlib.ExitStack() as held:
         model_class(family)  # a clear error for an unknown family before any work
         model_config = make_config(family, model_options, data.format)
@@ -129,6 +130,10 @@ def _train(trainer: Trainer) -> None:
     # docs/tuning.md for when one thread is the better choice.
     if trainer.config.threads:
         torch.set_num_threads(trainer.config.threads)
+    if trainer.dtype != torch.float32 and not trainer.model.fitted_by_counting:
+        precision = str(trainer.dtype).removeprefix("torch.")
+        chosen = f"--dtype {trainer.config.dtype}"
+        trainer.log(f"training under {precision} autocast ({chosen}); evaluation in float32")
     result = trainer.run()
     distributed.barrier(trainer.dist)  # the others wait for rank 0's final files
     if result:

@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from charloom.device import DTYPES
+from charloom.device import PRECISIONS
 from charloom.errors import CharloomError
 from charloom.models.base import CharModel
 from charloom.options import SEED_LIMIT, check_options, check_types, option
@@ -106,11 +106,12 @@ class TrainConfig:
         help="where to train: auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N, mps",
         resumable=True,
     )
-    dtype: str = option(
-        "float32",
+    dtype: str | None = option(
+        None,
         help="compute precision: float32 (default, exact), bfloat16 or float16 (CUDA, with loss scaling) "
-        "under autocast",
-        choices=tuple(DTYPES),
+        "under autocast, or auto (bfloat16 where the hardware multiplies it natively, else float32; "
+        "the transformer's default on running text)",
+        choices=PRECISIONS,
         resumable=True,
     )
     compile: bool = option(
@@ -181,11 +182,11 @@ def resolved(config: TrainConfig, model: CharModel, fmt: str = "lines") -> Train
     if values["stateful"] is None:
         values["stateful"] = can_carry
     sgd = config.optimizer == "sgd"
-    global_defaults = {"batch_size": 64, "lr": 0.1 if sgd else 3e-3, "weight_decay": 0.01}
+    global_defaults = {"batch_size": 64, "lr": 0.1 if sgd else 3e-3, "weight_decay": 0.01, "dtype": "float32"}
     adamw_only = ("lr", "weight_decay")  # the families' own values were tuned with AdamW
     if values["lr_schedule"] is not None and values["lr"] is None:
         values["lr"] = parse_schedule(values["lr_schedule"])[0][1]  # the peak shown and logged
-    for name in ("batch_size", "lr", "weight_decay"):
+    for name in global_defaults:
         if values[name] is None:
             own = None if sgd and name in adamw_only else family_defaults.get(name)
             values[name] = global_defaults[name] if own is None else own
