@@ -3,7 +3,8 @@
 Every write is atomic (temporary file in the same folder, fsync, rename), so a run
 killed at any moment leaves either the old file or the new one, never half of one.
 Loading goes through the safetensors parser only, so a file cannot run code: a pickle
-renamed to ``.safetensors`` is refused, not unpickled.
+renamed to ``.safetensors`` is refused, not unpickled. A run folder being trained is
+held by an advisory lock, so a second trainer is turned away rather than interleaved.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 import torch
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
-from charloom.errors import RunError
+from charloom.errors import CharloomError, RunError
 
 TEMP_SUFFIX = ".tmp"
 
@@ -138,3 +144,36 @@ def image_path(path: str | Path, flag: str) -> Path:
     if path.is_dir():
         raise RunError(f"{flag} {str(path)[:100]} is a folder; name a .png file")
     return path
+
+
+class RunLock:
+    """An exclusive advisory lock (``flock``) on a run folder's lock file, held while one
+    process trains the run. The lock, not the file, is what counts: a lock file left by a
+    killed trainer holds nobody up. Where ``fcntl`` is missing (Windows) nothing is locked."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle: Any = None
+
+    def __enter__(self) -> RunLock:
+        if fcntl is None:
+            return self
+        try:
+            self.handle = open(self.path, "a+")  # held open until __exit__
+        except OSError as exc:
+            raise CharloomError(f"cannot write in {self.path.parent}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.handle.close()
+            raise CharloomError(
+                f"{self.path.parent} is being trained by another process; wait for it to finish, or "
+                "give another --out"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None

@@ -20,11 +20,6 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +31,7 @@ from charloom.data.tokens import encode_text_file
 from charloom.data.vocab import Vocab
 from charloom.device import resolve_device
 from charloom.errors import CharloomError, RunError
-from charloom.io import atomic_write_bytes, atomic_write_json, load_tensors, remove_stale_temps
+from charloom.io import RunLock, atomic_write_bytes, atomic_write_json, load_tensors, remove_stale_temps
 from charloom.models.base import CharModel, config_to_dict
 from charloom.models.registry import build_model, make_config
 from charloom.version import __version__
@@ -52,39 +47,6 @@ SHAPE = (  # what run.json must hold for a run to be read at all: (section, key,
 SPLITS = ("train", "val", "test")
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
 LOCK_FILE = ".lock"  # held by the process training the run (see RunLock)
-
-
-class RunLock:
-    """An exclusive advisory lock (``flock``) on a run folder's lock file, held while one
-    process trains the run. The lock, not the file, is what counts: a lock file left by a
-    killed trainer holds nobody up. Where ``fcntl`` is missing (Windows) nothing is locked."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.handle: Any = None
-
-    def __enter__(self) -> RunLock:
-        if fcntl is None:
-            return self
-        try:
-            self.handle = open(self.path, "a+")  # held open until __exit__
-        except OSError as exc:
-            raise CharloomError(f"cannot write in {self.path.parent}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.handle.close()
-            raise CharloomError(
-                f"{self.path.parent} is being trained by another process; wait for it to finish, or "
-                "give another --out"
-            ) from None
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.handle is not None:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
-            self.handle = None
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ diagnostics, samples) are callbacks (``callbacks.py``); the loop imports none of
 from __future__ import annotations
 
 import json
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,35 +32,10 @@ from charloom.train.calibrate import calibrate_batchnorm
 from charloom.train.callbacks import Callbacks
 from charloom.train.checkpoint import TrainState, saved_step
 from charloom.train.config import TrainConfig, parse_schedule
+from charloom.train.interrupt import Interrupt, Interrupted
 from charloom.train.optim import lr_at, make_optimizer
 
 TEXT_EVAL_TARGETS = 100_000  # periodic evals of running text read this much of val
-
-
-class Interrupt:
-    """Ctrl-C asks the loop to stop after the current step and save; a second one kills."""
-
-    def __init__(self):
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-class Interrupted(CharloomError):
-    exit_code = 130
 
 
 @dataclass
