@@ -183,7 +183,7 @@ def nanogpt_run(
         "config": f"README CPU at {checkout_commit(nanogpt)}: 4 layers, n_embd 128, block 64, batch 12, "
         "dropout 0",
         "train_s": round(trained, 1),
-        "steps": times[-1][0] if times else 0,
+        "steps": times[-1][0],
         "wall_s": round(wall, 1),
         "tail_nll": nanogpt_tail_nll(nanogpt, work, tail),
         "own_best_val": min(vals) if vals else None,

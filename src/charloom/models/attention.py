@@ -82,7 +82,8 @@ class CausalSelfAttention(nn.Module):
     def _attend_masked(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
-        """Attention under an additive mask (packed rows), written out:
+        """Attention under an additive mask (packed rows, or the causal mask under CPU
+        bfloat16), written out:
 
             att = softmax(q k^T / sqrt(hs) + mask)     mask: 0 where allowed, -inf elsewhere
             y   = att v
