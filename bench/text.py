@@ -1,24 +1,30 @@
-"""Running text at equal wall time: charloom's text default against nanoGPT's CPU config.
+"""Running text at equal wall time: charloom's text default against nanoGPT.
 
-Both learn from the same file for the same training time at the same threads, one after
-the other, and both are scored on the same held-out tail: the test split of charloom's
-run (the last 5% of the file), which neither trains on and charloom does not select on.
+Each tool learns from the same file for the same training time at the same threads, one
+after the other, and all are scored on the same held-out tail: the test split of
+charloom's run (the last 5% of the file), which none trains on and charloom does not
+select on.
 
-- charloom: ``charloom train FILE --format text --time-budget S`` with no model options:
-  the text default, whatever it is at this commit.
-- nanoGPT: its own ``train.py`` from the checkout given by ``--nanogpt``, run as a
-  subprocess with its own data preparation (``data/shakespeare_char/prepare.py``, a 90/10
-  cut) on a copy of the same file, and the CPU config of its README (4 layers, 128 wide,
-  context 64, batch 12, no dropout). Its ``max_iters`` and ``lr_decay_iters`` are set to
-  what fits the budget at the iteration rate of a short probe, so its schedule ends when
-  its time does, as charloom's does; a run whose time misses the budget by over 5% is run
-  again at its own measured rate. Its best checkpoint (by its own val) is then scored
-  on the tail with its own ``model.py``, in consecutive blocks of its context, as
-  charloom scores its test split.
+- charloom: ``charloom train FILE --format text --time-budget S`` with no model options
+  (the text default, whatever it is at this commit), and ``--dtype`` if given.
+- nanoGPT, twice: its own ``train.py`` from the checkout given by ``--nanogpt``, run as a
+  subprocess with its own data preparation (``data/shakespeare_char/prepare.py``, a
+  90/10 cut) on a copy of the same file. First with the CPU config of its README (4
+  layers, 128 wide, context 64, batch 12, no dropout); then at charloom's own depth,
+  width, heads, context, dropout, batch and (AdamW) peak rate, read from charloom's run,
+  so that the margin left is the recipe and the implementation, not the choice of
+  hyperparameters. ``--nanogpt-args`` adds options to both. Its ``max_iters`` and
+  ``lr_decay_iters`` are set to what fits the budget at the iteration rate of a short
+  probe, so its schedule ends when its time does, as charloom's does; a run whose time
+  misses the budget by over 5% is run again at its own measured rate. Its best
+  checkpoint (by its own val) is then scored on the tail with its own ``model.py``, in
+  consecutive blocks of its context, as charloom scores its test split. nanoGPT trains
+  in float32 on a CPU whatever its ``--dtype``.
 
     python scripts/fetch_text.py                       # data/text.txt, the Shakespeare file
-    python bench/text.py --budget 300 --nanogpt ~/src/nanoGPT
+    python bench/text.py --budget 300 --budget 600 --dtype float32 --nanogpt ~/src/nanoGPT
     python bench/text.py --budget 600 --nanogpt ~/src/nanoGPT --corpus python-stdlib
+    python bench/text.py --budget 300 --nanogpt ~/src/nanoGPT --corpus input.txt   # any file
 """
 
 from __future__ import annotations
@@ -60,22 +66,38 @@ TIME_TOLERANCE = 0.05  # how far nanoGPT's training seconds may miss the budget
 ITER_LINE = re.compile(r"^iter (\d+): loss [\d.]+, time ([\d.]+)ms")
 
 
-def charloom_run(corpus: Path, budget: float, out: Path, extra: list[str], threads: int) -> dict:
+def charloom_run(corpus: Path, budget: float, out: Path, extra: list[str], threads: int) -> tuple[dict, dict]:
+    """charloom's row, and its run.json (whose settings the second nanoGPT run takes)."""
     started = time.perf_counter()
     options = ["--format", "text", "--time-budget", str(budget), *extra]
     result, info = charloom_train(corpus, out, options, threads)
     model, train = info["model"], info["train"]
     shown = ("n_layer", "n_embd", "block_size", "dropout", "hidden", "embedding")
-    return {
+    muon = f" muon_lr={train['muon_lr']:g}" if train.get("optimizer") == "muon" else ""
+    row = {
         "tool": "charloom",
         "config": f"{model['family']} "
         + " ".join(f"{k}={v}" for k, v in model["config"].items() if k in shown)
-        + f" batch={train['batch_size']} lr={train['lr']:g} {precision(train['dtype'], train['device'])}",
+        + f" batch={train['batch_size']} {train.get('optimizer', 'adamw')} lr={train['lr']:g}{muon} "
+        + precision(train["dtype"], train["device"]),
         "train_s": result["train_seconds"],
         "steps": result["step"],
         "wall_s": round(time.perf_counter() - started, 1),
         "tail_nll": result["test_nll"],
     }  # fmt: skip
+    return row, info
+
+
+def nanogpt_at(info: dict) -> list[str]:
+    """nanoGPT's options for charloom's own settings: depth, heads, width, context, dropout,
+    batch and peak rate (AdamW's), its floor a tenth of the peak as charloom's is."""
+    model, train = info["model"]["config"], info["train"]
+    return [
+        f"--n_layer={model['n_layer']}", f"--n_head={model['n_head']}", f"--n_embd={model['n_embd']}",
+        f"--block_size={model['block_size']}", f"--dropout={model['dropout']}",
+        f"--batch_size={train['batch_size']}", f"--learning_rate={train['lr']}",
+        f"--min_lr={train['lr'] / 10}",
+    ]  # fmt: skip
 
 
 def precision(dtype: str, device: str) -> str:
@@ -157,7 +179,7 @@ def nanogpt_tail_nll(nanogpt: Path, work: Path, tail: str) -> float:
 
 
 def nanogpt_run(
-    nanogpt: Path, corpus: Path, budget: float, tail: str, extra: list[str], threads: int
+    nanogpt: Path, corpus: Path, budget: float, tail: str, extra: list[str], threads: int, label: str
 ) -> dict:
     work = scratch()
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -180,8 +202,7 @@ def nanogpt_run(
     vals = [float(v) for v in re.findall(r"val loss ([\d.]+)", log)]
     return {
         "tool": "nanoGPT",
-        "config": f"README CPU at {checkout_commit(nanogpt)}: 4 layers, n_embd 128, block 64, batch 12, "
-        "dropout 0",
+        "config": f"{label} (at {checkout_commit(nanogpt)})",
         "train_s": round(trained, 1),
         "steps": times[-1][0],
         "wall_s": round(wall, 1),
@@ -199,6 +220,10 @@ def checkout_commit(folder: Path) -> str:
 
 
 def corpus_file(name: str) -> Path:
+    """A corpus by name (shakespeare: data/text.txt; a built text such as python-stdlib),
+    or any text file by its path."""
+    if Path(name).is_file():
+        return Path(name)
     if name == "shakespeare":
         path = REPO / "data" / "text.txt"
         if not path.exists():
@@ -207,10 +232,13 @@ def corpus_file(name: str) -> Path:
     from charloom.data.built import BUILT
 
     if name not in BUILT:
-        raise SystemExit(f"unknown corpus {name!r}: shakespeare or one of {', '.join(BUILT)}")
+        raise SystemExit(f"unknown corpus {name!r}: shakespeare, one of {', '.join(BUILT)}, or a file")
     path = scratch() / f"{name}.txt"  # a plain file, so that nanoGPT's preparation can read it
     path.write_text(BUILT[name]["build"](), encoding="utf-8")
     return path
+
+
+README_CPU = "README CPU config: 4 layers, n_embd 128, block 64, batch 12, dropout 0"
 
 
 def main() -> None:
@@ -219,11 +247,13 @@ def main() -> None:
     p.add_argument(
         "--nanogpt", type=Path, help="a nanoGPT checkout (its train.py, model.py, configurator.py)"
     )
-    p.add_argument("--corpus", default="shakespeare", help="shakespeare (data/text.txt) or python-stdlib")
-    p.add_argument("--file", type=Path, help="any other text file instead of --corpus")
+    p.add_argument(
+        "--corpus", default="shakespeare", help="shakespeare (data/text.txt), python-stdlib, or a text file"
+    )
+    p.add_argument("--dtype", help="charloom's --dtype (default: the text default's, auto)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--charloom-args", default="", help="extra options for charloom train (a sweep)")
-    p.add_argument("--nanogpt-args", default="", help="extra options for nanoGPT's train.py")
+    p.add_argument("--nanogpt-args", default="", help="extra options for both of nanoGPT's runs")
     p.add_argument("--only", choices=("charloom", "nanogpt"))
     p.add_argument("--json", action="store_true")
     p.add_argument("--write", metavar="FILE.md")
@@ -231,39 +261,71 @@ def main() -> None:
     if args.only != "charloom" and (args.nanogpt is None or not (args.nanogpt / "train.py").exists()):
         raise SystemExit("--nanogpt DIR must be a nanoGPT checkout (with train.py); or --only charloom")
     torch.set_num_threads(args.threads)
-    corpus = args.file or corpus_file(args.corpus)
-    rows = []
+    corpus = corpus_file(args.corpus)
+    name = corpus.stem if Path(args.corpus).is_file() else args.corpus
     tail = split_text(corpus.read_text(encoding="utf-8")).test[0]  # charloom's text cut: the last 5%
-    name = args.file.name if args.file else args.corpus
+    extra = args.charloom_args.split() + (["--dtype", args.dtype] if args.dtype else [])
+    theirs = args.nanogpt_args.split()
+    rows = []
+
+    def add(row: dict) -> dict:
+        rows.append({"corpus": name, **row})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        return rows[-1]
+
     for budget in args.budget or [300.0]:
-        row = {}
+        ours, info = {}, None
         if args.only != "nanogpt":
             out = scratch() / "run"
-            row = {"corpus": name, "budget_s": budget}
-            row.update(charloom_run(corpus, budget, out, args.charloom_args.split(), args.threads))
+            row, info = charloom_run(corpus, budget, out, extra, args.threads)
             if (out / "data" / "test.txt").read_text(encoding="utf-8") != tail:
                 raise SystemExit("charloom's test split is not the last 5% of the file: the tails differ")
-            rows.append(row)
-            print(json.dumps(row), file=sys.stderr, flush=True)
-        if args.only != "charloom":
-            theirs = nanogpt_run(args.nanogpt, corpus, budget, tail, args.nanogpt_args.split(), args.threads)
-            rows.append({"corpus": name, "budget_s": budget, **theirs})
-            if row:
-                row["minus_nanogpt"] = row["tail_nll"] - theirs["tail_nll"]
-            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            ours = add({"budget_s": budget, **row})
+        if args.only == "charloom":
+            continue
+        runs = [(README_CPU, theirs)]
+        if info is not None:
+            runs.append(("at charloom's settings: " + " ".join(nanogpt_at(info)), nanogpt_at(info) + theirs))
+        for number, (label, options) in enumerate(runs):
+            row = nanogpt_run(args.nanogpt, corpus, budget, tail, options, args.threads, label)
+            add({"budget_s": budget, **row})
+            if ours:
+                ours["minus_nanogpt" if number == 0 else "minus_nanogpt_same"] = (
+                    ours["tail_nll"] - row["tail_nll"]
+                )
     notes = (
         "tail_nll: nats per character on the test split of charloom's run (the last 5% of the file), "
-        "read in consecutive blocks of each model's context. train_s: training seconds, evals left "
-        "out (nanoGPT's: its summed iteration times; its iterations are fitted to the budget from a "
-        "probe's rate, and refitted from the run's own rate when they miss it by over 5%). "
-        "own_best_val: nanoGPT's own estimate on its 10% val (20 batches of 12 x 64)."
-    )
+        "read in consecutive blocks of each model's context. minus_nanogpt: charloom's tail NLL less "
+        "nanoGPT's README CPU config's at the same budget; minus_nanogpt_same: less nanoGPT's at "
+        "charloom's own settings. train_s: training seconds, evals left out (nanoGPT's: its summed "
+        "iteration times; its iterations are fitted to the budget from a probe's rate, and refitted "
+        "from the run's own rate when they miss it by over 5%). own_best_val: nanoGPT's own estimate "
+        "on its 10% val."
+    ) + twice_as_fast(rows)
+    precision_name = args.dtype or "default"
     report(
         rows,
         args,
-        section=f"text-{args.corpus}",
-        title=f"Running text at equal time against nanoGPT: {args.corpus} (bench/text.py)",
+        section=f"text-{name}-{precision_name}",
+        title=f"Running text at equal time against nanoGPT: {name}, charloom's --dtype {precision_name} "
+        "(bench/text.py)",
         notes=notes,
+    )
+
+
+def twice_as_fast(rows: list[dict]) -> str:
+    """A sentence setting charloom's shortest budget beside nanoGPT's README config at the
+    longest, when the sitting ran both (the goal: as low in half the time)."""
+    ours = {r["budget_s"]: r["tail_nll"] for r in rows if r["tool"] == "charloom"}
+    readme = {
+        r["budget_s"]: r["tail_nll"] for r in rows if r["tool"] == "nanoGPT" and README_CPU in r["config"]
+    }
+    if len(ours) < 2 or max(readme, default=None) != max(ours):
+        return ""
+    short, long = min(ours), max(ours)
+    return (
+        f" Half the time: charloom at {short:g} s {ours[short]:.4f} against nanoGPT's README config at "
+        f"{long:g} s {readme[long]:.4f} ({ours[short] - readme[long]:+.4f})."
     )
 
 

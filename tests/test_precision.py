@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from charloom import device
 from charloom.device import native_bfloat16, resolve_dtype
 from charloom.models.registry import build_model, make_config
 from charloom.train.config import TrainConfig, resolved
@@ -13,11 +14,20 @@ from cli_runner import run_cli
 
 def test_auto_takes_bfloat16_only_where_it_is_native(monkeypatch):
     cpu = torch.device("cpu")
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    monkeypatch.setattr(device, "cpu_bfloat16_speedup", lambda: 2.3)  # AVX512-BF16 or AMX
     assert native_bfloat16(cpu) and resolve_dtype("auto", cpu) == torch.bfloat16
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    monkeypatch.setattr(device, "cpu_bfloat16_speedup", lambda: 0.4)  # emulated: slower than float32
     assert not native_bfloat16(cpu) and resolve_dtype("auto", cpu) == torch.float32
     assert resolve_dtype("float32", cpu) == torch.float32  # named precisions are taken as given
+
+
+def test_the_cpu_is_timed_not_read_from_its_flags(monkeypatch):
+    device.cpu_bfloat16_speedup.cache_clear()
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    speedup = device.cpu_bfloat16_speedup()
+    assert 0 < speedup < 100
+    assert device.cpu_bfloat16_speedup() is speedup  # measured once a process
+    device.cpu_bfloat16_speedup.cache_clear()
 
 
 @pytest.mark.parametrize(("family", "fmt", "expected"), [

@@ -33,6 +33,7 @@ def option(
     *,
     help: str,
     minimum: float | None = None,
+    maximum: float | None = None,
     above: float | None = None,
     below: float | None = None,
     unit: str = "",
@@ -45,15 +46,17 @@ def option(
     from_file: bool = False,
     group: str | None = None,
 ) -> Any:
-    """A dataclass field with its description. ``minimum`` and ``above``/``below`` bound
-    a number (inclusive, exclusive); ``flag`` names the command-line flag when it is not
-    the field's name; ``const`` makes the flag's value optional (given bare, it is
-    ``const``); ``resumable``: ``--resume`` may change it; ``repeat``: the flag may be
-    given several times, for a list; ``from_file``: on the command line the flag names a
-    file whose lines are the value; ``group``: the heading it is listed under in --help."""
+    """A dataclass field with its description. ``minimum``/``maximum`` and
+    ``above``/``below`` bound a number (inclusive, exclusive); ``flag`` names the
+    command-line flag when it is not the field's name; ``const`` makes the flag's value
+    optional (given bare, it is ``const``); ``resumable``: ``--resume`` may change it;
+    ``repeat``: the flag may be given several times, for a list; ``from_file``: on the
+    command line the flag names a file whose lines are the value; ``group``: the heading
+    it is listed under in --help."""
     described = {
         "help": help,
         "minimum": minimum,
+        "maximum": maximum,
         "above": above,
         "below": below,
         "unit": unit,
@@ -108,14 +111,17 @@ def check_options(config: Any) -> None:
             raise CharloomError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
         if not isinstance(value, (int, float)):
             continue
-        bounded = any(key in described for key in ("minimum", "above", "below"))
+        bounded = any(key in described for key in ("minimum", "maximum", "above", "below"))
         if bounded and not math.isfinite(value):
             raise CharloomError(f"{flag} must be a finite number, got {value}")
         unit = described.get("unit", "")
         minimum, above, below = described.get("minimum"), described.get("above"), described.get("below")
+        maximum = described.get("maximum")
         if minimum is not None and value < minimum:
             least = "at least 1" if minimum == 1 else f">= {_number(minimum)}"
             raise CharloomError(f"{flag} must be {least}{unit}, got {value}")
+        if maximum is not None and value > maximum:
+            raise CharloomError(f"{flag} must be <= {_number(maximum)}{unit}, got {value}")
         if above is not None and not value > above:
             raise CharloomError(f"{flag} must be above {_number(above)}{unit}, got {value}")
         if below is not None and not value < below:

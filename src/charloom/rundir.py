@@ -33,7 +33,7 @@ from charloom.device import resolve_device
 from charloom.errors import CharloomError, RunError
 from charloom.io import RunLock, atomic_write_bytes, atomic_write_json, load_tensors, remove_stale_temps
 from charloom.models.base import CharModel, config_to_dict
-from charloom.models.registry import build_model, make_config
+from charloom.models.registry import build_model, make_config, saved_config
 from charloom.version import __version__
 
 FORMAT_VERSION = 1
@@ -300,7 +300,7 @@ def model_from_info(info: dict) -> tuple[CharModel, Vocab]:
         raise RunError(f"run.json's vocabulary is damaged ({type(exc).__name__}: {str(exc)[:120]}); "
                        "retrain the run") from None  # fmt: skip
     family = info["model"]["family"]
-    config = make_config(family, info["model"]["config"])
+    config = make_config(family, saved_config(family, info["model"]["config"]))
     return build_model(family, config, vocab.size), vocab
 
 

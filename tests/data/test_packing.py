@@ -1,17 +1,25 @@
 import numpy as np
+import pytest
 import torch
 
 from charloom.data.batches import IGNORE, ItemBatches, make_batches
 from charloom.data.packing import Packed, PackedBatches, first_fit
 from charloom.models.likelihood import nll
-from charloom.models.transformer import Transformer, TransformerConfig
+from charloom.models.transformer import GPT2_BLOCK, Transformer, TransformerConfig
 
 SEQS = [[0, 3, 4, 0], [0, 5, 0], [0, 1, 2, 3, 4, 5, 6, 0], [0, 7, 7, 0], [0, 2, 0], [0, 6, 5, 4, 3, 0]]
 
 
-def tiny_transformer(block_size=8):
+# The lectures' GPT block (learned positions), and the default one (rotary positions,
+# QK-norm) with random rather than zero residual projections and head, so that every
+# path shows in the logits.
+BLOCKS = pytest.mark.parametrize("block", [GPT2_BLOCK, {"zero_init": False}], ids=["gpt2", "default"])
+
+
+def tiny_transformer(block_size=8, block=None):
     torch.manual_seed(0)
-    config = TransformerConfig(n_layer=2, n_head=2, n_embd=16, block_size=block_size, dropout=0.0)
+    config = TransformerConfig(n_layer=2, n_head=2, n_embd=16, block_size=block_size, dropout=0.0,
+                               **(block or {}))  # fmt: skip
     return Transformer(config, 8).eval()  # no dropout: packed and padded must compute the same
 
 
@@ -37,8 +45,9 @@ def test_packed_batches_hold_each_item_once_with_restarting_positions():
     assert (targets[segments == -1] == IGNORE).all()
 
 
-def test_packed_and_padded_batches_draw_the_same_items_and_give_the_same_loss():
-    model = tiny_transformer()
+@BLOCKS
+def test_packed_and_padded_batches_draw_the_same_items_and_give_the_same_loss(block):
+    model = tiny_transformer(block=block)
     padded, packed = ItemBatches(SEQS), PackedBatches(SEQS, row_len=12)
     for seed in range(3):
         x, y = padded.sample(5, torch.Generator().manual_seed(seed))
@@ -48,8 +57,9 @@ def test_packed_and_padded_batches_draw_the_same_items_and_give_the_same_loss():
         torch.testing.assert_close(nll(model.training_logits(px), py), nll(model(x), y))
 
 
-def test_forward_on_one_item_equals_its_part_of_the_packed_computation():
-    model = tiny_transformer()
+@BLOCKS
+def test_forward_on_one_item_equals_its_part_of_the_packed_computation(block):
+    model = tiny_transformer(block=block)
     (tokens, positions, segments), _ = PackedBatches(SEQS, row_len=16).pack(np.arange(len(SEQS)))
     logits = model.forward_packed(tokens, positions, segments)  # (R, T, V)
     for k, seq in enumerate(SEQS):
@@ -57,8 +67,9 @@ def test_forward_on_one_item_equals_its_part_of_the_packed_computation():
         torch.testing.assert_close(logits[segments == k], alone, atol=1e-5, rtol=1e-5)
 
 
-def test_gradients_of_packed_and_padded_batches_agree():
-    model = tiny_transformer().train()
+@BLOCKS
+def test_gradients_of_packed_and_padded_batches_agree(block):
+    model = tiny_transformer(block=block).train()
     x, y = ItemBatches(SEQS).sample(6, torch.Generator().manual_seed(1))
     px, py = PackedBatches(SEQS, row_len=10).sample(6, torch.Generator().manual_seed(1))
     nll(model(x), y).backward()

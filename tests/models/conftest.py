@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from charloom.models.base import CharModel
-from charloom.models.recurrent import Recurrent
 from charloom.models.registry import FAMILIES, make_config
 
 torch.set_num_threads(1)
@@ -30,16 +29,18 @@ TINY: dict[str, dict] = {
 
 def build(family: str, vocab_size: int = VOCAB, seed: int = 0, **options) -> CharModel:
     """A tiny model of ``family``; the n-gram comes fitted on random data so that its
-    logits are not all equal."""
+    logits are not all equal, and matrices that start at zero (learned initial states,
+    the transformer's residual projections and head) start random, so that every path
+    they feed is exercised."""
     torch.manual_seed(seed)
     model = FAMILIES[family](make_config(family, {**TINY[family], **options}), vocab_size)
     if family == "ngram":
         windows = torch.randint(0, vocab_size, (500, model.context_size))
         model.fit(windows, torch.randint(0, vocab_size, (500,)))
-    if isinstance(model, Recurrent):
-        with torch.no_grad():
-            for initial in model.initial.values():
-                initial.normal_()  # learned initial states start at zero; make them matter
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.dim() >= 2 and not param.any():
+                param.normal_()
     return model
 
 

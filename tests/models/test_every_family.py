@@ -166,7 +166,8 @@ SIZE_OPTIONS = {  # options each family's formula must follow, drawn at random b
     "gru": {"n_layer": [1, 3], "hidden": [5, 19], "embedding": [2, 7], "learned_init": [0, 1]},
     "lstm": {"n_layer": [1, 3], "hidden": [5, 19], "embedding": [2, 7], "learned_init": [0, 1]},
     "transformer": {"n_layer": [1, 3], "n_head": [1, 2], "n_embd": [4, 12], "block_size": [1, 30],
-                    "bias": [0, 1], "tie_weights": [0, 1]},
+                    "bias": [0, 1], "tie_weights": [0, 1], "position": ["rotary", "learned"],
+                    "norm": ["rmsnorm", "layernorm"]},
 }  # fmt: skip
 
 

@@ -1,4 +1,6 @@
-"""The GPT: key/value cache, sliding window past block_size, init, weight tying."""
+"""The GPT: key/value cache, sliding window past block_size, init, weight tying, and the
+ingredients of the newer block (rotary positions, QK-norm, ReLU^2, soft-capped logits),
+each switchable back to the lectures' GPT."""
 
 from __future__ import annotations
 
@@ -7,14 +9,18 @@ import math
 import pytest
 import torch
 
-from charloom.models.transformer import Transformer, TransformerConfig
+from charloom.models.transformer import GPT2_BLOCK, Transformer, TransformerConfig
 
 V = 11
 
 
-@pytest.mark.parametrize("block_size", [1, 4])
-def test_steps_past_block_size_match_forward_on_the_last_block(make, block_size):
-    model = make("transformer", block_size=block_size).eval()
+BLOCKS = pytest.mark.parametrize("block", [GPT2_BLOCK, {}], ids=["gpt2", "default"])
+
+
+@BLOCKS
+@pytest.mark.parametrize("block_size", [2, 4])
+def test_steps_past_block_size_match_forward_on_the_last_block(make, block_size, block):
+    model = make("transformer", block_size=block_size, **block).eval()
     idx = torch.randint(0, V, (3, 3 * block_size + 2))
     with torch.no_grad():
         state = model.init_state(3)
@@ -61,7 +67,7 @@ def test_forward_refuses_more_than_block_size(make):
 
 
 def test_defaults_are_makemores():
-    model = Transformer(TransformerConfig(), 27)
+    model = Transformer(TransformerConfig(**GPT2_BLOCK), 27)
     assert model.context_size == 16
     assert model.num_parameters() == 204_544  # makemore prints 0.20M
 
@@ -73,10 +79,10 @@ def test_tied_weights_share_one_matrix():
     assert untied.num_parameters() - tied.num_parameters() == 27 * 64
 
 
-def test_residual_projections_start_smaller():
+def test_gpt2_residual_projections_start_smaller():
     torch.manual_seed(0)
     n_layer = 8
-    model = Transformer(TransformerConfig(n_layer=n_layer, n_embd=128), 27)
+    model = Transformer(TransformerConfig(n_layer=n_layer, n_embd=128, **GPT2_BLOCK), 27)
     proj = model.blocks[0].mlp.c_proj.weight
     fc = model.blocks[0].mlp.c_fc.weight
     assert proj.std().item() == pytest.approx(0.02 / math.sqrt(2 * n_layer), rel=0.05)
@@ -103,3 +109,82 @@ def test_bfloat16_attention_on_the_cpu_stays_causal_and_close_to_float32(make):
     assert narrow.dtype == torch.bfloat16
     assert torch.equal(narrow[:, :4], narrow_changed[:, :4])  # the past does not see the future
     torch.testing.assert_close(narrow.float(), exact, atol=0.1, rtol=0.05)
+
+
+@BLOCKS
+def test_every_ingredient_can_be_switched_off_one_at_a_time(make, block):
+    """Each option alone changes the function the model computes, and each setting of it
+    keeps the model causal and its steps equal to its forward pass."""
+    idx = torch.randint(0, V, (2, 8), generator=torch.Generator().manual_seed(1))
+    base = make("transformer", **block).eval()
+    flips = {"position": {"rotary": "learned", "learned": "rotary"}, "norm": {"rmsnorm": "layernorm",
+             "layernorm": "rmsnorm"}, "activation": {"relu2": "gelu", "gelu": "relu2"}}  # fmt: skip
+    for name in ("position", "norm", "qk_norm", "activation", "logit_softcap"):
+        value = getattr(base.config, name)
+        other = (
+            flips[name][value] if name in flips else (not value if name == "qk_norm" else 0.5 * (not value))
+        )
+        model = make("transformer", **{**block, name: other}).eval()
+        with torch.no_grad():
+            logits = model(idx)
+            state = model.init_state(2)
+            for t in range(idx.shape[1]):
+                step, state = model.step(idx[:, t], state)
+                torch.testing.assert_close(step, logits[:, t], atol=1e-5, rtol=1e-5)
+            if name != "position":  # the same weights, so the outputs must differ
+                assert not torch.allclose(logits, base(idx), atol=1e-4), name
+
+
+def test_zero_init_starts_every_block_as_the_identity_and_the_loss_at_ln_v():
+    torch.manual_seed(0)
+    model = Transformer(TransformerConfig(n_layer=3, n_embd=32), 27)
+    for block in model.blocks:
+        assert not block.attn.c_proj.weight.any() and not block.mlp.c_proj.weight.any()
+    idx = torch.randint(0, 27, (4, 16))
+    x = model.wte(idx)
+    for block in model.blocks:
+        x_after, _ = block(x, torch.arange(16))
+        torch.testing.assert_close(x_after, x)  # both branches add zero
+    targets = torch.randint(0, 27, (4, 16))
+    loss = torch.nn.functional.cross_entropy(model(idx).view(-1, 27), targets.view(-1))
+    assert loss.item() == pytest.approx(math.log(27), abs=1e-6)
+
+
+def test_the_logits_are_soft_capped():
+    torch.manual_seed(0)
+    model = Transformer(TransformerConfig(logit_softcap=2.0, zero_init=False), 27).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(1000)  # a head that would give logits in the hundreds
+        logits = model(torch.randint(0, 27, (2, 8)))
+    assert logits.abs().max() <= 2.0 and logits.abs().max() > 1.9
+
+
+def test_relu_squared_and_its_gradient():
+    from charloom.models.transformer import ReLUSquared
+
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 3.0], requires_grad=True)
+    y = ReLUSquared()(x)
+    y.sum().backward()
+    assert y.tolist() == [0.0, 0.0, 0.0, 0.25, 9.0]
+    assert x.grad.tolist() == [0.0, 0.0, 0.0, 1.0, 6.0]  # d/dx max(0, x)^2 = 2 max(0, x)
+
+
+def test_an_older_run_json_without_the_new_options_builds_the_gpt2_block():
+    from charloom.models.registry import make_config, saved_config
+
+    saved = {"n_layer": 2, "n_head": 2, "n_embd": 16, "block_size": 8, "dropout": 0.1,
+             "attention_dropout": 0.0, "tie_weights": False, "bias": True}  # fmt: skip
+    config = make_config("transformer", saved_config("transformer", saved))
+    assert {name: getattr(config, name) for name in GPT2_BLOCK} == GPT2_BLOCK
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    ({"position": "absolute"}, "--position"),
+    ({"n_embd": 12, "n_head": 4}, "must be even"),  # head size 3: no pairs to turn
+    ({"logit_softcap": -1.0}, "--logit-softcap"),
+])  # fmt: skip
+def test_bad_block_options_are_named(options, named):
+    from charloom.errors import CharloomError
+
+    with pytest.raises(CharloomError, match=named):
+        TransformerConfig(**options)

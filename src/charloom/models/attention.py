@@ -2,6 +2,15 @@
 
     Attention(x) = softmax(Q K^T / sqrt(hs) + causal mask) V, per head, heads concatenated
 
+Two options change what Q and K are before they meet:
+
+- QK-norm (Henry et al., 2020; Dehghani et al., 2023, at scale): each head's query and
+  key divided by their root mean square, q / rms(q), so that q . k / sqrt(hs) stays
+  within sqrt(hs) whatever the weights grow to. Attention logits cannot run away, which
+  is what lets the speedrun's (and Muon's) high learning rates train stably.
+- Rotary positions (``models/rotary.py``): q and k turned by their positions, so that
+  their product depends on the distance between them.
+
 Three paths compute the same thing: SDPA's fused kernel on whole sequences; the two
 products written out under an additive mask (packed rows, and bfloat16 on the CPU); and
 one query against a key/value cache during generation.
@@ -17,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from charloom.models.layers import Dropout
+from charloom.models.rotary import Rotary
 
 KV = tuple[torch.Tensor, torch.Tensor]  # one layer's keys and values
 
@@ -42,9 +52,22 @@ def causal_mask(T: int, device: torch.device) -> torch.Tensor:
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention in which each position sees itself and the past only."""
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float, attention_dropout: float, bias: bool):
+    def __init__(
+        self,
+        n_embd: int,
+        n_head: int,
+        dropout: float,
+        attention_dropout: float,
+        bias: bool,
+        qk_norm: bool = False,
+        rotary: Rotary | None = None,
+        norm: str = "layernorm",
+    ):
         super().__init__()
         self.n_head = n_head
+        self.qk_norm = qk_norm
+        self.norm = F.rms_norm if norm == "rmsnorm" else F.layer_norm  # of queries and keys
+        self.rotary = rotary
         # Off by default: on whole sequences (running text) dropout on the attention weights
         # takes SDPA off its fused path and doubles attention's forward + backward time,
         # and on names dropout on the residual branches and embeddings alone did better.
@@ -54,19 +77,26 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = Dropout(dropout)
 
     def forward(
-        self, x: torch.Tensor, past: Cache | None = None, mask: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        positions: torch.Tensor,
+        past: Cache | None = None,
+        mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, KV]:
-        """x: (B, T, C). Without ``past``: the whole sequence at once, causally masked, or
-        by ``mask`` (B, 1, T, T), 0 where a position may attend and -inf where not, when
-        rows hold several items. With ``past`` (this layer's cache, which holds positions
-        < ``past.pos``): one new position (T = 1), written into the cache in place, which
-        attends to every cached key, so no mask is needed. Returns y (B, T, C) and the
-        keys and values."""
+        """x: (B, T, C) at ``positions`` ((T,), or (B, T) for packed rows). Without
+        ``past``: the whole sequence at once, causally masked, or by ``mask`` (B, 1, T, T),
+        0 where a position may attend and -inf where not, when rows hold several items.
+        With ``past`` (this layer's cache, which holds positions < ``past.pos``): one new
+        position (T = 1), written into the cache in place, which attends to every cached
+        key, so no mask is needed. Returns y (B, T, C) and the keys and values (keys as
+        attention reads them: normalised and turned)."""
         B, T, C = x.shape
         if past is not None:
-            return self._attend_cached(x, past)
+            return self._attend_cached(x, positions, past)
         qkv = self.c_attn(x).view(B, T, 3, self.n_head, C // self.n_head)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # (B, nh, T, hs) each, one copy
+        qkv = qkv.permute(2, 0, 3, 1, 4).contiguous()  # (3, B, nh, T, hs), one copy
+        q, k = self._place(qkv[:2], positions).unbind(0)  # (B, nh, T, hs) each
+        v = qkv[2]
         if mask is None and q.dtype == torch.bfloat16 and q.device.type == "cpu":
             # SDPA's CPU kernel is several times slower backward in bfloat16 than these two
             # products, which AMX multiplies natively (docs/tuning.md).
@@ -78,6 +108,16 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_dropout(self.c_proj(y)), (k, v)
+
+    def _place(self, qk: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Queries and keys stacked (2, ..., T, hs), as attention compares them: each
+        normalised over its hs dimensions with QK-norm (the block's kind of norm, with no
+        gain), then turned by its position with rotary positions. Both in one call each."""
+        if self.qk_norm:
+            qk = self.norm(qk, qk.shape[-1:])
+        if self.rotary is not None:
+            qk = self.rotary(qk, positions)
+        return qk
 
     def _attend_masked(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
@@ -94,7 +134,9 @@ class CausalSelfAttention(nn.Module):
         att = (att + mask).softmax(dim=-1)
         return self.att_dropout(att) @ v
 
-    def _attend_cached(self, x: torch.Tensor, past: Cache) -> tuple[torch.Tensor, KV]:
+    def _attend_cached(
+        self, x: torch.Tensor, positions: torch.Tensor, past: Cache
+    ) -> tuple[torch.Tensor, KV]:
         """One query per row against the cache, written out (generation's hot path):
 
             att[t, b, h] = softmax_t(q[b, h] . k[t, b, h] / sqrt(hs))
@@ -104,7 +146,9 @@ class CausalSelfAttention(nn.Module):
         broadcast multiply-and-sum than as thousands of tiny batched matmuls."""
         B, _, C = x.shape
         hs = C // self.n_head
-        q, k, v = self.c_attn(x).view(B, 3, self.n_head, hs).unbind(1)  # (B, nh, hs) each
+        qkv = self.c_attn(x).view(B, 3, self.n_head, 1, hs).transpose(0, 1)  # (3, B, nh, 1, hs)
+        q, k = self._place(qkv[:2], positions)[:, :, :, 0].unbind(0)  # (B, nh, hs) each
+        v = qkv[2, :, :, 0]
         past.k[past.pos] = k
         past.v[past.pos] = v
         keys = past.k[: past.pos + 1]  # (t, B, nh, hs)

@@ -75,6 +75,14 @@ class CharModel(nn.Module):
     # that replace the defaults above; what the user gives still wins.
     text_defaults: ClassVar[dict] = {}
     carries_state: ClassVar[bool] = False
+    # The attributes holding what is not a map from one hidden space to another (the
+    # embeddings and output layer, read or written once per character; a learned initial
+    # state): under --optimizer muon these train with AdamW, and every other matrix with
+    # Muon, whose orthogonalised step suits such maps.
+    adamw_only: ClassVar[tuple[str, ...]] = ()
+    # Options added to the config after run.json's first format: for each, the value
+    # that builds the model an older run.json (which lacks it) describes.
+    config_before: ClassVar[dict] = {}
 
     def __init__(self, config: Any, vocab_size: int):
         super().__init__()

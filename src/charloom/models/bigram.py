@@ -30,6 +30,7 @@ class BigramConfig:
 class Bigram(WindowModel):
     family = "bigram"
     config_class = BigramConfig
+    adamw_only = ("logits",)
     train_defaults = {"batch_size": 512, "lr": 0.1}
 
     def __init__(self, config: BigramConfig, vocab_size: int):

@@ -67,6 +67,7 @@ class MLPConfig:
 class MLP(WindowModel):
     family = "mlp"
     config_class = MLPConfig
+    adamw_only = ("embedding", "output")
     # At this size a large batch costs little more per step than a small one.
     train_defaults = {"batch_size": 512, "lr": 1e-2}
 

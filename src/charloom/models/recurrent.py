@@ -166,6 +166,7 @@ class Recurrent(CharModel):
     """
 
     config_class = RecurrentConfig
+    adamw_only = ("embedding", "head", "initial")
     train_defaults = {"batch_size": 64, "lr": 2e-3, "weight_decay": 0.1}  # see dropout above
     fused_class: ClassVar[type[nn.Module]] = nn.RNN
     equations_class: ClassVar[type[EquationStack]] = EquationRNN

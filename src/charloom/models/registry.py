@@ -49,6 +49,12 @@ def make_config(family: str, options: dict[str, Any] | Any | None = None, fmt: s
         raise CharloomError(f"model {family!r}: {exc}") from None
 
 
+def saved_config(family: str, saved: dict) -> dict:
+    """A config as run.json holds it, with the value an older format meant for each
+    option added since (``CharModel.config_before``)."""
+    return {**model_class(family).config_before, **saved}
+
+
 def build_model(family: str, config: Any, vocab_size: int, purpose: str = "use") -> CharModel:
     """The model, once its size has been checked against the memory free for ``purpose``
     ("train" or "use"; see ``models/size.py``)."""
@@ -70,4 +76,12 @@ def describe(family: str) -> dict:
     return {"family": family, "summary": summary, "layout": layout, "options": options}
 
 
-__all__ = ["FAMILIES", "model_class", "make_config", "build_model", "describe", "config_to_dict"]
+__all__ = [
+    "FAMILIES",
+    "model_class",
+    "make_config",
+    "saved_config",
+    "build_model",
+    "describe",
+    "config_to_dict",
+]

@@ -56,6 +56,7 @@ class WaveNetConfig:
 class WaveNet(WindowModel):
     family = "wavenet"
     config_class = WaveNetConfig
+    adamw_only = ("embedding", "output")
     # Without weight decay and dropout it overfits names within 600 s (docs/tuning.md).
     train_defaults = {"batch_size": 256, "lr": 5e-3, "weight_decay": 0.1}
 

@@ -122,6 +122,7 @@ def train_row(entry: StudyRun, path: Path) -> dict[str, Any]:
         "test_nll": status.get("test_nll"),
         "first_loss": first,
         "initial_val": next((m["val_loss"] for m in metrics if m.get("step") == 0), None),
+        "tokens_per_s": training_rate(metrics),
         "layer_std": layer_stds(records[0]) if records else None,
         "layer_std_last": layer_stds(records[-1]) if records else None,
         "diverged": status.get("reason") if status.get("state") == "diverged" else None,
@@ -133,6 +134,19 @@ def train_row(entry: StudyRun, path: Path) -> dict[str, Any]:
             str(step): next((s.text for s in logged if s.step == step), None) for step in wanted
         }
     return {**row, **{f"reference_{key}": value for key, value in entry.reference.items()}}
+
+
+def training_rate(metrics: list[dict[str, Any]]) -> float | None:
+    """Training tokens a second over the whole run: each evaluation's window weighted by
+    its training seconds."""
+    windows, previous = [], 0.0
+    for entry in metrics:
+        seconds = entry.get("train_seconds") or 0.0
+        if entry.get("tokens_per_s"):
+            windows.append((entry["tokens_per_s"], seconds - previous))
+        previous = seconds
+    total = sum(seconds for _, seconds in windows)
+    return sum(rate * seconds for rate, seconds in windows) / total if total > 0 else None
 
 
 def transfer_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], None]) -> dict[str, Any]:
@@ -210,6 +224,7 @@ COLUMNS = [
     ("train", "train_nll", "{:.4f}"),
     ("val", "val_nll", "{:.4f}"),
     ("test", "test_nll", "{:.4f}"),
+    ("tokens/s", "tokens_per_s", "{:,.0f}"),
     ("seed: first", "reference_first_loss", "{:.4f}"),
     ("seed: train", "reference_train", "{:.4f}"),
     ("seed: val", "reference_val", "{:.4f}"),

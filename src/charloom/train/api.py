@@ -18,7 +18,7 @@ import torch
 
 from charloom.data.config import DataConfig
 from charloom.data.vocab import Vocab
-from charloom.device import resolve_device, resolve_dtype
+from charloom.device import cpu_bfloat16_speedup, resolve_device, resolve_dtype
 from charloom.errors import CharloomError
 from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config, model_class
@@ -133,6 +133,8 @@ def _train(trainer: Trainer) -> None:
     if trainer.dtype != torch.float32 and not trainer.model.fitted_by_counting:
         precision = str(trainer.dtype).removeprefix("torch.")
         chosen = f"--dtype {trainer.config.dtype}"
+        if trainer.config.dtype == "auto" and trainer.device.type == "cpu":
+            chosen += f": its products run {cpu_bfloat16_speedup():.1f}x as fast as float32's here"
         trainer.log(f"training under {precision} autocast ({chosen}); evaluation in float32")
     result = trainer.run()
     distributed.barrier(trainer.dist)  # the others wait for rank 0's final files

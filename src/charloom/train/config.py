@@ -17,7 +17,7 @@ from charloom.device import PRECISIONS
 from charloom.errors import CharloomError
 from charloom.models.base import CharModel
 from charloom.options import SEED_LIMIT, check_options, check_types, option
-from charloom.train.optim import OPTIMIZERS
+from charloom.train.optim import OPTIMIZERS, SCHEDULES
 
 DEFAULT_STEPS = 3000
 DIAGNOSTICS_EVERY = 50  # steps between recorded steps of a bare --diagnostics
@@ -49,12 +49,33 @@ class TrainConfig:
         resumable=True,
     )
     batch_size: int | None = option(None, help="examples per step (family default, else 64)", minimum=1)
-    optimizer: str = option("adamw", help="adamw (default) or sgd with step decay", choices=OPTIMIZERS)
-    lr: float | None = option(None, help="peak learning rate (family default)", above=0)
+    optimizer: str | None = option(
+        None,
+        help="adamw (the default), muon (Muon for the hidden matrices, AdamW for the rest; the "
+        "transformer's default on running text) or sgd with step decay",
+        choices=OPTIMIZERS,
+    )
+    lr: float | None = option(None, help="peak learning rate (family default; AdamW's under muon)", above=0)
+    muon_lr: float | None = option(
+        None, help="with --optimizer muon: Muon's peak rate for the hidden matrices (default 0.05)", above=0
+    )
     weight_decay: float | None = option(
         None, help="AdamW weight decay on matrices (default: the family's, else 0.01)", minimum=0
     )
     warmup_steps: int = option(100, help="linear warm-up steps for AdamW (default 100)", minimum=0)
+    schedule: str | None = option(
+        None,
+        help="the rate after warm-up: cosine down to a tenth of the peak, or wsd: held at the peak, then a "
+        "straight line down to a tenth over the last --cooldown of training (default: wsd under muon, "
+        "else cosine)",
+        choices=SCHEDULES,
+    )
+    cooldown: float = option(
+        0.4,
+        help="with --schedule wsd: the last part of training that decays (default 0.4)",
+        above=0,
+        maximum=1,
+    )
     lr_schedule: str | None = option(
         None,
         help="a step schedule instead of the optimizer's own: STEP:LR pairs, e.g. 0:0.1,100000:0.01 "
@@ -181,8 +202,17 @@ def resolved(config: TrainConfig, model: CharModel, fmt: str = "lines") -> Train
         raise CharloomError("--stateful needs a recurrent family (rnn, gru, lstm) and --format text")
     if values["stateful"] is None:
         values["stateful"] = can_carry
-    sgd = config.optimizer == "sgd"
-    global_defaults = {"batch_size": 64, "lr": 0.1 if sgd else 3e-3, "weight_decay": 0.01, "dtype": "float32"}
+    if values["optimizer"] is None:
+        values["optimizer"] = family_defaults.get("optimizer", "adamw")
+    sgd = values["optimizer"] == "sgd"
+    global_defaults = {
+        "batch_size": 64,
+        "lr": 0.1 if sgd else 3e-3,
+        "muon_lr": 0.05 if values["optimizer"] == "muon" else None,
+        "weight_decay": 0.01,
+        "dtype": "float32",
+        "schedule": "wsd" if values["optimizer"] == "muon" else "cosine",
+    }
     adamw_only = ("lr", "weight_decay")  # the families' own values were tuned with AdamW
     if values["lr_schedule"] is not None and values["lr"] is None:
         values["lr"] = parse_schedule(values["lr_schedule"])[0][1]  # the peak shown and logged

@@ -33,7 +33,7 @@ from charloom.train.callbacks import Callbacks
 from charloom.train.checkpoint import TrainState, saved_step
 from charloom.train.config import TrainConfig, parse_schedule
 from charloom.train.interrupt import Interrupt, Interrupted
-from charloom.train.optim import lr_at, make_optimizer
+from charloom.train.optim import lr_at, make_optimizer, set_lr
 
 TEXT_EVAL_TARGETS = 100_000  # periodic evals of running text read this much of val
 
@@ -86,7 +86,9 @@ class Trainer:
             raise CharloomError("the training split is empty; give more data")
         trained = not model.fitted_by_counting
         optimizer = (
-            make_optimizer(model, config.optimizer, config.lr, config.weight_decay) if trained else None
+            make_optimizer(model, config.optimizer, config.lr, config.weight_decay, config.muon_lr)
+            if trained
+            else None
         )
         self.parallel = distributed.DataParallel(self.dist, model, config.batch_size) if trained else None
         if trained and config.compile:
@@ -144,7 +146,16 @@ class Trainer:
     def current_lr(self) -> float:
         c = self.config
         schedule = parse_schedule(c.lr_schedule) if c.lr_schedule else None
-        return lr_at(c.optimizer, c.lr, self.progress_fraction(), self.step, c.warmup_steps, schedule)
+        return lr_at(
+            c.optimizer,
+            c.lr,
+            self.progress_fraction(),
+            self.step,
+            c.warmup_steps,
+            schedule,
+            c.schedule,
+            c.cooldown,
+        )
 
     # -- evaluation and checkpoints -------------------------------------------------
     def eval_split(self, name: str, limit: int | None = None) -> float | None:
@@ -235,8 +246,7 @@ class Trainer:
             while not self.done():
                 started = time.perf_counter()
                 lr = self.current_lr()
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
+                set_lr(optimizer, lr)
                 inputs, targets, carried = self.next_batch()
                 inputs, targets = to_device(inputs, self.device), to_device(targets, self.device)
                 callbacks.before_step(counters.step)
