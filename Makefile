@@ -9,10 +9,11 @@ test:            ## every test, slow ones (real processes, DDP, browser) include
 test-fast:       ## the in-process tests only: under a minute
 	$(PYTHON) -m pytest -m "not slow"
 
-lint:            ## style, formatting and the layer contract
+lint:            ## style, formatting, the layer and no-cycle contracts, dead code
 	ruff check src tests bench scripts
 	ruff format --check src tests bench scripts
 	lint-imports
+	vulture
 
 format:
 	ruff format src tests bench scripts

@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 from common import train_tokens_per_second
 
-from charloom.data.batches import Layout, encode_items, make_batches
+from charloom.data.batches import Layout, encode_items
+from charloom.data.loading import make_batches
 from charloom.data.vocab import Vocab
 from charloom.models.registry import build_model, make_config
 

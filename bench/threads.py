@@ -13,8 +13,9 @@ from __future__ import annotations
 import torch
 from common import parser, report, train_tokens_per_second
 
-from charloom.data.batches import encode_items, make_batches
+from charloom.data.batches import encode_items
 from charloom.data.corpus import load_corpus
+from charloom.data.loading import make_batches
 from charloom.data.vocab import Vocab
 from charloom.models.registry import FAMILIES, build_model, make_config
 

@@ -154,7 +154,6 @@ class KillReport:
     before_first_checkpoint: int = 0
     restarts_with_force: int = 0
     resumes: int = 0
-    lost_steps: list[int] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
 
 

@@ -216,7 +216,7 @@ class Hang(Exception):
 
 @contextlib.contextmanager
 def time_limit(seconds: int) -> Iterator[None]:
-    def expire(signum, frame):
+    def expire(_signum, _frame):
         raise Hang(f"no answer within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expire)

@@ -51,6 +51,15 @@ def test_train_sample_eval_round_trip(trained, cli):
     assert 0 < figures["nll"] < 3.3 and figures["bpc"] == pytest.approx(figures["nll"] / 0.6931, rel=1e-3)
 
 
+def test_flags_and_positionals_mix_in_any_order(trained, tmp_path, capsys):
+    items = tmp_path / "items.txt"
+    items.write_text("emma\nolivia\n")
+    assert main(["eval", str(trained), "--json", str(items)]) == 0  # the file after a flag
+    after = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(trained), str(items), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == after and after["tokens"] == len("emma") + len("olivia") + 2
+
+
 def test_prefix_is_continued(trained, capsys):
     assert main(["sample", str(trained), "-n", "5", "--prefix", "ma", "--seed", "0"]) == 0
     items = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]

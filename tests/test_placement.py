@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from charloom import Callback
 from charloom.api import train
 from charloom.generate import processors
 from charloom.generate.pipeline import SampleOptions, make_task
@@ -26,17 +27,17 @@ FAMILIES = {
 }
 
 
-class WatchSteps:
+class WatchSteps(Callback):
     """A training callback that holds each step (forward, backward, update) to the rule."""
 
     def __init__(self, device: str = "cpu"):
         self.mode = Placement(device)
         self.steps = 0
 
-    def before_step(self, step: int) -> None:
+    def before_step(self, trainer, step: int) -> None:
         self.mode.__enter__()
 
-    def after_update(self, step: int, lr: float) -> None:
+    def after_update(self, trainer, step: int, lr: float) -> None:
         self.mode.__exit__(None, None, None)
         self.steps += 1
 

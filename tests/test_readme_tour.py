@@ -112,11 +112,11 @@ def test_the_first_readme_python_names(names_file, tmp_path):
     from charloom.data.splits import Splits
     from charloom.generate import register_scorer
     from charloom.generate.pipeline import SampleOptions
-    from charloom.inspect.checks import check_model
-    from charloom.inspect.embeddings import plot_embeddings
-    from charloom.inspect.neuron_page import write_neuron_page
-    from charloom.inspect.neurons import builtin_features, capture, discover
-    from charloom.inspect.samples_timeline import samples_timeline_html
+    from charloom.inspect.diagnostics.checks import check_model
+    from charloom.inspect.interpret.embeddings import plot_embeddings
+    from charloom.inspect.interpret.neuron_page import write_neuron_page
+    from charloom.inspect.interpret.neurons import builtin_features, capture, discover
+    from charloom.inspect.interpret.samples_timeline import samples_timeline_html
 
     for name in (register_scorer, check_model, plot_embeddings, write_neuron_page, capture, discover):
         assert callable(name)

@@ -10,6 +10,7 @@ same. The Python API mirrors the ``charloom`` command:
 """
 
 from charloom.api import resume, train
+from charloom.callback import Callback
 from charloom.data.config import DataConfig
 from charloom.data.corpus import Corpus, load_corpus
 from charloom.data.vocab import Vocab
@@ -20,6 +21,7 @@ from charloom.version import __version__
 
 __all__ = [
     "__version__",
+    "Callback",
     "CharloomError",
     "Corpus",
     "DataConfig",

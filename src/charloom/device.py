@@ -27,7 +27,6 @@ import torch
 
 from charloom.errors import CharloomError
 
-DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 PRECISIONS = (*DTYPES, "auto")
 # bfloat16 counts as native on a CPU whose bfloat16 products run at least this many

@@ -154,14 +154,3 @@ def check_types(cls: type, values: dict[str, Any], where: str) -> None:
         }.get(kind, True)
         if not fits:
             raise CharloomError(f"{where}: {name} must be {kind.__name__}, got {value!r}"[:300])
-
-
-def defaults_of(cls: type) -> dict[str, Any]:
-    """Each field's default value, by name."""
-    values = {}
-    for field in dataclasses.fields(cls):
-        if field.default is not dataclasses.MISSING:
-            values[field.name] = field.default
-        elif field.default_factory is not dataclasses.MISSING:
-            values[field.name] = field.default_factory()
-    return values

@@ -9,18 +9,20 @@ from typing import Any
 
 import torch
 
-from charloom.data.batches import Batches, encode_items, make_batches, text_block
+from charloom.data.batches import Batches, encode_items
 from charloom.data.conditions import TOKEN_BASE, categories_of, token_for
 from charloom.data.corpus import parse_lines, read_text_file
+from charloom.data.loading import make_batches, text_block
 from charloom.errors import CharloomError
 from charloom.generate.explore import next_chars
 from charloom.generate.pipeline import SampleOptions, sample_run
-from charloom.generate.samples import HELD_OUT, NEW, TRAIN, Samples
+from charloom.generate.samples import Novelty, Samples
 from charloom.generate.scoring import ItemScores, score_items
 from charloom.generate.streaming import Stream, stream_run
 from charloom.models.context import check_fits
 from charloom.models.likelihood import evaluate
-from charloom.rundir import SPLITS, RunDir
+from charloom.models.saved import load_model
+from charloom.rundir import RunDir
 
 CHUNK = 10_000  # items sampled or scored at a time when there are many
 
@@ -36,11 +38,8 @@ class Run:
         self.path = Path(path)
         self.dir = RunDir(self.path)
         self.info = self.dir.read_info()
-        self.model, self.vocab, self.weights_meta = self.dir.load_model(
-            weights, info=self.info, device=device
-        )
-        self._train_set: set[str] | None = None
-        self._held_out_set: set[str] | None = None
+        self.model, self.vocab, _ = load_model(self.info, self.dir.weights_path(weights), device)
+        self._novelty: Novelty | None = None
         self._longest_train_item: int | None = None
 
     def __repr__(self) -> str:
@@ -56,36 +55,35 @@ class Run:
 
     # -- data --------------------------------------------------------------------
     def split_text(self, split: str) -> str:
-        if split not in SPLITS:
-            raise CharloomError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-        return read_text_file(self.dir.split_path(split))
+        return self.dir.split_text(split)
 
     def split_items(self, split: str) -> list[str]:
         return parse_lines(self.split_text(split), split)
 
     @property
+    def novelty(self) -> Novelty:
+        """The run's splits, for marking items train, held-out or new (line mode; every
+        passage of running text is new)."""
+        if self._novelty is None:
+            lines = self.format == "lines"
+            train = self.split_items("train") if lines else ()
+            held_out = [*self.dir.split_lines("val"), *self.dir.split_lines("test")] if lines else ()
+            self._novelty = Novelty(train, held_out)
+        return self._novelty
+
+    @property
     def train_set(self) -> set[str]:
         """Training items, for telling new samples from remembered ones."""
-        if self._train_set is None:
-            self._train_set = set(self.split_items("train")) if self.format == "lines" else set()
-        return self._train_set
+        return self.novelty.train
 
     @property
     def held_out_set(self) -> set[str]:
         """Val and test items: real items the model never trained on."""
-        if self._held_out_set is None:
-            self._held_out_set = (
-                set(self.dir.split_lines("val")) | set(self.dir.split_lines("test"))
-                if self.format == "lines"
-                else set()
-            )
-        return self._held_out_set
+        return self.novelty.held_out
 
     def seen(self, text: str) -> str:
         """The novelty mark of an item: ``train``, ``held-out`` or ``new`` (in no split)."""
-        if text in self.train_set:
-            return TRAIN
-        return HELD_OUT if text in self.held_out_set else NEW
+        return self.novelty.mark(text)
 
     @property
     def longest_train_item(self) -> int | None:

@@ -11,8 +11,10 @@ run is started, resumed or read.
       diagnostics.jsonl   with --diagnostics: one line per recorded step
       data/               the train / val / test splits the run used
 
-Everything here reads or writes files; nothing trains or samples, so every layer that
-works with runs (training, generation, inspection) can stand on it.
+Everything here reads or writes files; nothing builds a model, batches, trains or
+samples, so every layer that works with runs (training, generation, inspection) can
+stand on it. A saved model is read by ``models.saved``, a split's batches by
+``data.loading``.
 """
 
 from __future__ import annotations
@@ -23,17 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from charloom.data.batches import Batches, encode_items, make_batches, text_block
 from charloom.data.corpus import FORMATS, read_text_file
-from charloom.data.tokens import encode_text_file
 from charloom.data.vocab import Vocab
-from charloom.device import resolve_device
 from charloom.errors import CharloomError, RunError
-from charloom.io import RunLock, atomic_write_bytes, atomic_write_json, load_tensors, remove_stale_temps
-from charloom.models.base import CharModel, config_to_dict
-from charloom.models.registry import build_model, make_config, saved_config
+from charloom.io import RunLock, atomic_write_bytes, atomic_write_json, remove_stale_temps
+from charloom.models.base import config_to_dict
 from charloom.version import __version__
 
 FORMAT_VERSION = 1
@@ -198,46 +194,20 @@ class RunDir:
             atomic_write_bytes(self.split_path(name), text.encode("utf-8"))
 
     def split_text(self, split: str) -> str:
+        """A split's file as written (every run writes all three, empty or not)."""
         if split not in SPLITS:
             raise CharloomError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
         path = self.split_path(split)
-        return read_text_file(path) if path.exists() else ""
+        if not path.exists():
+            raise RunError(f"{path} is missing: the run is damaged; retrain it")
+        return read_text_file(path)
 
     def split_lines(self, split: str) -> list[str]:
         """A line-mode split's items, as written (empty for an empty split)."""
         return [line for line in self.split_text(split).splitlines() if line]
 
-    def split_batches(
-        self,
-        model: CharModel,
-        vocab: Vocab,
-        fmt: str,
-        block_size: int | None = None,
-        stateful: bool = False,
-        rows: int = 1,
-    ) -> dict[str, Batches | None]:
-        """Each split's batches in the model's layout, as training reads them; None for an
-        empty split. Running text is encoded once to a memory-mapped token file next to its
-        split, so that a large corpus never sits in memory as int64 (data/tokens.py). A
-        ``stateful`` run reads its text in order: train in ``rows`` stretches, val and test
-        as one (data/streams.py)."""
-        block = text_block(block_size, model.context_size)
-        batches: dict[str, Batches | None] = {}
-        for name in SPLITS:
-            path = self.split_path(name)
-            if fmt == "text":
-                present = path.exists()
-                encoded = encode_text_file(path, vocab, path.with_suffix(".tokens")) if present else []
-                empty = len(encoded) < 2
-            else:
-                encoded = encode_items(self.split_lines(name), vocab)
-                empty = len(encoded) == 0
-            layout = model.training_layout
-            streams = rows if name == "train" else 1
-            batches[name] = (
-                None if empty else make_batches(layout, encoded, model.context_size, block, stateful, streams)
-            )
-        return batches
+    def split_paths(self) -> dict[str, Path]:
+        return {name: self.split_path(name) for name in SPLITS}
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """The lines of metrics.jsonl, one per evaluation; [] when there are none. A line cut
@@ -272,17 +242,6 @@ class RunDir:
                 ) from None
         return samples
 
-    # -- the model ------------------------------------------------------------------------
-    def load_model(
-        self, weights: str = "model", info: dict | None = None, device: str | torch.device = "cpu"
-    ) -> tuple[CharModel, Vocab, dict]:
-        """The run's model with its weights (in eval mode) on ``device``, its vocabulary, and
-        the weights' metadata. Weights are float32 CPU tensors on disk whatever trained them."""
-        model, vocab = model_from_info(info if info is not None else self.read_info())
-        meta = load_weights(model, self.weights_path(weights))
-        model.to(resolve_device(device)).eval()
-        return model, vocab, meta
-
 
 def read_run_json(path: str | Path) -> dict:
     return RunDir(path).read_info()
@@ -290,30 +249,6 @@ def read_run_json(path: str | Path) -> dict:
 
 def split_path(path: str | Path, split: str) -> Path:
     return RunDir(path).split_path(split)
-
-
-def model_from_info(info: dict) -> tuple[CharModel, Vocab]:
-    """The model run.json describes, freshly initialised, and its vocabulary."""
-    try:
-        vocab = Vocab.from_json(info["vocab"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunError(f"run.json's vocabulary is damaged ({type(exc).__name__}: {str(exc)[:120]}); "
-                       "retrain the run") from None  # fmt: skip
-    family = info["model"]["family"]
-    config = make_config(family, saved_config(family, info["model"]["config"]))
-    return build_model(family, config, vocab.size), vocab
-
-
-def load_weights(model: CharModel, path: Path) -> dict:
-    tensors, meta = load_tensors(path)
-    try:
-        model.load_tensors(tensors)
-    except (KeyError, RuntimeError) as exc:
-        detail = " ".join(str(exc).split())[:160]
-        raise RunError(
-            f"{path} does not match the model in run.json ({detail}); the run is damaged: retrain it"
-        ) from None
-    return meta
 
 
 def new_run_info(

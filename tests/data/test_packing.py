@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from charloom.data.batches import IGNORE, ItemBatches, make_batches
+from charloom.data.batches import IGNORE, ItemBatches
+from charloom.data.loading import make_batches
 from charloom.data.packing import Packed, PackedBatches, first_fit
 from charloom.models.likelihood import nll
 from charloom.models.transformer import GPT2_BLOCK, Transformer, TransformerConfig

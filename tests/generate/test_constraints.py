@@ -27,9 +27,6 @@ def satisfies(text: str, options: dict, train: set[str]) -> bool:
     )
 
 
-MASKED = ("starts_with", "ends_with", "contains", "min_len", "max_len", "alphabet")
-
-
 @st.composite
 def constraint_sets(draw):
     options = {}

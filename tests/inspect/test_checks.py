@@ -42,6 +42,12 @@ def test_update_ratio_far_above_the_guide_says_lower_it():
     assert finding.level == "warning" and "lower the learning rate" in finding.message
 
 
+def test_muons_matrices_are_not_held_to_the_rule_of_thumb():
+    records = records_with({"w1": -0.8, "w2": -3.0})
+    assert check_update_ratios(records)[0].level == "warning"
+    assert check_update_ratios(records, muon=["w1"])[0].level == "ok"  # Muon's large steps are by design
+
+
 def test_update_ratio_is_judged_at_the_peak_learning_rate_and_after_warmup():
     # decayed to a tenth of the peak: -4.5 at lr 1e-4 is -3.5 at the peak 1e-3, fine
     assert check_update_ratios(records_with({"w": -4.5}, lr=1e-4), peak_lr=1e-3)[0].level == "ok"

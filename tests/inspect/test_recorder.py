@@ -11,6 +11,7 @@ import torch
 
 from charloom.api import train
 from charloom.cli import main
+from charloom.divergence import LossGuard
 from charloom.errors import TrainingDiverged
 from charloom.inspect.diagnostics.checks import EXPLODE_STEPS, per_step_losses
 from charloom.inspect.diagnostics.watch import TrainingWatch, read_diagnostics
@@ -73,23 +74,30 @@ def test_resume_keeps_one_loss_per_step(names_file, tmp_path):
     assert [r["step"] for r in records if "layers" in r] == [0, 10, 20, 30]
 
 
-def test_an_exploding_loss_warns_once_then_stops():
+def test_an_exploding_loss_warns_once_then_the_loop_stops():
     torch.manual_seed(0)
     said: list[str] = []
     watch = TrainingWatch(".", MLP(MLPConfig(hidden=8), 27), None, said.append)
-    watch.after_backward(0, torch.tensor(3.3))
-    watch.after_backward(1, torch.tensor(50.0))  # one spike: a warning, training goes on
-    for step in range(2, 60):
-        watch.after_backward(step, torch.tensor(3.0))
+    guard = LossGuard()
+    losses = [3.3, 50.0] + [3.0] * 58  # one spike: a warning, training goes on
+    for step, loss in enumerate(losses):
+        guard.observe(step, loss, "the last checkpoint", 1e-3)
+        watch.after_backward(None, step, torch.tensor(loss))
     assert said[0].startswith("check initial-loss [ok] step 0")
     assert len(said) == 2 and said[1].startswith("check loss [warning] step 1")
     high = 0
     with pytest.raises(TrainingDiverged, match="exploded"):
         while True:
             high += 1
-            watch.after_backward(59 + high, torch.tensor(20.0))
+            guard.observe(59 + high, 20.0, "the last checkpoint", 1e-3)
     # stops once the mean of the last 50 losses passes 3 x 3.3: 21 x 20 + 29 x 3 > 495
     assert high == 21 and EXPLODE_STEPS == 50
+
+
+def test_the_loss_guard_stops_a_run_even_with_no_callbacks(names_file, tmp_path):
+    with pytest.raises(TrainingDiverged, match="exploded|became"):
+        train(names_file, "mlp", out=tmp_path / "run", max_steps=400, lr=50.0, optimizer="sgd",
+              grad_clip=0, callbacks=[], log=lambda m: None)  # fmt: skip
 
 
 def test_tensorboard_absent_is_skipped_silently(names_file, tmp_path, monkeypatch):

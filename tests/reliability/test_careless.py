@@ -103,8 +103,8 @@ def test_a_run_can_be_sampled_while_it_trains(names_file, tmp_path):
     out = tmp_path / "run"
     seen: list[int] = []
 
-    class SampleMeanwhile:
-        def on_eval(self, entry: dict) -> None:
+    class SampleMeanwhile(charloom.Callback):
+        def on_eval(self, trainer, entry: dict) -> None:
             if entry["step"] > 0:  # a best model is on disk from the step-0 evaluation on
                 seen.append(len(charloom.load_run(out).sample(n=3, seed=entry["step"])))
 

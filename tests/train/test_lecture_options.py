@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from charloom.api import train
+from charloom.data.loading import split_batches
 from charloom.errors import CharloomError
 from charloom.models.bigram import Bigram, BigramConfig
 from charloom.models.mlp import MLP, MLPConfig
@@ -106,7 +107,8 @@ def test_batchnorm_calibrated_on_the_whole_training_set(tmp_path, names_file):
                 model_options={"batchnorm": True, "bn_momentum": 0.001, "hidden": 16}, **QUIET)  # fmt: skip
     model, vocab = run.model, run.vocab
     norm = next(m for m in model.modules() if isinstance(m, BatchNorm1d))
-    batches = run.dir.split_batches(model, vocab, "lines", None)["train"]
+    paths = run.dir.split_paths()
+    batches = split_batches(paths, vocab, "lines", model.training_layout, model.context_size)["train"]
     captured = []
     handle = norm.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0]))
     with torch.no_grad():

@@ -7,6 +7,7 @@ import random
 import pytest
 import torch
 
+from charloom import Callback
 from charloom.api import train
 from charloom.data.streams import StreamBatches
 from charloom.errors import CharloomError
@@ -55,17 +56,14 @@ def test_evaluation_with_carried_state_equals_one_pass_over_the_text():
     assert windowed["nll"] == pytest.approx(whole, abs=1e-5)
 
 
-class Recorder:
+class Recorder(Callback):
     """The weights and the carried state at the start of every step."""
 
     def __init__(self):
         self.steps = []
 
-    def on_train_start(self, trainer):
-        self.trainer = trainer
-
-    def before_step(self, step):
-        t = self.trainer
+    def before_step(self, t, step):
+        self.trainer = t
         weights = {k: v.clone() for k, v in t.model.state_dict().items()}
         carried = {k: v.clone() for k, v in t.state.carried.items()}
         self.steps.append((step, weights, carried, t.batches["train"].window(step)))

@@ -85,11 +85,23 @@ def build_parser() -> Parser:
     return parser
 
 
+def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
+    """The command line read as a person writes it: a command's flags and positionals in
+    any order (``charloom eval RUN --json FILE``), which argparse reads only intermixed,
+    and only on the command's own parser."""
+    if argv and argv[0] in COMMANDS:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        args = commands.choices[argv[0]].parse_intermixed_args(argv[1:])
+        args.command = argv[0]
+        return args
+    return parser.parse_args(argv or ["--help"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
-        args = parser.parse_args(argv or ["--help"])
+        args = parse(parser, argv)
         if args.command is None:
             parser.print_help()
             return 2

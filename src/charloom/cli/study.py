@@ -1,4 +1,4 @@
-"""``charloom study``: the seeds' experiments, one command each."""
+"""``charloom study``: the reference experiments (the lectures' and the blog's), one command each."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ def _add_study(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="study.json on stdout")
 
 
-@command("study", "run one of the seeds' experiments (or your own) and compare its runs", _add_study)
+@command(
+    "study",
+    "run one of the reference experiments (the lectures', the blog's) or your own, and compare its runs",
+    _add_study,
+)
 def cmd_study(args: argparse.Namespace) -> int:
     from charloom.study.runner import format_study, run_study
     from charloom.study.spec import builtin_names, load_study

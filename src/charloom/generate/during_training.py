@@ -1,4 +1,4 @@
-"""Samples as training goes: a training callback (see ``train.callbacks``).
+"""Samples as training goes: a training callback (see ``charloom.callback``).
 
 At every evaluation it draws ``num_samples`` items (line mode; one passage of running
 text) from the model being trained, appends them to the run's ``samples.txt`` with their
@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from charloom import io
-from charloom.generate.samples import HELD_OUT, NEW, TRAIN
+from charloom.callback import Callback
+from charloom.generate.samples import NEW, Novelty
 from charloom.generate.sampling import generate
 from charloom.rundir import LoggedSample, RunDir
 
@@ -23,34 +24,27 @@ SHOWN_CHARS = 160
 LINE_MAX_NEW, TEXT_MAX_NEW = 50, 200
 
 
-class TrainingSamples:
+class TrainingSamples(Callback):
     """Draw, write and show a few samples at each evaluation."""
 
     def __init__(self) -> None:
-        self.trainer: Any = None
-        self.train: set[str] = set()
-        self.held_out: set[str] = set()
+        self.novelty: Novelty | None = None  # line mode only: passages of text are not marked
 
     def on_train_start(self, trainer: Any) -> None:
-        self.trainer = trainer
         if trainer.format == "lines" and trainer.config.num_samples:
-            self.train = set(trainer.run_dir.split_lines("train"))
-            self.held_out = set(trainer.run_dir.split_lines("val")) | set(trainer.run_dir.split_lines("test"))
+            run_dir = trainer.run_dir
+            held_out = [*run_dir.split_lines("val"), *run_dir.split_lines("test")]
+            self.novelty = Novelty(run_dir.split_lines("train"), held_out)
 
-    def seen(self, text: str) -> str | None:
-        if self.trainer.format != "lines":
-            return None
-        return TRAIN if text in self.train else HELD_OUT if text in self.held_out else NEW
-
-    def on_eval(self, entry: dict) -> None:
-        trainer = self.trainer
+    def on_eval(self, trainer: Any, entry: dict) -> None:
         count = trainer.config.num_samples
         if not count or not trainer.dist.is_main:
             return
         texts = draw(
             trainer.eval_model, trainer.vocab, trainer.format, count, trainer.config.seed, entry["step"]
         )
-        logged = [LoggedSample(entry["step"], text, self.seen(text)) for text in texts]
+        mark = self.novelty.mark if self.novelty is not None else lambda text: None
+        logged = [LoggedSample(entry["step"], text, mark(text)) for text in texts]
         io.append_text(trainer.run_dir / RunDir.SAMPLES, "".join(s.line() for s in logged))
         if trainer.format == "lines":
             shown = "  ".join(s.text + ("" if s.seen == NEW else f" ({s.seen})") for s in logged)

@@ -7,10 +7,23 @@ model never trained on) or ``new`` (in no split of the data: made up)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 TRAIN, HELD_OUT, NEW = "train", "held-out", "new"
 MARKS = (TRAIN, HELD_OUT, NEW)
+
+
+class Novelty:
+    """The mark of an item against a run's splits: the one place it is decided."""
+
+    def __init__(self, train: Iterable[str], held_out: Iterable[str]):
+        self.train, self.held_out = set(train), set(held_out)
+
+    def mark(self, text: str) -> str:
+        if text in self.train:
+            return TRAIN
+        return HELD_OUT if text in self.held_out else NEW
 
 
 @dataclass(slots=True)
@@ -141,4 +154,4 @@ class Samples(list):
         return line
 
 
-__all__ = ["HELD_OUT", "MARKS", "NEW", "TRAIN", "Sample", "Samples"]
+__all__ = ["HELD_OUT", "MARKS", "NEW", "TRAIN", "Novelty", "Sample", "Samples"]

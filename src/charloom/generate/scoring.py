@@ -32,6 +32,7 @@ from charloom.errors import CharloomError
 from charloom.generate.novelty import NoveltyIndex
 from charloom.models.base import CharModel
 from charloom.models.likelihood import token_logprobs
+from charloom.models.saved import load_model
 from charloom.rundir import RunDir
 
 LN2 = math.log(2)
@@ -269,7 +270,7 @@ def _ratio(run: Any, argument: str | None) -> Scorer:
         raise CharloomError(
             f"ratio needs two runs of the same kind; {argument} is {other_format}, this run is {run.format}"
         )
-    model, vocab, _ = other.load_model()
+    model, vocab, _ = load_model(other.read_info(), other.weights_path("model"))
     return LogRatio((run.model, run.vocab), (model, vocab), name=f"ratio:{argument}")
 
 

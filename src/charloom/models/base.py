@@ -272,10 +272,3 @@ def require(condition: bool, message: str) -> None:
         from charloom.errors import CharloomError
 
         raise CharloomError(message)
-
-
-def require_at_least_one(config: Any, *names: str) -> None:
-    """Config validation for sizes and counts: each named option must be at least 1."""
-    for name in names:
-        value = getattr(config, name)
-        require(value >= 1, f"--{name.replace('_', '-')} must be at least 1, got {value}")

@@ -6,25 +6,27 @@ data and a little weight decay it converges to the count-based bigram.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from charloom.models.base import WindowModel, require
+from charloom.models.base import WindowModel
+from charloom.options import check_options, option
 
 INITS = ("zero", "random")
 
 
 @dataclass
 class BigramConfig:
-    init: str = field(
-        default="zero",
-        metadata={"help": "initial logits: zero (a uniform softmax) or random N(0, 1), as in the lectures"},
+    init: str = option(
+        "zero",
+        help="initial logits: zero (a uniform softmax) or random N(0, 1), as in the lectures",
+        choices=INITS,
     )
 
     def __post_init__(self):
-        require(self.init in INITS, f"--init must be one of {', '.join(INITS)}, got {self.init!r}")
+        check_options(self)
 
 
 class Bigram(WindowModel):

@@ -42,11 +42,6 @@ def nll_sum(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, 
     return token_nll(logits, targets, "sum"), int((targets != IGNORE).sum())
 
 
-def batch_nll(model: CharModel, inputs, targets: torch.Tensor) -> torch.Tensor:
-    """The training loss of one batch in the model's own layout."""
-    return nll(model.training_logits(inputs), targets)
-
-
 @torch.no_grad()
 def evaluate(
     model: CharModel, batches: Batches, batch_size: int = 512, max_targets: int | None = None

@@ -19,49 +19,38 @@ divided by sqrt(fan_in) (``by_fan_in=False``) and random biases (``bias_std``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from charloom.models.base import WindowModel, require, require_at_least_one
+from charloom.models.base import WindowModel
 from charloom.models.layers import TANH_GAIN, BatchNorm1d, kaiming_linear, scaled_output
+from charloom.options import check_options, option
 
 ACTIVATIONS = ("tanh", "linear")
 
 
 @dataclass
 class MLPConfig:
-    context: int = field(default=3, metadata={"help": "characters of context"})
-    embedding: int = field(default=10, metadata={"help": "embedding size per character"})
-    hidden: int = field(default=200, metadata={"help": "units per hidden layer"})
-    n_layer: int = field(default=1, metadata={"help": "number of hidden layers"})
-    batchnorm: bool = field(default=False, metadata={"help": "BatchNorm after each hidden Linear"})
-    gain: float = field(default=TANH_GAIN, metadata={"help": "init gain of the layers after a tanh"})
-    input_gain: float = field(default=1.0, metadata={"help": "init gain of the first layer (on embeddings)"})
-    output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
-    activation: str = field(
-        default="tanh", metadata={"help": "tanh, or linear (no nonlinearity)", "choices": ACTIVATIONS}
-    )
-    by_fan_in: bool = field(
-        default=True, metadata={"help": "init weights with std gain / sqrt(fan_in) (off: std gain)"}
-    )
-    bias_std: float = field(default=0.0, metadata={"help": "init std of the hidden biases (0: zero)"})
-    output_bias_std: float = field(default=0.0, metadata={"help": "init std of the output bias (0: zero)"})
-    bn_momentum: float = field(
-        default=0.1, metadata={"help": "BatchNorm running-statistics momentum (the lectures: 0.001)"}
+    context: int = option(3, help="characters of context", minimum=1)
+    embedding: int = option(10, help="embedding size per character", minimum=1)
+    hidden: int = option(200, help="units per hidden layer", minimum=1)
+    n_layer: int = option(1, help="number of hidden layers", minimum=1)
+    batchnorm: bool = option(False, help="BatchNorm after each hidden Linear")
+    gain: float = option(TANH_GAIN, help="init gain of the layers after a tanh")
+    input_gain: float = option(1.0, help="init gain of the first layer (on embeddings)")
+    output_scale: float = option(0.1, help="init scale of the output layer")
+    activation: str = option("tanh", help="tanh, or linear (no nonlinearity)", choices=ACTIVATIONS)
+    by_fan_in: bool = option(True, help="init weights with std gain / sqrt(fan_in) (off: std gain)")
+    bias_std: float = option(0.0, help="init std of the hidden biases (0: zero)", minimum=0)
+    output_bias_std: float = option(0.0, help="init std of the output bias (0: zero)", minimum=0)
+    bn_momentum: float = option(
+        0.1, help="BatchNorm running-statistics momentum (the lectures: 0.001)", above=0, maximum=1
     )
 
     def __post_init__(self):
-        require_at_least_one(self, "context", "embedding", "hidden", "n_layer")
-        choices = ", ".join(ACTIVATIONS)
-        require(
-            self.activation in ACTIVATIONS, f"--activation must be one of {choices}, got {self.activation!r}"
-        )
-        require(0 < self.bn_momentum <= 1, f"--bn-momentum must be in (0, 1], got {self.bn_momentum}")
-        require(
-            self.bias_std >= 0 and self.output_bias_std >= 0, "--bias-std and --output-bias-std must be >= 0"
-        )
+        check_options(self)
 
 
 class MLP(WindowModel):

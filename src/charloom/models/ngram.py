@@ -10,21 +10,21 @@ key), so any n works without a V^n table.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from charloom.models.base import WindowModel, require
+from charloom.options import check_options, option
 
 
 @dataclass
 class NGramConfig:
-    n: int = field(default=2, metadata={"help": "order: predict from the previous n-1 characters"})
-    smoothing: float = field(default=1.0, metadata={"help": "add-k smoothing constant k (>= 0)"})
+    n: int = option(2, help="order: predict from the previous n-1 characters", minimum=1)
+    smoothing: float = option(1.0, help="add-k smoothing constant k (>= 0)", minimum=0)
 
     def __post_init__(self):
-        require(self.n >= 1, f"--n must be at least 1, got {self.n}")
-        require(self.smoothing >= 0, f"--smoothing must be >= 0, got {self.smoothing}")
+        check_options(self)
 
 
 class NGram(WindowModel):

@@ -22,45 +22,37 @@ the other and the tests check that they compute the same thing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from charloom.models.base import CharModel, State, UnitGroups, require, require_at_least_one
+from charloom.models.base import CharModel, State, UnitGroups
 from charloom.models.layers import Dropout, scaled_output
 from charloom.models.recurrent_cells import CellWeights, GRUCell, LSTMCell, RNNCell
 from charloom.models.recurrent_trace import trace_recurrence
+from charloom.options import check_options, option
 
 CELL_IMPLS = ("fused", "equations")
 
 
 @dataclass
 class RecurrentConfig:
-    n_layer: int = field(default=2, metadata={"help": "number of stacked recurrent layers"})
-    hidden: int = field(default=256, metadata={"help": "size of the hidden state per layer"})
-    embedding: int = field(default=64, metadata={"help": "embedding size per character"})
-    # 2 x 256 overfits names within minutes without it (how 0.3 was chosen: docs/tuning.md).
-    dropout: float = field(
-        default=0.3, metadata={"help": "dropout between layers and before the output (0: none)"}
-    )
-    learned_init: bool = field(
-        default=False, metadata={"help": "learn the initial hidden state (else zeros)"}
-    )
-    cell_impl: str = field(
-        default="fused",
-        metadata={"help": "'fused' (PyTorch's fast kernels) or 'equations' (readable cells)"},
+    n_layer: int = option(2, help="number of stacked recurrent layers", minimum=1)
+    hidden: int = option(256, help="size of the hidden state per layer", minimum=1)
+    embedding: int = option(64, help="embedding size per character", minimum=1)
+    dropout: float = option(
+        0.3, help="dropout between layers and before the output (0: none)", minimum=0, below=1
+    )  # 2 x 256 overfits names within minutes without it (docs/tuning.md)
+    learned_init: bool = option(False, help="learn the initial hidden state (else zeros)")
+    cell_impl: str = option(
+        "fused", help="'fused' (PyTorch's fast kernels) or 'equations' (readable cells)", choices=CELL_IMPLS
     )
 
     def __post_init__(self):
-        require_at_least_one(self, "n_layer", "hidden", "embedding")
-        require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
-        require(
-            self.cell_impl in CELL_IMPLS,
-            f"--cell-impl must be one of {', '.join(CELL_IMPLS)}, got {self.cell_impl!r}",
-        )
+        check_options(self)
 
 
 class EquationStack(nn.Module):

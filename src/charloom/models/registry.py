@@ -22,6 +22,15 @@ FAMILIES: dict[str, type[CharModel]] = {
 }
 
 
+def register_family(cls: type[CharModel]) -> type[CharModel]:
+    """Add a family (usable as a class decorator): training, sampling, evaluation, the
+    command line's flags and ``charloom models`` then take it by its ``family`` name."""
+    if not cls.family or not isinstance(cls.family, str):
+        raise ValueError(f"{cls.__name__} needs a family name")
+    FAMILIES[cls.family] = cls
+    return cls
+
+
 def model_class(family: str) -> type[CharModel]:
     try:
         return FAMILIES[family]

@@ -17,12 +17,12 @@ linear layers carry no bias when a BatchNorm follows (its shift replaces it).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from charloom.models.base import WindowModel, require, require_at_least_one
+from charloom.models.base import WindowModel, require
 from charloom.models.layers import (
     TANH_GAIN,
     BatchNorm1d,
@@ -31,26 +31,25 @@ from charloom.models.layers import (
     kaiming_linear,
     scaled_output,
 )
+from charloom.options import check_options, option
 
 
 @dataclass
 class WaveNetConfig:
-    context: int = field(default=8, metadata={"help": "characters of context (a power of two)"})
-    embedding: int = field(default=24, metadata={"help": "embedding size per character"})
-    hidden: int = field(default=128, metadata={"help": "units per level"})
-    batchnorm: bool = field(default=True, metadata={"help": "BatchNorm after each level's Linear"})
-    output_scale: float = field(default=0.1, metadata={"help": "init scale of the output layer"})
-    dropout: float = field(default=0.1, metadata={"help": "dropout after each level's tanh (0: none)"})
+    context: int = option(8, help="characters of context (a power of two)")
+    embedding: int = option(24, help="embedding size per character", minimum=1)
+    hidden: int = option(128, help="units per level", minimum=1)
+    batchnorm: bool = option(True, help="BatchNorm after each level's Linear")
+    output_scale: float = option(0.1, help="init scale of the output layer", above=0)
+    dropout: float = option(0.1, help="dropout after each level's tanh (0: none)", minimum=0, below=1)
 
     def __post_init__(self):
-        require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
+        check_options(self)
         require(
             self.context >= 2 and self.context & (self.context - 1) == 0,
             f"--context must be a power of two (2, 4, 8, 16, ...) for the wavenet, "
             f"which fuses pairs of positions; got {self.context}",
         )
-        require_at_least_one(self, "embedding", "hidden")
-        require(self.output_scale > 0, f"--output-scale must be > 0, got {self.output_scale}")
 
 
 class WaveNet(WindowModel):

@@ -190,7 +190,7 @@ def transfer_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], 
 
 def layer_stds(record: dict[str, Any]) -> list[float]:
     """The std of each hidden layer's output: the nonlinearities, or in a stack of Linear
-    layers every Linear but the last (the readout, which the seed does not list)."""
+    layers every Linear but the last (the readout, which the lecture does not list)."""
     layers = [layer for layer in watched_layers(record) if layer.get("act")]
     if layers and all(layer["kind"] == "linear" for layer in layers):
         layers = layers[:-1]
@@ -225,15 +225,15 @@ COLUMNS = [
     ("val", "val_nll", "{:.4f}"),
     ("test", "test_nll", "{:.4f}"),
     ("tokens/s", "tokens_per_s", "{:,.0f}"),
-    ("seed: first", "reference_first_loss", "{:.4f}"),
-    ("seed: train", "reference_train", "{:.4f}"),
-    ("seed: val", "reference_val", "{:.4f}"),
+    ("ref: first", "reference_first_loss", "{:.4f}"),
+    ("ref: train", "reference_train", "{:.4f}"),
+    ("ref: val", "reference_val", "{:.4f}"),
     ("log10 std after the last layer", "final_log10_std", "{:.2f}"),
 ]
 
 
 def format_study(result: dict[str, Any]) -> str:
-    """The rows as a table, columns that no row fills left out; the seed's figures beside."""
+    """The rows as a table, columns that no row fills left out; the reference figures beside."""
     rows = result["rows"]
     columns = [c for c in COLUMNS if any(row.get(c[1]) is not None for row in rows)]
     lines = aligned(rows, columns).splitlines()

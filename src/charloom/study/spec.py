@@ -10,7 +10,7 @@
     model_options = { context = 3, embedding = 10, hidden = 200 }
     [[runs]]
     name = "naive"
-    reference = { train = 2.1137, val = 2.1547 }   # the seed's figures, printed beside ours
+    reference = { train = 2.1137, val = 2.1547 }   # the reference figures, printed beside ours
     model_options = { by_fan_in = false, output_scale = 1.0, bias_std = 1.0 }
 
 A run's options are the shared ones with its own on top (``model_options`` merged key by

@@ -22,7 +22,8 @@ from charloom.device import cpu_bfloat16_speedup, resolve_device, resolve_dtype
 from charloom.errors import CharloomError
 from charloom.models.context import check_fits
 from charloom.models.registry import build_model, make_config, model_class
-from charloom.rundir import RunDir, default_out, model_from_info, new_run_info
+from charloom.models.saved import model_from_info
+from charloom.rundir import RunDir, default_out, new_run_info
 from charloom.train import distributed
 from charloom.train.config import TrainConfig, resolved
 from charloom.train.loop import Trainer

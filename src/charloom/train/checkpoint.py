@@ -30,6 +30,7 @@ class Counters:
     train_seconds: float = 0.0
     best_val: float = math.inf
     best_step: int = -1
+    initial_loss: float | None = None  # the first step's, which the loss guard measures from
 
 
 class TrainState:
@@ -50,7 +51,8 @@ class TrainState:
         # where the next window starts: saved, so that a resumed run reads on exactly
         self.carried: dict[str, torch.Tensor] | None = None
 
-    def save(self, path: Path, log_sizes: dict[str, int]) -> None:
+    def save(self, path: Path, log_sizes: dict[str, int], callbacks: dict[str, dict] | None = None) -> None:
+        """Everything, with the logs' sizes and the callbacks' states (JSON)."""
         c = self.counters
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         meta: dict[str, Any] = {
@@ -58,6 +60,8 @@ class TrainState:
             "train_seconds": c.train_seconds,
             "best_val": None if math.isinf(c.best_val) else c.best_val,
             "best_step": c.best_step,
+            "initial_loss": c.initial_loss,
+            "callbacks": callbacks or {},
         }
         if self.optimizer is not None:
             opt_tensors, opt_meta = flatten_optimizer(self.optimizer.state_dict())
@@ -76,8 +80,9 @@ class TrainState:
         meta["file_sizes"] = log_sizes
         save_tensors(path, tensors, meta)
 
-    def load(self, path: Path) -> dict[str, int]:
-        """Restore everything saved at ``path``; returns the logs' sizes at that moment."""
+    def load(self, path: Path) -> tuple[dict[str, int], dict[str, dict]]:
+        """Restore everything saved at ``path``; returns the logs' sizes at that moment and
+        the callbacks' states."""
         tensors, meta = load_tensors(path)
         self.model.load_tensors(_section(tensors, "model."))
         if self.optimizer is not None and "optimizer" in meta:
@@ -97,8 +102,9 @@ class TrainState:
             train_seconds=float(meta["train_seconds"]),
             best_val=math.inf if best is None else float(best),
             best_step=int(meta["best_step"]),
+            initial_loss=meta.get("initial_loss"),
         )
-        return dict(meta.get("file_sizes", {}))
+        return dict(meta.get("file_sizes", {})), dict(meta.get("callbacks", {}))
 
 
 def saved_step(path: Path) -> int:

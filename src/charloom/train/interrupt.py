@@ -22,7 +22,7 @@ class Interrupt:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def _handle(self, signum, frame):
+    def _handle(self, _signum, _frame):
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True

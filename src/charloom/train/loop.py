@@ -19,17 +19,20 @@ from typing import Any
 import torch
 
 from charloom import io
+from charloom.callback import Callbacks
 from charloom.data.batches import IGNORE
+from charloom.data.loading import split_batches
 from charloom.data.vocab import Vocab
 from charloom.device import autocast, resolve_device, resolve_dtype, to_device
+from charloom.divergence import LossGuard
 from charloom.errors import CharloomError, TrainingDiverged
 from charloom.models.base import CharModel, detach_state
 from charloom.models.likelihood import evaluate
-from charloom.rundir import RunDir, load_weights
+from charloom.models.saved import load_weights
+from charloom.rundir import RunDir
 from charloom.train import distributed
 from charloom.train.averaging import WeightAverage
 from charloom.train.calibrate import calibrate_batchnorm
-from charloom.train.callbacks import Callbacks
 from charloom.train.checkpoint import TrainState, saved_step
 from charloom.train.config import TrainConfig, parse_schedule
 from charloom.train.interrupt import Interrupt, Interrupted
@@ -71,7 +74,7 @@ class Trainer:
     ):
         self.run_dir, self.info, self.model, self.vocab = run_dir, info, model, vocab
         self.config, self.log = config, log
-        self.callbacks = Callbacks(callbacks)
+        self.callbacks = Callbacks(self, callbacks)
         self.dist = dist or distributed.Context()
         self.format = info["data"]["format"]
         # under torchrun each process takes the GPU of its local rank
@@ -79,9 +82,10 @@ class Trainer:
         self.dtype = resolve_dtype(config.dtype, self.device)
         model.to(self.device)  # before the optimiser, whose state lives beside the weights
         self.stateful = bool(config.stateful)  # the recurrent state carried across windows
-        self.batches = run_dir.split_batches(
-            model, vocab, self.format, config.block_size, self.stateful, rows=config.batch_size
-        )
+        self.batches = split_batches(
+            run_dir.split_paths(), vocab, self.format, model.training_layout, model.context_size,
+            config.block_size, self.stateful, rows=config.batch_size,
+        )  # fmt: skip
         if self.batches["train"] is None:
             raise CharloomError("the training split is empty; give more data")
         trained = not model.fitted_by_counting
@@ -103,6 +107,7 @@ class Trainer:
         self.state = TrainState(model, optimizer, average, generator)
         self.resumed = False
         self.window = Window()
+        self.guard = LossGuard()  # the loop's own stop for a loss that ran away
 
     @property
     def out(self) -> Path:
@@ -186,21 +191,23 @@ class Trainer:
             counters.best_val, counters.best_step = val, counters.step
             meta = {"step": counters.step, "val_loss": val}
             io.save_tensors(self.run_dir.weights_path("model"), self.eval_model.state_dict(), meta)
-        self.callbacks.on_eval(entry)
+        self.callbacks.call("on_eval", entry)
 
     def save_checkpoint(self) -> None:
-        self.callbacks.before_checkpoint()
+        self.callbacks.call("before_checkpoint")
         if not self.dist.is_main:
             return
         io.save_tensors(self.run_dir.weights_path("last"), self.model.state_dict(), {"step": self.step})
         sizes = {name: _size(self.run_dir / name) for name in RunDir.LOGS}
-        self.state.save(self.run_dir.state_path, sizes)
+        self.state.save(self.run_dir.state_path, sizes, self.callbacks.state_dict())
         self.set_status("training", step=self.step)
 
     def load_checkpoint(self) -> None:
         if not self.run_dir.state_path.exists():
             raise CharloomError(f"{self.out} has no checkpoint to resume from; start over with --force")
-        sizes = self.state.load(self.run_dir.state_path)
+        sizes, watchers = self.state.load(self.run_dir.state_path)
+        self.callbacks.load_state_dict(watchers)
+        self.guard.initial = self.state.counters.initial_loss
         self.resumed = True
         if self.dist.is_main:  # lines written after the checkpoint belong to work now redone
             for name, size in sizes.items():
@@ -216,14 +223,14 @@ class Trainer:
     def run(self) -> dict:
         """Train (or count) to the end, then report val and test once."""
         self.set_status("training", step=self.step)
-        self.callbacks.on_train_start(self)
+        self.callbacks.call("on_train_start")
         try:
             self.fit_counts() if self.model.fitted_by_counting else self.train_loop()
         except TrainingDiverged as exc:  # said in run.json, so a study reads it back, not retries
             self.set_status("diverged", step=self.step, reason=str(exc))
             raise
         finally:
-            self.callbacks.on_train_end()
+            self.callbacks.call("on_train_end")
         return self.finish()
 
     def fit_counts(self) -> None:
@@ -249,21 +256,19 @@ class Trainer:
                 set_lr(optimizer, lr)
                 inputs, targets, carried = self.next_batch()
                 inputs, targets = to_device(inputs, self.device), to_device(targets, self.device)
-                callbacks.before_step(counters.step)
+                callbacks.call("before_step", counters.step)
                 with autocast(self.device, self.dtype):
                     loss, shown, after = self.parallel.loss(inputs, targets, carried)
                 if after is not None:  # where the next window starts; its gradient stops here
                     self.state.carried = detach_state(after)
-                if not torch.isfinite(shown):
-                    raise TrainingDiverged(
-                        f"the loss became {shown.item()} at step {counters.step + 1}; the last checkpoint "
-                        f"(step {self._last_checkpoint_step()}) is kept; lower --lr (now {c.lr:g})"
-                    )
+                value = shown.item()
+                self.guard.observe(counters.step, value, self._kept(), c.lr)
+                counters.initial_loss = self.guard.initial
                 optimizer.zero_grad(set_to_none=True)
                 (self.scaler.scale(loss) if self.scaler else loss).backward()
                 if self.scaler:
                     self.scaler.unscale_(optimizer)  # so that clipping and the watch see true gradients
-                callbacks.after_backward(counters.step, shown)
+                callbacks.call("after_backward", counters.step, shown)
                 if c.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
                 if self.scaler:
@@ -273,7 +278,7 @@ class Trainer:
                     optimizer.step()
                 if self.state.average is not None:
                     self.state.average.update(model)
-                callbacks.after_update(counters.step, lr)
+                callbacks.call("after_update", counters.step, lr)
                 counters.step += 1
                 elapsed = time.perf_counter() - started
                 counters.train_seconds += elapsed
@@ -282,7 +287,7 @@ class Trainer:
                 )
                 self.window.seconds += elapsed
                 self.window.tokens += int((targets != IGNORE).sum())
-                self.window.losses.append(shown.item())
+                self.window.losses.append(value)
                 at_end = self.done()
                 if counters.step % c.eval_every == 0 or at_end or stop:
                     train_loss = sum(self.window.losses) / len(self.window.losses)
@@ -311,11 +316,13 @@ class Trainer:
             self.state.carried = self.model.init_state(self.parallel.rows)
         return inputs, targets, self.state.carried
 
-    def _last_checkpoint_step(self) -> int:
+    def _kept(self) -> str:
+        """The checkpoint a diverged run keeps, named for its message."""
         try:
-            return saved_step(self.run_dir.state_path)
+            step = saved_step(self.run_dir.state_path)
         except CharloomError:
-            return 0
+            step = 0
+        return f"the last checkpoint (step {step}, in {self.out})"
 
     def finish(self) -> dict:
         """Load the best weights and report val and test once."""

@@ -51,7 +51,7 @@ def make_optimizer(
 
 def muon_groups(model: nn.Module, lr: float, weight_decay: float, muon_lr: float) -> list[dict]:
     """Muon for the model's hidden matrices; AdamW for what the family lists in
-    ``adamw_only`` (with weight decay on its matrices) and for every vector."""
+    ``adamw_only`` and for every vector. Weight decay on every matrix, none on vectors."""
     kept = tuple(getattr(model, "adamw_only", ()))
     matrices, tables, vectors = [], [], []
     for name, param in model.named_parameters():
@@ -64,7 +64,7 @@ def muon_groups(model: nn.Module, lr: float, weight_decay: float, muon_lr: float
         else:
             vectors.append(param)
     groups = [
-        {"params": matrices, "muon": True, "lr_ratio": muon_lr / lr, "weight_decay": 0.0},
+        {"params": matrices, "muon": True, "lr_ratio": muon_lr / lr, "weight_decay": weight_decay},
         {"params": tables, "weight_decay": weight_decay},
         {"params": vectors, "weight_decay": 0.0},
     ]

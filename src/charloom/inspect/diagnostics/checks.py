@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from charloom.divergence import EXPLODE_FACTOR, EXPLODE_STEPS, exploded, exploded_message
+
 LEVELS = ("ok", "note", "warning", "error")
 
 INITIAL_LOSS_NOTE = 0.1  # nats above ln(V): worth a note
@@ -28,8 +30,6 @@ DEAD_LIMIT = 0.05  # fraction of a layer's units dead over a whole batch
 UPDATE_TARGET = -3.0  # log10 update:data
 UPDATE_LOW, UPDATE_HIGH = -4.0, -1.5  # outside: the learning rate is far off
 UPDATE_WINDOW = 3  # recorded steps averaged before judging update:data
-EXPLODE_FACTOR = 3.0  # loss above this many times the initial loss ...
-EXPLODE_STEPS = 50  # ... on average over this many steps: stop
 
 
 @dataclass(frozen=True)
@@ -162,20 +162,25 @@ def _check_dead(layers: list[dict], step: int) -> Finding:
 
 # -- updates ------------------------------------------------------------------------------
 def check_update_ratios(
-    records: Sequence[dict[str, Any]], warmup_steps: int = 0, peak_lr: float | None = None
+    records: Sequence[dict[str, Any]],
+    warmup_steps: int = 0,
+    peak_lr: float | None = None,
+    muon: Iterable[str] = (),
 ) -> list[Finding]:
     """log10(update:data) of each weight matrix, averaged over the last recorded steps after
     warm-up, against the rule of thumb -3.
 
     An update is proportional to the learning rate (SGD and Adam alike), so with ``peak_lr``
     each ratio is first moved to the peak rate, log10(ratio) + log10(peak_lr / lr): the
-    check then judges ``--lr`` itself and stays quiet while a schedule decays it.
+    check then judges ``--lr`` itself and stays quiet while a schedule decays it. The
+    matrices named in ``muon`` are left out: Muon's orthogonalised steps are sized by
+    ``--muon-lr`` and meant to be far larger than the rule of thumb.
     """
     usable = [r for r in records if r.get("updates") and r["step"] >= warmup_steps][-UPDATE_WINDOW:]
     if not usable:
         return []
     step = int(usable[-1]["step"])
-    matrices = {p["name"] for p in usable[-1].get("params", []) if len(p["shape"]) >= 2}
+    matrices = {p["name"] for p in usable[-1].get("params", []) if len(p["shape"]) >= 2} - set(muon)
     means = {}
     for name in sorted(matrices):
         values = [
@@ -271,22 +276,13 @@ def check_loss_curve(losses: Sequence[float], initial: float, start_step: int = 
     )
 
 
-def exploded(recent: Sequence[float], initial: float) -> bool:
-    return sum(recent) / len(recent) > EXPLODE_FACTOR * initial
-
-
-def exploded_message(mean: float, initial: float, step: int) -> str:
-    return (
-        f"the loss exploded: {mean:.3f} on average over the last {EXPLODE_STEPS} steps to step {step}, "
-        f"over {EXPLODE_FACTOR:g}x the initial {initial:.3f}. Cause: the learning rate is too high for "
-        "this model (or the gradients blew up). Fix: stop, keep the last good checkpoint, and resume "
-        "or restart with a lower --lr."
-    )
-
-
 # -- a whole run, or a model at init ---------------------------------------------------------
 def check_records(
-    records: Sequence[dict[str, Any]], vocab_size: int, warmup_steps: int = 0, peak_lr: float | None = None
+    records: Sequence[dict[str, Any]],
+    vocab_size: int,
+    warmup_steps: int = 0,
+    peak_lr: float | None = None,
+    muon: Iterable[str] = (),
 ) -> list[Finding]:
     """Every check over a run's recorded diagnostics (see ``charloom.inspect.diagnostics.watch``):
     the initial loss, layers at the first and the last recorded step, update ratios, and
@@ -297,7 +293,7 @@ def check_records(
         findings.append(check_initial_loss(full[0].get("initial_loss") or full[0]["loss"], vocab_size))
     for record in full[:1] + full[-1:] if len(full) > 1 else full:
         findings += check_layers(record)
-    updates = check_update_ratios(full, warmup_steps, peak_lr)
+    updates = check_update_ratios(full, warmup_steps, peak_lr, muon)
     if not updates and any(r.get("updates") for r in full):
         updates = [
             Finding(

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from charloom.data.loading import split_batches
 from charloom.data.vocab import Vocab
 from charloom.inspect.diagnostics import plots
 from charloom.inspect.diagnostics.checks import Finding, check_layers, check_records
@@ -20,6 +21,8 @@ from charloom.inspect.diagnostics.hooks import probe
 from charloom.inspect.diagnostics.recurrence import check_recurrence, plot_recurrence
 from charloom.inspect.diagnostics.report import render_report
 from charloom.inspect.diagnostics.watch import read_diagnostics
+from charloom.models.registry import model_class
+from charloom.models.saved import load_model
 from charloom.rundir import RunDir, read_run_json
 
 PROBE_BATCH = 256
@@ -53,12 +56,12 @@ def probe_run(run: Path, seed: int = 0) -> dict[str, Any] | None:
     model with nothing to watch (count models)."""
     run_dir = RunDir(run)
     info = run_dir.read_info()
-    model, vocab, _ = run_dir.load_model(info=info)
+    model, vocab, _ = load_model(info, run_dir.weights_path("model"))
     if not any(p.requires_grad for p in model.parameters()):
         return None
-    train = run_dir.split_batches(model, vocab, info["data"]["format"], info["train"].get("block_size"))[
-        "train"
-    ]
+    paths = run_dir.split_paths()
+    fmt, block_size = info["data"]["format"], info["train"].get("block_size")
+    train = split_batches(paths, vocab, fmt, model.training_layout, model.context_size, block_size)["train"]
     if train is None:
         return None
     record = probe(model, *train.sample(PROBE_BATCH, torch.Generator().manual_seed(seed)))
@@ -100,7 +103,8 @@ def diagnose(run: str | Path) -> Diagnosis:
     records, metrics = read_diagnostics(run), RunDir(run).read_metrics()
     notes, probed = [], False
     if any("layers" in r for r in records):
-        findings = check_records(records, vocab_size, train.get("warmup_steps") or 0, train.get("lr"))
+        muon = muon_matrices(records, info) if train.get("optimizer") == "muon" else set()
+        findings = check_records(records, vocab_size, train.get("warmup_steps") or 0, train.get("lr"), muon)
         traced = [r for r in records if r.get("recurrence")]
         findings += check_recurrence(traced[-1]) if traced else []  # the gradient's reach, at the end
     else:
@@ -120,3 +124,11 @@ def diagnose(run: str | Path) -> Diagnosis:
     page = render_report(info, findings, figures, metrics, read_samples(run), notes)
     report.write_text(page, encoding="utf-8")
     return Diagnosis(report, figures, findings, probed)
+
+
+def muon_matrices(records: list[dict], info: dict) -> set[str]:
+    """The recorded matrices that Muon trained: every 2-D parameter but those the family
+    keeps with AdamW (``CharModel.adamw_only``)."""
+    kept = model_class(info["model"]["family"]).adamw_only
+    params = next((r["params"] for r in records if r.get("params")), [])
+    return {p["name"] for p in params if len(p["shape"]) == 2 and p["name"].split(".")[0] not in kept}

@@ -37,8 +37,6 @@ SATURATION = 0.97  # |tanh| above this: the gradient through the unit is under 6
 HIST_BINS = 30
 MAP_ROWS = 64  # examples kept in a saturation map
 
-# Kinds with a flat region: where the output says "no gradient passes here".
-FLAT_KINDS = ("tanh", "sigmoid", "relu")
 ACTIVATION_KINDS = ("tanh", "sigmoid", "relu", "gelu")
 
 _KIND_OF_TYPE: tuple[tuple[type | tuple[type, ...], str], ...] = (

@@ -4,14 +4,16 @@
 at four points of a step, at each evaluation and before each checkpoint:
 
     before_step(step)             arm the hooks if this step is recorded
-    after_backward(step, loss)    gradients, grad:data; the loss guard; parameters saved
+    after_backward(step, loss)    gradients, grad:data; a loss spike; parameters saved
     after_update(step, lr)        update:data from the step actually taken; write, check
     on_eval(entry)                the periodic eval (step-0 loss check, TensorBoard)
     before_checkpoint()           the per-step losses so far, before a checkpoint
 
-Without ``every`` (no ``--diagnostics``) no hook is attached and only two checks run:
+Without ``every`` (no ``--diagnostics``) no hook is attached and only two checks speak:
 the initial loss against ln(V) (always printed: one line that says whether the model
-starts unsure, as it should), and the exploding-loss guard.
+starts unsure, as it should), and a warning the first time one step's loss spikes past
+the line where a run that stayed there would be stopped (the loop's ``LossGuard``
+stops it).
 
 Each recorded step is one line of ``diagnostics.jsonl``::
 
@@ -39,7 +41,8 @@ from typing import Any
 
 import torch
 
-from charloom.errors import TrainingDiverged
+from charloom.callback import Callback
+from charloom.divergence import EXPLODE_FACTOR
 from charloom.inspect.diagnostics import checks
 from charloom.inspect.diagnostics.checks import Finding
 from charloom.inspect.diagnostics.hooks import (
@@ -54,9 +57,9 @@ from charloom.inspect.diagnostics.tensorboard import Scalars
 from charloom.rundir import DIAGNOSTICS_FILE
 
 
-class TrainingWatch:
-    """Records diagnostics every ``every`` steps (None: only the two cheap checks), prints
-    the checks' findings as they change, and stops a run whose loss exploded."""
+class TrainingWatch(Callback):
+    """Records diagnostics every ``every`` steps (None: only the two cheap checks) and
+    prints the checks' findings as they change."""
 
     def __init__(
         self,
@@ -66,10 +69,9 @@ class TrainingWatch:
         log: Callable[[str], None] = print,
         warmup_steps: int = 0,
         peak_lr: float | None = None,
-        start_step: int = 0,
     ):
         if model is not None:
-            self.attach(Path(out or "."), model, every, log, warmup_steps, peak_lr, start_step)
+            self.attach(Path(out or "."), model, every, log, warmup_steps, peak_lr)
 
     def on_train_start(self, trainer: Any) -> None:
         """As a training callback: watch the trainer's model, with its run's settings."""
@@ -81,9 +83,13 @@ class TrainingWatch:
             lambda message: trainer.log(message),
             c.warmup_steps,
             c.lr,
-            trainer.step,
+            trainer.state.counters.initial_loss,
             c.saturation,
         )
+        optimizer = trainer.state.optimizer
+        if optimizer is not None:
+            names = {id(param): name for name, param in trainer.model.named_parameters()}
+            self.muon = {names[id(p)] for g in optimizer.param_groups if g.get("muon") for p in g["params"]}
         train = trainer.batches.get("train")
         if self.tap is not None and train is not None and trainer.model.carries_state:
             self.probe = probe_batch(train)  # a recurrent family: watched through time too
@@ -96,18 +102,17 @@ class TrainingWatch:
         log: Callable[[str], None],
         warmup_steps: int = 0,
         peak_lr: float | None = None,
-        start_step: int = 0,
+        initial: float | None = None,
         saturation: float = SATURATION,
     ) -> None:
+        """Watch ``model``; ``initial``: the first step's loss of a run being resumed."""
         self.out, self.model, self.every, self.log = Path(out), model, every, log
         self.warmup_steps, self.peak_lr = warmup_steps, peak_lr
         self.active = not model.fitted_by_counting
         self.tap = LayerTap(model, saturation) if every and self.active else None
         self.scalars = Scalars(self.out / "tensorboard") if self.tap else None
-        self.initial: float | None = None
-        if start_step:  # resuming: the loss guard still measures from where the run began
-            self.initial = initial_loss_of(self.out) or math.log(model.vocab_size)
-        self.guard: deque[float] = deque(maxlen=checks.EXPLODE_STEPS)
+        self.initial = initial  # the spike warning measures from where the run began
+        self.muon: set[str] = set()  # matrices Muon trains: their update ratios are not judged
         self.recent: list[float | None] = []
         self.history: deque[dict] = deque(maxlen=checks.UPDATE_WINDOW)
         self.pending: dict[str, Any] | None = None
@@ -119,11 +124,11 @@ class TrainingWatch:
         self.probe: tuple[torch.Tensor, torch.Tensor] | None = None  # for recurrence.py
 
     # -- the four calls ---------------------------------------------------------------
-    def before_step(self, step: int) -> None:
+    def before_step(self, trainer: Any, step: int) -> None:
         if self.tap is not None and step % self.every == 0:
             self.tap.arm()
 
-    def after_backward(self, step: int, loss: torch.Tensor) -> None:
+    def after_backward(self, trainer: Any, step: int, loss: torch.Tensor) -> None:
         value = loss.item()
         self.last_step = step
         if self.initial is None:
@@ -132,7 +137,7 @@ class TrainingWatch:
                 self._say(checks.check_initial_loss(value, self.model.vocab_size))
         if self.tap is not None:
             self.recent.append(value if math.isfinite(value) else None)
-        self._guard(step, value)
+        self._spike(step, value)
         if self.tap is not None and self.tap.armed:
             self.pending = {
                 "step": step,
@@ -149,7 +154,7 @@ class TrainingWatch:
         if self.scalars is not None:
             self.scalars.add({"loss/train_step": value}, step)
 
-    def after_update(self, step: int, lr: float) -> None:
+    def after_update(self, trainer: Any, step: int, lr: float) -> None:
         if self.pending is None:
             return
         record, self.pending = self.pending, None
@@ -170,12 +175,12 @@ class TrainingWatch:
                 "params": [{"name": p["name"], "shape": p["shape"]} for p in record["params"]],
             }
         )
-        updates = checks.check_update_ratios(self.history, self.warmup_steps, self.peak_lr)
+        updates = checks.check_update_ratios(self.history, self.warmup_steps, self.peak_lr, self.muon)
         for finding in checks.check_layers(record) + updates + check_recurrence(record):
             self._say(finding)
         self._scalars(record)
 
-    def on_eval(self, entry: dict[str, Any]) -> None:
+    def on_eval(self, trainer: Any, entry: dict[str, Any]) -> None:
         if not self.active:
             return
         if entry["step"] == 0 and entry.get("val_loss") is not None and self.initial is None:
@@ -192,10 +197,10 @@ class TrainingWatch:
             )
 
     # -- closing -------------------------------------------------------------------------
-    def before_checkpoint(self) -> None:
+    def before_checkpoint(self, trainer: Any) -> None:
         self.flush()
 
-    def on_train_end(self) -> None:
+    def on_train_end(self, trainer: Any) -> None:
         self.close()
 
     def flush(self) -> None:
@@ -217,20 +222,12 @@ class TrainingWatch:
             self.scalars.close()
 
     # -- helpers ---------------------------------------------------------------------------
-    def _guard(self, step: int, value: float) -> None:
-        """Stop when the loss ran away: EXPLODE_FACTOR x the initial, on average over
-        EXPLODE_STEPS steps; say so once when a single step first crosses the line."""
-        self.guard.append(value)
-        limit = checks.EXPLODE_FACTOR * self.initial
-        if value > limit and not self.spiked:
+    def _spike(self, step: int, value: float) -> None:
+        """Say so once when a single step's loss first crosses EXPLODE_FACTOR x the initial
+        (the loop stops the run if the loss stays there)."""
+        if value > EXPLODE_FACTOR * self.initial and not self.spiked:
             self.spiked = True
             self._say(checks.check_loss_curve([value], self.initial, step))
-        if len(self.guard) == self.guard.maxlen and checks.exploded(self.guard, self.initial):
-            mean = sum(self.guard) / len(self.guard)
-            raise TrainingDiverged(
-                checks.exploded_message(mean, self.initial, step)
-                + f" The run's checkpoints are in {self.out}."
-            )
 
     def _say(self, finding: Finding) -> None:
         """Print a finding when its check's level changes. Without diagnostics only two
@@ -259,21 +256,6 @@ class TrainingWatch:
         for name, ratio in record["updates"].items():
             values[f"update_data_log10/{name}"] = ratio
         self.scalars.add(values, record["step"])
-
-
-def initial_loss_of(out: Path) -> float | None:
-    """The initial loss of a run being resumed: its first recorded loss, else its step-0
-    validation loss."""
-    for record in read_diagnostics(out)[:1]:
-        if record["step"] == 0 and record.get("loss") is not None:
-            return float(record["loss"])
-    metrics = out / "metrics.jsonl"
-    if metrics.exists():
-        for line in metrics.read_text(encoding="utf-8").splitlines()[:1]:
-            entry = json.loads(line)
-            if entry.get("step") == 0 and entry.get("val_loss") is not None:
-                return float(entry["val_loss"])
-    return None
 
 
 def read_diagnostics(run: str | Path) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from charloom import io
 from charloom.data.corpus import read_text_file
 from charloom.inspect.interpret import neurons
 from charloom.io import image_path
+from charloom.models.saved import load_model
 from charloom.rundir import RunDir
 
 
@@ -46,7 +47,7 @@ def inspect_run(
     unit_png = image_path(unit_png, "--unit-png") if unit_png else None
     run = RunDir(run_dir)
     info = run.read_info()
-    model, vocab, _ = run.load_model(weights, info=info, device=device)
+    model, vocab, _ = load_model(info, run.weights_path(weights), device)
     family, fmt = info["model"]["family"], info["data"]["format"]
     result: dict[str, Any] = {"run": str(run.path), "family": family}
     if output or discover or unit_png:

@@ -53,10 +53,6 @@ def samples_timeline_html(run_dir: str | Path) -> str:
     return f'<div class="charloom-timeline"><style>{STYLE}</style>\n' + "\n".join(sections) + "</div>"
 
 
-def _mark(seen: str | None) -> str:
-    return f' <small class="seen">{seen}</small>' if seen else ""
-
-
 def write_samples_page(run_dir: str | Path, path: str | Path | None = None) -> Path:
     """A standalone page with the timeline, by default ``RUN/samples.html``."""
     run_dir = Path(run_dir)
