@@ -4,6 +4,7 @@ end on the embedded names at a small scale (real training: slow marker)."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -77,14 +78,18 @@ def test_a_stopped_study_continues_where_it_stopped(tmp_path):
     assert json.loads((tmp_path / "study.json").read_text())["rows"][1]["name"] == "two"
 
 
-SCALES = {"families": 0.002}  # eight families for 300 s each: a second apiece is enough to check the path
+SCALES = {"families": 0.002, "speedrun": 0.005}  # 300 s each: a second or two apiece checks the path
+
+
+BUILTIN = ["bigram", "init", "deep", "depth", "families", "text", "transfer", "speedrun"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["bigram", "init", "deep", "depth", "families", "text", "transfer"])
-def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys):
+@pytest.mark.parametrize("name", BUILTIN)
+def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys, text_file):
     scale = SCALES.get(name, 0.05)
-    assert main(["study", name, "--out", str(tmp_path / name), "--scale", str(scale), "--json"]) == 0
+    data = ["--data", str(text_file)] if name == "speedrun" else []  # its default: the stdlib, large
+    assert main(["study", name, "--out", str(tmp_path / name), "--scale", str(scale), "--json", *data]) == 0
     result = json.loads(capsys.readouterr().out)
     rows = result["rows"]
     assert [row["name"] for row in rows] == [run.name for run in load_study(name).runs]
@@ -121,6 +126,9 @@ def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys):
         assert all(0.5 < s < 0.85 for s in stds["tanh-gain-5-3"])
     if name == "text":
         assert list(rows[0]["samples"]) == ["5", "15", "25", "35", "60", "100"]
+    if name == "speedrun":  # each row a run of the same seconds, with its rate
+        assert all(row["tokens_per_s"] > 0 and math.isfinite(row["test_nll"]) for row in rows)
+        assert rows[0]["name"] == "gpt2-adamw" and rows[-1]["name"] == "default"
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import torch
 from charloom.api import train
 from charloom.errors import CharloomError
 from charloom.io import load_tensors
-from charloom.train.distributed import Context, DataParallel, detect
+from charloom.train.distributed import Context, StepLoss, detect
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -42,7 +42,7 @@ def test_detect_reads_torchrun_environment():
 
 def test_global_batch_must_divide_by_world_size():
     with pytest.raises(CharloomError, match="multiple of 2"):
-        DataParallel(Context(2, 0, 0), torch.nn.Linear(1, 1), batch_size=15)
+        StepLoss(Context(2, 0, 0), torch.nn.Linear(1, 1), batch_size=15)
 
 
 def torchrun(names_file, tmp_path, model: list[str], out: str) -> None:

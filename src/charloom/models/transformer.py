@@ -212,8 +212,8 @@ class Transformer(CharModel):
     train_defaults = {"batch_size": 256, "lr": 5e-3}
     # Running text: chosen by measurement on the Shakespeare file (docs/tuning.md).
     text_defaults = {
-        "model": {"n_layer": 4, "n_embd": 128, "block_size": 128, "dropout": 0.0},
-        "train": {"batch_size": 32, "optimizer": "muon", "lr": 3e-3, "dtype": "auto"},
+        "model": {"n_layer": 4, "n_embd": 128, "block_size": 256, "dropout": 0.0},
+        "train": {"batch_size": 16, "optimizer": "muon", "lr": 3e-3, "dtype": "auto"},
     }
     # What run.json files written before these options existed describe (``bias`` was
     # always saved): the GPT-2 block.

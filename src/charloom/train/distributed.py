@@ -161,8 +161,9 @@ class _Forward(nn.Module):
         return self.model.forward_from(inputs, state)  # (logits, state after the window)
 
 
-class DataParallel:
-    """The training loss of one step, on this rank's slice of the global batch."""
+class StepLoss:
+    """The training loss of one step: of the whole batch in one process, of this rank's
+    slice of the global batch under DDP."""
 
     def __init__(self, ctx: Context, model: nn.Module, batch_size: int):
         self.ctx, self.model = ctx, model

@@ -94,9 +94,9 @@ class Trainer:
             if trained
             else None
         )
-        self.parallel = distributed.DataParallel(self.dist, model, config.batch_size) if trained else None
+        self.step_loss = distributed.StepLoss(self.dist, model, config.batch_size) if trained else None
         if trained and config.compile:
-            self.parallel.forward = torch.compile(model.training_logits)
+            self.step_loss.forward = torch.compile(model.training_logits)
         # float16 gradients underflow without a loss scale; bfloat16 and float32 need none
         self.scaler = torch.amp.GradScaler("cuda") if self.dtype == torch.float16 else None
         generator = torch.Generator()
@@ -258,7 +258,7 @@ class Trainer:
                 inputs, targets = to_device(inputs, self.device), to_device(targets, self.device)
                 callbacks.call("before_step", counters.step)
                 with autocast(self.device, self.dtype):
-                    loss, shown, after = self.parallel.loss(inputs, targets, carried)
+                    loss, shown, after = self.step_loss.loss(inputs, targets, carried)
                 if after is not None:  # where the next window starts; its gradient stops here
                     self.state.carried = detach_state(after)
                 value = shown.item()
@@ -282,7 +282,7 @@ class Trainer:
                 counters.step += 1
                 elapsed = time.perf_counter() - started
                 counters.train_seconds += elapsed
-                counters.train_seconds, stop = self.parallel.agree(
+                counters.train_seconds, stop = self.step_loss.agree(
                     counters.train_seconds, interrupt.requested
                 )
                 self.window.seconds += elapsed
@@ -313,7 +313,7 @@ class Trainer:
         step = self.state.counters.step
         inputs, targets = train.window(step)
         if train.starts_epoch(step) or self.state.carried is None:
-            self.state.carried = self.model.init_state(self.parallel.rows)
+            self.state.carried = self.model.init_state(self.step_loss.rows)
         return inputs, targets, self.state.carried
 
     def _kept(self) -> str:
