@@ -84,6 +84,12 @@ def check_seed(seed: int | None, flag: str = "--seed") -> None:
         raise CharloomError(f"{flag} must be a whole number from 0 to 2**63 - 1, got {seed}"[:200])
 
 
+def check_count(n: int) -> None:
+    """How many items to make (``-n``, ``n=``): at least one."""
+    if n < 1:
+        raise CharloomError(f"-n must be at least 1, got {n}")
+
+
 def flag_of(field: dataclasses.Field) -> str:
     return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
 

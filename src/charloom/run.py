@@ -22,6 +22,7 @@ from charloom.generate.streaming import Stream, stream_run
 from charloom.models.context import check_fits
 from charloom.models.likelihood import evaluate
 from charloom.models.saved import load_model
+from charloom.options import check_count
 from charloom.rundir import RunDir
 
 CHUNK = 10_000  # items sampled or scored at a time when there are many
@@ -200,8 +201,7 @@ class Run:
         >>> for piece in run.sample_chunks(1_000_000, seed=0):   # doctest: +SKIP
         ...     write(piece)
         """
-        if n < 1:
-            raise CharloomError(f"-n must be at least 1, got {n}")
+        check_count(n)
         budget, unique = options.get("budget"), options.get("unique", False)
         taken: set[str] = set()
         done, piece = 0, 0

@@ -13,6 +13,7 @@ from charloom.errors import CharloomError
 from charloom.generate.pipeline import SampleOptions
 from charloom.generate.samples import Samples
 from charloom.generate.streaming import judged_flags
+from charloom.options import check_count
 from charloom.run import load_run
 
 
@@ -93,8 +94,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def _stream(run, args: argparse.Namespace, options: dict) -> int:
     """``-n`` items one after another, each printed a character at a time (seeds seed,
     seed + 1, ...), in the same lines as without ``--stream``."""
-    if args.n < 1:
-        raise CharloomError(f"-n must be at least 1, got {args.n}")
+    check_count(args.n)
     output = open(args.output, "w", encoding="utf-8") if args.output else None
     try:
         for i in range(args.n):

@@ -25,7 +25,7 @@ from charloom.generate.scoring import Scorer, make_scorer
 from charloom.generate.search import ENFORCE, beam_search, best_of, draw, refine, score_samples
 from charloom.generate.task import Task
 from charloom.models.context import check_fits
-from charloom.options import check_options, check_seed, option
+from charloom.options import check_count, check_options, check_seed, option
 
 DEFAULT_MAX_NEW = {"lines": 100, "text": 500}
 BUDGET_FACTOR = 100  # default budget: this many draws per item wanted ...
@@ -191,8 +191,7 @@ class SampleOptions:
         )
 
     def check(self, n: int) -> None:
-        if n < 1:
-            raise CharloomError(f"-n must be at least 1, got {n}")
+        check_count(n)
         check_options(self)
         if self.num_beams is not None:
             if n > self.num_beams:

@@ -34,6 +34,7 @@ from charloom.generate.samples import Sample
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
 from charloom.models.size import check_memory
+from charloom.options import check_count
 
 
 @dataclass
@@ -294,8 +295,7 @@ def generate(
         repetition_penalty=repetition_penalty,
         max_new_tokens=max_new_tokens,
     )
-    if n < 1:
-        raise CharloomError(f"-n must be at least 1, got {n}")
+    check_count(n)
     prefix_ids = vocab.encode(prefix, where="prefix")
     lines = vocab.boundary
     check_fits(model, len(prefix_ids), "the prefix", lines)

@@ -213,7 +213,7 @@ class Transformer(CharModel):
     # Running text: chosen by measurement on the Shakespeare file (docs/tuning.md).
     text_defaults = {
         "model": {"n_layer": 4, "n_embd": 128, "block_size": 256, "dropout": 0.0},
-        "train": {"batch_size": 16, "optimizer": "muon", "lr": 3e-3, "dtype": "auto"},
+        "train": {"batch_size": 16, "optimizer": "muon", "lr": 3e-3, "weight_decay": 0.1, "dtype": "auto"},
     }
     # What run.json files written before these options existed describe (``bias`` was
     # always saved): the GPT-2 block.
