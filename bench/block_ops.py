@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from common import report
 
 from charloom.models.rotary import Rotary, rotations
-from charloom.models.transformer import ReLUSquared
+from charloom.models.transformer_block import ReLUSquared
 
 
 def timed(fn, *shapes: tuple[int, ...], repeats: int = 30) -> float:

@@ -23,12 +23,12 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "tests"))  # the fault harness and its cases
 sys.path.insert(0, str(REPO / "bench"))
 
-import faults  # noqa: E402
 from common import stamp  # noqa: E402
 
+import faults  # noqa: E402
 from charloom import io as cio  # noqa: E402
 
 
@@ -116,10 +116,9 @@ def disk_full_row(work: Path) -> tuple[str, str, str, str, str]:
 
 def fuzz_rows(root: Path, examples: int) -> list[tuple[str, str, str, str, str]]:
     """The fuzzer of tests/reliability/test_fuzz_cli.py, ``examples`` cases per command."""
-    import fuzzing
     from hypothesis import strategies as st
 
-    sys.path.insert(0, str(REPO / "tests"))
+    import fuzzing
     from tiny_data import make_names
 
     words = ["the", "cat", "(sat)", '"on"', "42"]

@@ -209,6 +209,20 @@ class RunDir:
     def split_paths(self) -> dict[str, Path]:
         return {name: self.split_path(name) for name in SPLITS}
 
+    def log_sizes(self) -> dict[str, int]:
+        """The size of each log now, which a checkpoint records."""
+        return {name: (self.path / name).stat().st_size if (self.path / name).exists() else 0
+                for name in self.LOGS}  # fmt: skip
+
+    def truncate_logs(self, sizes: dict[str, int]) -> None:
+        """Cut each log back to its size at a checkpoint: the lines after it belong to work
+        that a resumed run redoes."""
+        for name, size in sizes.items():
+            path = self.path / name
+            if path.exists() and path.stat().st_size > size:
+                with open(path, "r+b") as handle:
+                    handle.truncate(size)
+
     def read_metrics(self) -> list[dict[str, Any]]:
         """The lines of metrics.jsonl, one per evaluation; [] when there are none. A line cut
         short by a crash is skipped, as ``read_diagnostics`` skips one."""
@@ -245,10 +259,6 @@ class RunDir:
 
 def read_run_json(path: str | Path) -> dict:
     return RunDir(path).read_info()
-
-
-def split_path(path: str | Path, split: str) -> Path:
-    return RunDir(path).split_path(split)
 
 
 def new_run_info(

@@ -160,7 +160,7 @@ def test_the_logits_are_soft_capped():
 
 
 def test_relu_squared_and_its_gradient():
-    from charloom.models.transformer import ReLUSquared
+    from charloom.models.transformer_block import ReLUSquared
 
     x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 3.0], requires_grad=True)
     y = ReLUSquared()(x)

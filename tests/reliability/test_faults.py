@@ -1,7 +1,7 @@
 """Faults: SIGKILL at random moments, Ctrl-C, a full disk; every bad input a one-line error.
 
-The harness lives in scripts/faults.py, shared with scripts/fault_table.py, which prints
-the same results as a table."""
+The harness and its cases live in tests/faults.py, shared with scripts/fault_table.py,
+which prints the same results as a table."""
 
 import errno
 import json
@@ -15,23 +15,21 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import faults  # noqa: E402
-
-from charloom import io  # noqa: E402
-from charloom.api import train  # noqa: E402
-from charloom.errors import CharloomError  # noqa: E402
+import faults
+from charloom import io
+from charloom.api import train
+from charloom.errors import CharloomError
 
 QUIET = {"log": lambda message: None}
+TESTS = Path(__file__).resolve().parents[1]
+ROOT = TESTS.parent
 
 
 @pytest.mark.slow
 def test_twenty_random_kills_then_resume_end_with_identical_weights(names_file, tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "scripts")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(TESTS)])}
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "kill_check.py"), str(names_file), str(tmp_path)],
+        [sys.executable, str(TESTS / "kill_check.py"), str(names_file), str(tmp_path)],
         capture_output=True,
         text=True,
         env=env,

@@ -1,4 +1,4 @@
-"""The fuzzer over every entry point (scripts/fuzzing.py): command lines of every command,
+"""The fuzzer over every entry point (tests/fuzzing.py): command lines of every command,
 run.json fields, corpus files. Each case ends in a result or in one line and exit code 2,
 within its time, with no file changed.
 
@@ -8,17 +8,12 @@ minutes for all of them; a nightly run sets it in the hundreds)."""
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-import fuzzing  # noqa: E402
-
-from tiny_data import make_names  # noqa: E402
+import fuzzing
+from tiny_data import make_names
 
 pytestmark = pytest.mark.slow  # trains tiny models, many cases
 EXAMPLES = int(os.environ.get("CHARLOOM_FUZZ_EXAMPLES", "25"))

@@ -33,12 +33,13 @@ BUDGET_CAP = 200_000  # ... but no more than this (unless --budget says so)
 
 
 @dataclass
-class SampleOptions:
+class SampleOptions(Decoding):
     """Everything ``Run.sample`` takes besides ``n`` and ``seed``.
 
-    Decoding: ``temperature`` (0: greedy), ``top_k``, ``top_p``, ``min_p``, ``typical_p``,
-    ``repetition_penalty``, ``no_repeat_ngram_size``, ``prefix`` (text to continue),
-    ``max_new_tokens`` (after the prefix, the end boundary included), ``min_new_tokens``.
+    Decoding (declared by ``Decoding``): ``temperature`` (0: greedy), ``top_k``, ``top_p``,
+    ``min_p``, ``typical_p``, ``repetition_penalty``, ``no_repeat_ngram_size``,
+    ``max_new_tokens`` (after the prefix, the end boundary included; default by format);
+    here ``prefix`` (text to continue) and ``min_new_tokens``.
     Constraints (see ``generate.constraints``): ``starts_with``, ``ends_with``,
     ``contains`` (a string or several), ``regex`` (``re.search``), ``min_len``,
     ``max_len``, ``alphabet``, ``not_in_train``, ``new`` (in no split), ``unique``, ``exclude``,
@@ -51,36 +52,7 @@ class SampleOptions:
     a function of a list of texts), ``refine`` (rounds).
     """
 
-    temperature: float = option(1.0, help="softmax temperature (0 = greedy)", group="decoding")
-    top_k: int | None = option(None, help="sample from the k most likely characters only", group="decoding")
-    top_p: float | None = option(
-        None,
-        help="sample from the most likely characters holding this much probability (nucleus sampling)",
-        group="decoding",
-    )
-    repetition_penalty: float = option(
-        1.0, help="> 1 makes characters already in the item less likely", group="decoding"
-    )
-    min_p: float | None = option(
-        None,
-        help="sample from the characters at least P times as likely as the most likely one (0: off)",
-        metavar="P",
-        group="decoding",
-    )
-    typical_p: float | None = option(
-        None,
-        help="sample from the characters whose surprisal is nearest the entropy, holding this much "
-        "probability (locally typical sampling; 1: off)",
-        metavar="P",
-        group="decoding",
-    )
-    no_repeat_ngram_size: int | None = option(
-        None, help="no run of K characters twice in an item (0: off)", metavar="K", group="decoding"
-    )
     prefix: str = option("", help="text to continue", group="decoding")
-    max_new_tokens: int | None = option(
-        None, help="longest continuation, end included (default 100 lines, 500 text)", group="decoding"
-    )
     min_new_tokens: int = option(
         0, help="shortest continuation (the end is masked)", minimum=0, group="decoding"
     )
@@ -227,16 +199,7 @@ def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:
         max_new = DEFAULT_MAX_NEW[run.format]
         if constraints.max_len is not None:
             max_new = max(max_new, constraints.max_len - len(forced) + 1)
-    decoding = Decoding(
-        temperature=options.temperature,
-        top_k=options.top_k,
-        top_p=options.top_p,
-        repetition_penalty=options.repetition_penalty,
-        max_new_tokens=max_new,
-        min_p=options.min_p,
-        typical_p=options.typical_p,
-        no_repeat_ngram_size=options.no_repeat_ngram_size,
-    )
+    decoding = options.decoding(max_new_tokens=max_new)
     longest = run.longest_train_item if lines else None
     compiled = compile_constraints(
         constraints,

@@ -18,9 +18,8 @@ first prefix character is the start, and rows run for ``max_new_tokens`` charact
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -34,39 +33,66 @@ from charloom.generate.samples import Sample
 from charloom.models.base import CharModel
 from charloom.models.context import check_fits
 from charloom.models.size import check_memory
-from charloom.options import check_count
+from charloom.options import check_count, check_options, option
 
 
 @dataclass
 class Decoding:
-    """How each next token is chosen (names as in Hugging Face ``generate``)."""
+    """How each next token is chosen (names as in Hugging Face ``generate``): each control
+    declared once, with its bounds, for the Python API and the command line alike."""
 
-    temperature: float = 1.0
-    top_k: int | None = None
-    top_p: float | None = None
-    repetition_penalty: float = 1.0
-    max_new_tokens: int = 100
-    min_p: float | None = None
-    typical_p: float | None = None
-    no_repeat_ngram_size: int | None = None
+    temperature: float = option(1.0, help="softmax temperature (0 = greedy)", minimum=0, group="decoding")
+    top_k: int | None = option(
+        None, help="sample from the k most likely characters only", minimum=1, group="decoding"
+    )
+    top_p: float | None = option(
+        None,
+        help="sample from the most likely characters holding this much probability (nucleus sampling)",
+        above=0,
+        maximum=1,
+        group="decoding",
+    )
+    repetition_penalty: float = option(
+        1.0, help="> 1 makes characters already in the item less likely", above=0, group="decoding"
+    )
+    min_p: float | None = option(
+        None,
+        help="sample from the characters at least P times as likely as the most likely one (0: off)",
+        metavar="P",
+        minimum=0,
+        maximum=1,
+        group="decoding",
+    )
+    typical_p: float | None = option(
+        None,
+        help="sample from the characters whose surprisal is nearest the entropy, holding this much "
+        "probability (locally typical sampling; 1: off)",
+        metavar="P",
+        above=0,
+        maximum=1,
+        group="decoding",
+    )
+    no_repeat_ngram_size: int | None = option(
+        None,
+        help="no run of K characters twice in an item (0: off)",
+        metavar="K",
+        minimum=0,
+        group="decoding",
+    )
+    max_new_tokens: int | None = option(
+        None,
+        help="longest continuation, end included (default 100 lines, 500 text)",
+        minimum=1,
+        group="decoding",
+    )
 
     def __post_init__(self):
-        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
-            raise CharloomError(f"--temperature must be >= 0, got {self.temperature}")
-        if self.top_k is not None and self.top_k < 1:
-            raise CharloomError(f"--top-k must be at least 1, got {self.top_k}")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise CharloomError(f"--top-p must be in (0, 1], got {self.top_p}")
-        if not (self.repetition_penalty > 0 and math.isfinite(self.repetition_penalty)):
-            raise CharloomError(f"--repetition-penalty must be above 0, got {self.repetition_penalty}")
-        if self.min_p is not None and not 0 <= self.min_p <= 1:
-            raise CharloomError(f"--min-p must be in [0, 1], got {self.min_p}")
-        if self.typical_p is not None and not 0 < self.typical_p <= 1:
-            raise CharloomError(f"--typical-p must be in (0, 1], got {self.typical_p}")
-        if self.no_repeat_ngram_size is not None and self.no_repeat_ngram_size < 0:
-            raise CharloomError(f"--no-repeat-ngram-size must be >= 0, got {self.no_repeat_ngram_size}")
-        if self.max_new_tokens < 1:
-            raise CharloomError(f"--max-new-tokens must be at least 1, got {self.max_new_tokens}")
+        check_options(self)
+
+    def decoding(self, **changes: Any) -> Decoding:
+        """Just the decoding controls (of a ``SampleOptions`` too), with ``changes``."""
+        values = {f.name: getattr(self, f.name) for f in fields(Decoding)}
+        return Decoding(**{**values, **changes})
 
     @property
     def greedy(self) -> bool:

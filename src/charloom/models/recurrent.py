@@ -11,8 +11,9 @@ unbounded (``context_size`` is None) and generating a character costs one cell s
 Each cell exists twice, chosen by ``cell_impl``:
 
 - ``"fused"`` (default): PyTorch's ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``, fast.
-- ``"equations"``: the cells written out as the slide equations (``recurrent_cells.py``),
-  one time step at a time, so they can be read next to the papers and hooked by type.
+- ``"equations"``: the cells written out as equations (``recurrent_cells.py``), one time
+  step at a time, so they can be read next to the papers and hooked by type: the RNN and
+  the LSTM as the slides write them, the GRU in PyTorch's variant (see ``GRUCell``).
 
 Both use PyTorch's parameter names, shapes and gate order (``weight_ih_l{k}``,
 ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``), so the weights of one load into

@@ -40,12 +40,16 @@ class RNNCell(nn.Module):
 
 
 class GRUCell(nn.Module):
-    """One step of the GRU (Cho et al., 2014), gate order r, z, n as in ``nn.GRU``:
+    """One step of the GRU in PyTorch's variant of Cho et al. (2014), gate order r, z, n
+    as in ``nn.GRU``:
 
     r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)        reset: how much of h the candidate sees
     z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)        update: keep the old h or take the new
     n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))     candidate
     h' = (1 - z) * n + z * h
+
+    Cho et al. (and the slides) reset the state before the product, W_hn (r * h); the
+    variant resets the product, which lets one matrix product serve all three gates.
 
     With z near 1 the state passes through unchanged, which is what lets gradients
     travel across many steps where the vanilla RNN's vanish.

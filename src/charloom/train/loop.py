@@ -198,8 +198,7 @@ class Trainer:
         if not self.dist.is_main:
             return
         io.save_tensors(self.run_dir.weights_path("last"), self.model.state_dict(), {"step": self.step})
-        sizes = {name: _size(self.run_dir / name) for name in RunDir.LOGS}
-        self.state.save(self.run_dir.state_path, sizes, self.callbacks.state_dict())
+        self.state.save(self.run_dir.state_path, self.run_dir.log_sizes(), self.callbacks.state_dict())
         self.set_status("training", step=self.step)
 
     def load_checkpoint(self) -> None:
@@ -210,8 +209,7 @@ class Trainer:
         self.guard.initial = self.state.counters.initial_loss
         self.resumed = True
         if self.dist.is_main:  # lines written after the checkpoint belong to work now redone
-            for name, size in sizes.items():
-                _truncate(self.run_dir / name, size)
+            self.run_dir.truncate_logs(sizes)
             io.remove_stale_temps(self.out)
 
     def set_status(self, state: str, **extra: Any) -> None:
@@ -348,13 +346,3 @@ class Trainer:
         self.info["model"]["parameters"] = self.model.num_parameters()  # count models: after fitting
         self.set_status("finished", **result)
         return result
-
-
-def _size(path: Path) -> int:
-    return path.stat().st_size if path.exists() else 0
-
-
-def _truncate(path: Path, size: int) -> None:
-    if path.exists() and path.stat().st_size > size:
-        with open(path, "r+b") as handle:
-            handle.truncate(size)

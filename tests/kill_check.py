@@ -5,7 +5,7 @@ Runs in a fresh process of its own (the test starts it): the kills land in child
 forked from this process, and a fork is only safe from a process whose thread pools
 never ran more than one thread, which a long test session cannot promise.
 
-    python scripts/kill_check.py NAMES_FILE WORK_DIR
+    python tests/kill_check.py NAMES_FILE WORK_DIR
 """
 
 from __future__ import annotations
