@@ -62,7 +62,9 @@ def _add_json_only(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
 
-@command("datasets", "list the embedded datasets", _add_json_only)
+@command(
+    "datasets", "list the datasets: embedded, fetched on first use, built on this machine", _add_json_only
+)
 def cmd_datasets(args: argparse.Namespace) -> int:
     from charloom.data.datasets import list_datasets
 
@@ -72,8 +74,11 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         return 0
     for info in sets:
         cats = f", {len(info['categories'])} categories" if info["categories"] else ""
-        size = "    built on first use" if info["format"] == "text" else f"{info['items']:>8,} items{cats}"
-        print(f"{info['name']:<24} {size}  {info['description']}")
+        size = f"{info['items']:,} items{cats}" if info["items"] else "running text"
+        source = (
+            "fetched on first use" if info["fetched"] else "built here" if info["format"] == "text" else ""
+        )
+        print(f"{info['name']:<22} {size:<28} {source:<21} {info['description']}")
     return 0
 
 

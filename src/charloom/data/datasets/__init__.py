@@ -1,4 +1,6 @@
-"""The datasets that ship inside the package, so charloom works with no data of its own.
+"""The datasets that ship inside the package, so charloom works with no data of its own,
+and those fetched on first use (``data/fetched.py``) or built on this machine
+(``data/built.py``).
 
 Each set is one UTF-8 file in this folder, described by an entry of ``index.json``
 (written by the build scripts in ``scripts/``, which also hold the counts). Files are
@@ -21,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 from charloom.data.built import BUILT
+from charloom.data.fetched import FETCHED, fetched_text
 from charloom.errors import DataError
 
 __all__ = ["DatasetInfo", "dataset_text", "get_dataset", "is_dataset", "list_datasets"]
@@ -38,6 +41,7 @@ class DatasetInfo:
     filename: str  # file name inside this package folder
     categories: tuple[str, ...] = ()  # for categorized sets
     items: int = 0  # number of lines
+    fetched: bool = False  # downloaded on first use and verified, then read from the cache
 
 
 @cache
@@ -45,24 +49,34 @@ def _index() -> dict[str, dict[str, Any]]:
     return json.loads(resources.files(__name__).joinpath("index.json").read_text("utf-8"))
 
 
+def _names() -> list[str]:
+    return sorted([*_index(), *BUILT, *FETCHED])
+
+
 def list_datasets() -> list[DatasetInfo]:
-    """Every embedded dataset, and those built on this machine (data/built.py), by name."""
-    return [get_dataset(name) for name in sorted([*_index(), *BUILT])]
+    """Every embedded dataset, those fetched on first use and those built on this machine,
+    by name."""
+    return [get_dataset(name) for name in _names()]
 
 
 def is_dataset(name: str) -> bool:
-    """Whether `name` names an embedded dataset (rather than, say, a file path)."""
-    return name in _index() or name in BUILT
+    """Whether `name` names a dataset (rather than, say, a file path)."""
+    return name in _index() or name in BUILT or name in FETCHED
 
 
 def get_dataset(name: str) -> DatasetInfo:
-    """The description of one embedded dataset; DataError naming the known sets if unknown."""
+    """The description of one dataset; DataError naming the known sets if unknown."""
     if name in BUILT:
         built = BUILT[name]
         return DatasetInfo(name, built["description"], "text", built["source"], built["licence"], "")
+    if name in FETCHED:
+        e = FETCHED[name]
+        return DatasetInfo(
+            name, e["description"], e["format"], e["url"], e["licence"], "", (), e["items"], True
+        )
     entry = _index().get(name)
     if entry is None:
-        known = ", ".join(sorted([*_index(), *BUILT]))
+        known = ", ".join(_names())
         raise DataError(f"there is no embedded dataset {name!r}; the known sets are: {known}")
     return DatasetInfo(
         name=name,
@@ -87,6 +101,8 @@ def dataset_text(name: str, keep_accents: bool = False) -> str:
     """
     if name in BUILT:
         return BUILT[name]["build"]()
+    if name in FETCHED:
+        return fetched_text(name)
     info = get_dataset(name)
     filename = info.filename
     if keep_accents:
