@@ -95,8 +95,8 @@ def nanogpt_at(info: dict) -> list[str]:
     return [
         f"--n_layer={model['n_layer']}", f"--n_head={model['n_head']}", f"--n_embd={model['n_embd']}",
         f"--block_size={model['block_size']}", f"--dropout={model['dropout']}",
-        f"--batch_size={train['batch_size']}", f"--learning_rate={train['lr']}",
-        f"--min_lr={train['lr'] / 10}",
+        f"--batch_size={train['batch_size']}", f"--learning_rate={train['lr']:g}",
+        f"--min_lr={train['lr'] / 10:g}",
     ]  # fmt: skip
 
 

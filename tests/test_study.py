@@ -11,7 +11,7 @@ import pytest
 from browser import CHROMIUM, CHROMIUM_ARGS, browser_or_skip
 from charloom.cli import main
 from charloom.errors import CharloomError
-from charloom.study.runner import run_study
+from charloom.study.runner import format_study, run_study
 from charloom.study.spec import builtin_names, load_study, parse_study, scale_options
 
 QUIET = {"log": lambda message: None}
@@ -88,7 +88,15 @@ BUILTIN = ["bigram", "init", "deep", "depth", "families", "text", "transfer", "s
 @pytest.mark.parametrize("name", BUILTIN)
 def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys, text_file):
     scale = SCALES.get(name, 0.05)
-    data = ["--data", str(text_file)] if name == "speedrun" else []  # its default: the stdlib, large
+    # the lectures' own files are fetched on first use; the tests touch no network
+    fetched = {
+        "speedrun": str(text_file),
+        "text": str(text_file),
+        "init": "names",
+        "bigram": "names",
+        "deep": "names",
+    }
+    data = ["--data", fetched[name]] if name in fetched else []
     assert main(["study", name, "--out", str(tmp_path / name), "--scale", str(scale), "--json", *data]) == 0
     result = json.loads(capsys.readouterr().out)
     rows = result["rows"]
@@ -126,6 +134,9 @@ def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys, text_file):
         assert all(0.5 < s < 0.85 for s in stds["tanh-gain-5-3"])
     if name == "text":
         assert list(rows[0]["samples"]) == ["5", "15", "25", "35", "60", "100"]
+    if name in ("init", "bigram", "deep"):  # the reference figures were measured on another list
+        assert result["reference_data"] == "makemore-names" and result["data"] == "names"
+        assert "measured on makemore-names" in format_study(result)
     if name == "speedrun":  # each row a run of the same seconds, with its rate
         assert all(row["tokens_per_s"] > 0 and math.isfinite(row["test_nll"]) for row in rows)
         assert rows[0]["name"] == "gpt2-adamw" and rows[-1]["name"] == "default"

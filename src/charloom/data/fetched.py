@@ -55,10 +55,6 @@ FETCHED: dict[str, dict] = {
 }
 
 
-def is_fetched(name: str) -> bool:
-    return name in FETCHED
-
-
 def cached_path(name: str) -> Path:
     return cache_dir() / "fetched" / f"{name}-{FETCHED[name]['sha256'][:12]}"
 

@@ -65,6 +65,7 @@ def run_study(
         "about": study.about,
         "source": study.source,
         "data": data or study.data,
+        "reference_data": study.data,
         "rows": rows,
     }
     if trained:
@@ -250,6 +251,13 @@ def format_study(result: dict[str, Any]) -> str:
                 f"{row['name']} (classifier accuracy {row['classifier_accuracy']:.3f}):",
                 row["table_text"],
             ]
+    if result["data"] != result.get("reference_data", result["data"]) and any(
+        key.startswith("reference_") and value is not None for row in rows for key, value in row.items()
+    ):
+        lines.append(
+            f"The reference figures were measured on {result['reference_data']}; these rows are on "
+            f"{result['data']}, so the two columns need not agree."
+        )
     return "\n".join([f"study {result['study']}: {result['about']}", *lines])
 
 
