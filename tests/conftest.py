@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ from tiny_data import make_names
 
 torch.set_num_threads(1)
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # and the CLI runs that the tests start: tiny models
+# No test touches the network or a developer's cache: a fetch goes to a closed loopback port
+# (tests/data/test_fetched.py serves its own), into a cache of this session's own.
+os.environ["CHARLOOM_MIRROR"] = "http://127.0.0.1:9"
+os.environ["CHARLOOM_CACHE"] = tempfile.mkdtemp(prefix="charloom-cache-")
 
 
 @pytest.fixture
