@@ -145,7 +145,9 @@ def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys, text_file):
 @pytest.mark.slow
 def test_the_study_page_has_a_row_a_run_in_chromium(tmp_path):
     api = browser_or_skip()
-    assert main(["study", "bigram", "--out", str(tmp_path), "--scale", "0.02", "--json", "--data", "names"]) == 0
+    assert (
+        main(["study", "bigram", "--out", str(tmp_path), "--scale", "0.02", "--json", "--data", "names"]) == 0
+    )
     with api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
