@@ -22,6 +22,7 @@ from charloom.train import api as training
 from charloom.train.callbacks import ConsoleReport
 from charloom.train.config import TrainConfig
 from charloom.train.distributed import detect
+from charloom.train.init_from import read_parent
 
 
 def default_callbacks(progress: bool = False) -> list[Any]:
@@ -47,6 +48,7 @@ def train(
     alphabet: str | None = None,
     splits: Splits | None = None,
     resume: bool = False,
+    init_from: str | Path | None = None,
     force: bool = False,
     progress: bool = False,
     log: Callable[[str], None] = print,
@@ -65,6 +67,9 @@ def train(
     ``splits`` replaces charloom's own split of ``data`` with the caller's (line mode),
     e.g. another tool's, to compare on its terms. ``resume=True`` continues the run in
     ``out``; training options given then say how much longer and how watched.
+    ``init_from`` starts a new run from a trained one's best weights and model config
+    (fine-tuning): ``model`` defaults to its family, model options may change only what
+    leaves the weights' shapes alone, and the peak rate left open is a fraction of the usual.
 
     >>> run = train("names", "mlp", max_steps=2000, out="runs/demo")  # doctest: +SKIP
     >>> run.evaluate("test")["nll"]                                   # doctest: +SKIP
@@ -73,6 +78,8 @@ def train(
         log, progress = (lambda message: None), False
     watchers = default_callbacks(progress) if callbacks is None else callbacks
     if resume:
+        if init_from is not None:
+            raise CharloomError("--init-from starts a new run and --resume continues one: give one of them")
         if out is None:
             raise CharloomError("--resume needs the run folder: --out DIR")
         run_dir = training.resume(out, train_options, callbacks=watchers, log=log)
@@ -93,6 +100,8 @@ def train(
             splits=splits,
         )
     config = config if config is not None else TrainConfig(**train_options)
+    if model is None and init_from is not None:
+        model = read_parent(init_from, None, data.format).family
     run_dir = training.start(
         data,
         model or DEFAULT_FAMILY[data.format],
@@ -102,6 +111,7 @@ def train(
         force=force,
         callbacks=watchers,
         log=log,
+        init_from=init_from,
     )
     return Run(run_dir.path)
 

@@ -14,6 +14,7 @@ from charloom.models.registry import DEFAULT_FAMILY
 from charloom.rundir import RunDir
 from charloom.train.config import TrainConfig
 from charloom.train.distributed import detect
+from charloom.train.init_from import read_parent
 
 SHARED = ("block_size",)  # --block-size: the transformer's context, else the text window
 
@@ -47,6 +48,11 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     add_config_flags(p, DataConfig)
     p.add_argument("--no-dedup", action="store_true", help="keep duplicate items")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument(
+        "--init-from",
+        metavar="RUN",
+        help="start from a trained run's best weights and model config (fine-tuning; a lower default rate)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the final figures as JSON")
@@ -64,11 +70,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         run_dir.check_resumable()
         family = run_dir.read_info()["model"]["family"]
         run = train(
-            None, out=args.out, resume=True, progress=progress, log=log, **training_options(args, family)
+            None,
+            out=args.out,
+            resume=True,
+            init_from=args.init_from,
+            progress=progress,
+            log=log,
+            **training_options(args, family),
         )
     else:
         data = DataConfig(source=args.data, dedup=not args.no_dedup, **given(args, DataConfig))
         family = args.model or DEFAULT_FAMILY[data.format]
+        if args.init_from is not None and args.model is None:
+            family = read_parent(args.init_from, None, data.format).family
         run = train(
             data,
             family,
@@ -76,6 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             out=args.out,
             model_options=model_options(args, family, also=SHARED),
             force=args.force,
+            init_from=args.init_from,
             progress=progress,
             log=log,
         )

@@ -26,6 +26,7 @@ from charloom.models.saved import model_from_info
 from charloom.rundir import RunDir, default_out, new_run_info
 from charloom.train import distributed
 from charloom.train.config import TrainConfig, resolved
+from charloom.train.init_from import inherited_options, read_parent, start_from_parent
 from charloom.train.loop import Trainer
 
 Log = Callable[[str], None]
@@ -41,21 +42,31 @@ def start(
     force: bool = False,
     callbacks: Iterable[Any] = (),
     log: Log = print,
+    init_from: str | Path | None = None,
 ) -> RunDir:
     """Train a new run; returns its folder. ``model_options`` is a dict of the family's
-    options or its config dataclass."""
+    options or its config dataclass. ``init_from`` names a run to start from: its model
+    config and best weights, its vocabulary grown by the new data's characters
+    (``train/init_from.py``)."""
     # a device that is not here, or a precision it cannot run: before any work
     resolve_dtype(config.dtype or "float32", resolve_device(config.device))
     with distributed.session(config.device) as ctx, contextlib.ExitStack() as held:
         model_class(family)  # a clear error for an unknown family before any work
+        parent = None if init_from is None else read_parent(init_from, family, data.format)
+        if parent is not None:
+            model_options = inherited_options(parent, model_options)
         model_config = make_config(family, model_options, data.format)
         corpus = data.load()
         splits = data.make_splits(corpus)
         every_item = [*splits.train, *splits.val, *splits.test]
-        vocab = Vocab.from_texts([*every_item, data.alphabet or ""], boundary=(data.format == "lines"))
+        kept = "".join(parent.vocab.chars) if parent is not None else ""
+        vocab = Vocab.from_texts([*every_item, data.alphabet or "", kept], boundary=(data.format == "lines"))
         torch.manual_seed(config.seed)
         model = build_model(family, model_config, vocab.size, purpose="train")
-        config = resolved(config, model, data.format)  # a refused combination: before anything is written
+        if parent is not None:
+            new_chars = start_from_parent(model, vocab, parent, model_options)
+        # a refused combination: before anything is written
+        config = resolved(config, model, data.format, fine_tuning=parent is not None)
         if data.format == "lines":  # before anything is written
             longest = max(every_item, key=len)
             check_fits(model, len(longest), f"the longest item ({longest[:20]!r}...)", True)
@@ -76,6 +87,8 @@ def start(
             data.to_json(corpus, splits),
             vocab,
         )
+        if parent is not None:
+            info["init_from"] = parent.record()
 
         def write_run() -> None:
             run_dir.write_splits(splits, corpus.format)
@@ -85,6 +98,11 @@ def start(
         sizes = ", ".join(f"{k} {v:,}" for k, v in splits.sizes().items())
         dropped = f" ({splits.duplicates_dropped:,} duplicates dropped)" if splits.duplicates_dropped else ""
         log(f"{family}: {parameters:,} parameters, vocab {vocab.size}; splits {sizes}{dropped}")
+        if parent is not None:
+            added = (
+                f"; characters it never saw, added as new rows: {''.join(new_chars)!r}" if new_chars else ""
+            )
+            log(f"starting from {parent.run_dir.path} (its best weights, peak rate {config.lr:g}){added}")
         log(f"writing run to {run_dir.path}")
         _train(Trainer(run_dir, info, model, vocab, config, callbacks, log, ctx))
     return run_dir

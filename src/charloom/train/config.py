@@ -20,6 +20,7 @@ from charloom.options import SEED_LIMIT, check_options, check_types, option
 from charloom.train.optim import OPTIMIZERS, SCHEDULES
 
 DEFAULT_STEPS = 3000
+FINE_TUNE_LR_SCALE = 0.3  # of the peak rate a new run would take; measured by bench/finetune.py
 DIAGNOSTICS_EVERY = 50  # steps between recorded steps of a bare --diagnostics
 
 
@@ -190,9 +191,12 @@ def parse_schedule(text: str) -> tuple[tuple[int, float], ...]:
     return tuple(pairs)
 
 
-def resolved(config: TrainConfig, model: CharModel, fmt: str = "lines") -> TrainConfig:
+def resolved(
+    config: TrainConfig, model: CharModel, fmt: str = "lines", fine_tuning: bool = False
+) -> TrainConfig:
     """Fill in what the user left open from the family's defaults (for running text, its
-    text defaults first), then the global ones."""
+    text defaults first), then the global ones. A run that starts from trained weights
+    (``fine_tuning``) takes ``FINE_TUNE_LR_SCALE`` of the peak rates it leaves open."""
     values = asdict(config)
     family_defaults = dict(model.train_defaults)
     if fmt == "text":
@@ -216,10 +220,14 @@ def resolved(config: TrainConfig, model: CharModel, fmt: str = "lines") -> Train
     adamw_only = ("lr", "weight_decay")  # the families' own values were tuned with AdamW
     if values["lr_schedule"] is not None and values["lr"] is None:
         values["lr"] = parse_schedule(values["lr_schedule"])[0][1]  # the peak shown and logged
-    for name in global_defaults:
-        if values[name] is None:
-            own = None if sgd and name in adamw_only else family_defaults.get(name)
-            values[name] = global_defaults[name] if own is None else own
+    left_open = {name for name in global_defaults if values[name] is None}
+    for name in left_open:
+        own = None if sgd and name in adamw_only else family_defaults.get(name)
+        values[name] = global_defaults[name] if own is None else own
+    if fine_tuning:  # the weights are already near a minimum: smaller steps keep what they learned
+        for name in {"lr", "muon_lr"} & left_open:
+            if values[name] is not None:
+                values[name] *= FINE_TUNE_LR_SCALE
     if values["max_steps"] is None and values["time_budget"] is None and values["epochs"] is None:
         values["max_steps"] = family_defaults.get("max_steps", DEFAULT_STEPS)
     if values["checkpoint_every"] is None:
