@@ -7,7 +7,8 @@ model trained from scratch, for the same seconds; and the fine-tuning rate that 
 
 Each category's names (accents kept, so some characters are new to the parent) are a
 seeded sample of ``names-by-country``, split 80/10/10 by charloom; each row's NLL is on
-that category's own validation names. Without ``--parent`` a parent is trained on `names`
+that category's own validation names, at the best of evaluations every ``--eval-every``
+steps. Without ``--parent`` a parent is trained on `names`
 for ``--parent-budget`` seconds first. The fine-tuned runs take the rate a new run would
 take times each of ``--scales``; the row ``default`` is what ``--init-from`` takes unasked
 (``FINE_TUNE_LR_SCALE``).
@@ -48,10 +49,13 @@ def main() -> None:
     p.add_argument("--size", type=int, default=300, help="names per category")
     p.add_argument("--categories", default="french,icelandic,turkish,hungarian")
     p.add_argument("--scales", default="0.1,0.3,1", help="fine-tuning rates, as fractions of a new run's")
+    p.add_argument("--eval-every", type=int, default=10, help="steps between evaluations (default 10)")
     p.add_argument("--threads", type=int, help="torch threads (default torch's)")
     args = p.parse_args()
     folder = scratch()
-    timing = {"time_budget": args.budget, "threads": args.threads, **QUIET}
+    # a few hundred names are learnt by heart within a few hundred steps: the best weights
+    # by val are kept from evaluations close together
+    timing = {"time_budget": args.budget, "threads": args.threads, "eval_every": args.eval_every, **QUIET}
     parent = args.parent
     if parent is None:
         parent = train("names", "transformer", out=folder / "parent", time_budget=args.parent_budget,

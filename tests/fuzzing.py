@@ -135,10 +135,13 @@ def make_work(root: Path, names: list[str], text: str) -> Work:
 
 
 # -- command lines --------------------------------------------------------------------------
+SERVERS = {"serve"}  # runs until stopped: its bad input is tested in tests/serve
+
+
 def commands() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(sub.choices)
+    return {name: p for name, p in sub.choices.items() if name not in SERVERS}
 
 
 def argv_for(command: str, work: Work) -> st.SearchStrategy[list[str]]:
