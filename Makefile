@@ -10,14 +10,14 @@ test-fast:       ## the in-process tests only: under a minute
 	$(PYTHON) -m pytest -m "not slow"
 
 lint:            ## style, formatting, the layer and no-cycle contracts, dead code
-	ruff check src tests bench scripts
-	ruff format --check src tests bench scripts
+	ruff check src tests bench scripts examples
+	ruff format --check src tests bench scripts examples
 	lint-imports
 	vulture
 
 format:
-	ruff format src tests bench scripts
-	ruff check --fix src tests bench scripts
+	ruff format src tests bench scripts examples
+	ruff check --fix src tests bench scripts examples
 
 bench:           ## every benchmark, written to docs/benchmarks.md (tens of minutes)
 	$(PYTHON) bench/run.py --write docs/benchmarks.md

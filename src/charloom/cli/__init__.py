@@ -8,7 +8,7 @@ presentation.
 
 # Each module registers its commands, in the order `charloom --help` lists them.
 from charloom.cli import train  # noqa: I001, F401
-from charloom.cli import generate, play, inspect, compare, study, transfer, lr_find, serve  # noqa: F401
+from charloom.cli import generate, play, inspect, compare, study, transfer, lr_find, serve, export  # noqa: F401
 from charloom.cli.app import COMMANDS, build_parser, main
 
 __all__ = ["COMMANDS", "build_parser", "main"]

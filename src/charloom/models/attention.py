@@ -65,6 +65,7 @@ class CausalSelfAttention(nn.Module):
     ):
         super().__init__()
         self.n_head = n_head
+        self.head_shape = (n_embd // n_head,)  # a constant: an exported graph then needs no shape op
         self.qk_norm = qk_norm
         self.norm = F.rms_norm if norm == "rmsnorm" else F.layer_norm  # of queries and keys
         self.rotary = rotary
@@ -114,7 +115,7 @@ class CausalSelfAttention(nn.Module):
         normalised over its hs dimensions with QK-norm (the block's kind of norm, with no
         gain), then turned by its position with rotary positions. Both in one call each."""
         if self.qk_norm:
-            qk = self.norm(qk, qk.shape[-1:])
+            qk = self.norm(qk, self.head_shape)
         if self.rotary is not None:
             qk = self.rotary(qk, positions)
         return qk

@@ -1,0 +1,1 @@
+"""Taking a run out of charloom: its step as an ONNX graph."""
