@@ -46,6 +46,9 @@ def train(
     split_fractions: tuple[float, float, float] | None = None,
     dedup: bool = True,
     alphabet: str | None = None,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+    normalize: str | None = None,
     splits: Splits | None = None,
     resume: bool = False,
     init_from: str | Path | None = None,
@@ -61,7 +64,9 @@ def train(
     "transformer", TrainConfig(...), model_options=TransformerConfig(...))``, or by name:
     the data's options as keywords (``format``, ``val_file``, ...) and the training
     options as the rest (``max_steps=2000``). ``model`` defaults to the MLP for lines and
-    the transformer, with its text defaults, for running text. ``alphabet`` names characters the
+    the transformer, with its text defaults, for running text. ``data`` may also be a folder,
+    a glob, a compressed file or ``"-"`` (standard input), read as ``encoding`` says
+    (``data/sources.py``). ``alphabet`` names characters the
     vocabulary holds even where the data lacks them (a run group gives every category's
     generator the union of all their alphabets, so each can read every other's seeds).
     ``splits`` replaces charloom's own split of ``data`` with the caller's (line mode),
@@ -97,6 +102,9 @@ def train(
             fractions=split_fractions,
             dedup=dedup,
             alphabet=alphabet,
+            encoding=encoding,
+            errors=errors,
+            normalize=normalize,
             splits=splits,
         )
     config = config if config is not None else TrainConfig(**train_options)

@@ -24,7 +24,7 @@ def test_text_mode_keeps_the_text(tmp_path):
         (b"", "no items"),
         (b"   \n\t\n", "no items"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "binary"),
-        (b"caf\xe9\n", "not UTF-8"),
+        (b"caf\xe9\n", "not utf-8"),
     ],
     ids=["empty", "whitespace", "binary", "latin-1"],
 )

@@ -7,12 +7,17 @@ import argparse
 import dataclasses
 
 from charloom.cli.app import add_device, command, emit_json
+from charloom.cli.options import add_config_flags, given
+from charloom.data.config import DataConfig
+from charloom.data.sources import READING
 from charloom.errors import CharloomError
 from charloom.io import image_path
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", help="a text file or an embedded dataset")
+    p.add_argument(
+        "data", help="a dataset's name, a file, a folder, a glob, a .gz/.bz2/.xz file or - (stdin)"
+    )
     p.add_argument("--format", choices=["lines", "text"], default="lines")
     p.add_argument("--top", type=int, help="how many common items to list (default 10; 5 a category)")
     p.add_argument(
@@ -24,6 +29,9 @@ def _add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-accents", action="store_true", help="with --by-category: do not fold accents")
     p.add_argument("--plot", help="with --by-category: write the length distributions to this .png")
     p.add_argument("--json", action="store_true")
+    add_config_flags(
+        p, DataConfig, skip=tuple(f.name for f in dataclasses.fields(DataConfig) if f.name not in READING)
+    )
 
 
 @command("data", "look at a dataset: counts, alphabet, lengths, common items", _add_data)
@@ -34,10 +42,11 @@ def cmd_data(args: argparse.Namespace) -> int:
         return _data_by_category(args)
     if args.plot or args.categories:
         raise CharloomError(f"{'--plot' if args.plot else '--categories'} goes with --by-category")
-    from charloom.data.corpus import load_corpus
     from charloom.inspect.stats import corpus_stats, format_stats
 
-    stats = corpus_stats(load_corpus(args.data, args.format), top=10 if args.top is None else args.top)
+    reading = {name: value for name, value in given(args, DataConfig).items() if name in READING}
+    corpus = DataConfig(args.data, format=args.format, **reading).load()
+    stats = corpus_stats(corpus, top=10 if args.top is None else args.top)
     emit_json(stats) if args.json else print(format_stats(stats))
     return 0
 

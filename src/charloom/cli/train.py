@@ -39,7 +39,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
         "data",
         nargs="?",
         default="names",
-        help="a text file (one item per line) or an embedded dataset (default: names)",
+        help="a dataset's name (default: names), a file (one item per line), a folder, a glob, a "
+        ".gz/.bz2/.xz file, or - for standard input",
     )
     p.add_argument(
         "--model", help="model family (see `charloom models`; default mlp, and transformer for --format text)"

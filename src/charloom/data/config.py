@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charloom.data.corpus import FORMATS, Corpus, load_corpus, parse_lines, read_text_file
+from charloom.data.sources import ERRORS, NORMAL_FORMS
 from charloom.data.splits import (
     SPLIT_KINDS,
     Splits,
@@ -46,6 +47,15 @@ class DataConfig:
         "(no de-duplication, random.seed(42) shuffle, cuts at int(0.8 n) and int(0.9 n))",
         choices=SPLIT_KINDS,
     )
+    encoding: str = option("utf-8", help="the data's text encoding (utf-8, latin-1, cp1252, ...)")
+    errors: str = option(
+        "strict",
+        help="strict: a byte that does not decode is an error; replace: it becomes U+FFFD, counted",
+        choices=ERRORS,
+    )
+    normalize: str | None = option(
+        None, help="Unicode normal form applied before the vocabulary is built", choices=NORMAL_FORMS
+    )
     fractions: tuple[float, float, float] | None = None  # None: by format (splits.default_fractions)
     dedup: bool = True
     alphabet: str | None = None  # characters the vocabulary holds even where the data lacks them
@@ -59,7 +69,7 @@ class DataConfig:
         check_fractions(self.fractions)
 
     def load(self) -> Corpus:
-        return load_corpus(self.source, self.format)
+        return load_corpus(self.source, self.format, self.encoding, self.errors, self.normalize)
 
     def make_splits(self, corpus: Corpus) -> Splits:
         if self.splits is not None:
@@ -83,8 +93,17 @@ class DataConfig:
 
     def to_json(self, corpus: Corpus, splits: Splits) -> dict:
         """run.json's data section: what was read, and how it was cut."""
+        notes = list(splits.notes)
+        if corpus.replaced:
+            notes.append(
+                f"{corpus.replaced:,} characters did not decode as {self.encoding} and became U+FFFD"
+            )
+        if self.normalize:
+            notes.append(f"normalised to {self.normalize}")
         return {
             "source": corpus.source,
+            **({"files": corpus.files} if corpus.files else {}),
+            "encoding": self.encoding,
             "format": corpus.format,
             "fingerprint": corpus.fingerprint,
             "splits": splits.sizes(),
@@ -93,7 +112,7 @@ class DataConfig:
             "split": self.split,
             "fractions": list(self.fractions),
             "dedup": self.dedup,
-            "notes": splits.notes,
+            "notes": notes,
         }
 
 

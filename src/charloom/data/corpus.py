@@ -8,10 +8,11 @@ sentence that says what is wrong.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from charloom.data import datasets
+from charloom.data.sources import read_file, read_source
 from charloom.errors import DataError
 
 FORMATS = ("lines", "text")
@@ -31,6 +32,8 @@ class Corpus:
     fingerprint: str
     items: list[str] | None = None
     text: str | None = None
+    files: list[str] = field(default_factory=list)  # the files of a folder or a glob, in order
+    replaced: int = 0  # characters that did not decode, under --errors replace
 
     @property
     def texts(self) -> list[str]:
@@ -42,30 +45,9 @@ class Corpus:
 
 
 def read_text_file(path: str | Path) -> str:
-    """Read a UTF-8 file, refusing missing, binary and undecodable ones by name."""
-    path = Path(path)
-    try:
-        exists = path.exists()
-    except OSError as exc:  # a name too long, a folder that cannot be searched
-        raise DataError(f"cannot read {str(path)[:100]}: {exc.strerror or exc}") from None
-    if not exists:
-        raise DataError(f"no such file: {path}")
-    if path.is_dir():
-        raise DataError(f"{path} is a folder; give a text file with one item per line")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if b"\x00" in raw[:1_000_000]:
-        raise DataError(f"{path} looks binary (it contains NUL bytes); give a UTF-8 text file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{path} is not UTF-8 (byte {exc.start}, line {line}); convert it, e.g. with iconv"
-        ) from None
-    return text.removeprefix("\ufeff")
+    """Read a UTF-8 file (or a compressed one), refusing missing, binary and undecodable
+    ones by name."""
+    return read_file(Path(path))[0]
 
 
 def parse_lines(text: str, source: str) -> list[str]:
@@ -83,8 +65,15 @@ def parse_lines(text: str, source: str) -> list[str]:
     return items
 
 
-def load_corpus(source: str | Path, format: str = "lines") -> Corpus:
-    """Load a file path or the name of an embedded dataset.
+def load_corpus(
+    source: str | Path,
+    format: str = "lines",
+    encoding: str = "utf-8",
+    errors: str = "strict",
+    normalize: str | None = None,
+) -> Corpus:
+    """Load a dataset's name, a file, a folder, a glob, a compressed file or ``-`` (standard
+    input; see ``data/sources.py``).
 
     >>> corpus = load_corpus("names")           # the embedded US first names
     >>> corpus.items[:3]                         # doctest: +SKIP
@@ -100,12 +89,15 @@ def load_corpus(source: str | Path, format: str = "lines") -> Corpus:
         if datasets.get_dataset(source).format == "categorized":
             # category<TAB>item: the items alone, for models that ignore the category
             text = "\n".join(line.split("\t", 1)[-1] for line in text.splitlines())
+        files, replaced = [], 0
     else:
-        text = read_text_file(source)
-        label = str(Path(source).resolve())
+        read = read_source(source, encoding, errors, normalize)
+        text, label, files, replaced = read.text, read.label, read.files, read.replaced
     fingerprint = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if format == "lines":
-        return Corpus("lines", label, fingerprint, items=parse_lines(text, source))
+        return Corpus(
+            "lines", label, fingerprint, items=parse_lines(text, source), files=files, replaced=replaced
+        )
     if not text.strip():
         raise DataError(f"{source} has no text (it is empty or only whitespace)")
-    return Corpus("text", label, fingerprint, text=text)
+    return Corpus("text", label, fingerprint, text=text, files=files, replaced=replaced)
