@@ -48,12 +48,17 @@ def evaluate(
 ) -> dict[str, float]:
     """Mean NLL over the targets of a split (the first ``max_targets`` of them if given),
     with bits per character and perplexity. Batches that ``carries_state`` are read with
-    the model's state carried from chunk to chunk: the NLL of one pass over the text."""
+    the model's state carried from chunk to chunk: the NLL of one pass over the text.
+
+    When ``max_targets`` cuts the split short, the mean is an estimate: ``stderr`` is its
+    standard error, each chunk of ``batch_size`` rows taken as one sample of the split
+    (the ratio estimator's: sum_i (nll_i - mean n_i)^2 / (k (k - 1) nbar^2) over k chunks),
+    and ``exact`` is false."""
     was_training = model.training
     model.eval()
-    total, count = 0.0, 0
+    chunk_nll, chunk_count = [], []
     device = model.device
-    carried = None
+    carried, cut = None, False
     try:
         for inputs, targets in batches.chunks(batch_size):
             inputs, targets = to_device(inputs, device), to_device(targets, device)
@@ -64,13 +69,22 @@ def evaluate(
             else:
                 logits = model.training_logits(inputs)
             loss, n = nll_sum(logits.float(), targets)  # summed in float32
-            total += float(loss)
-            count += n
-            if max_targets is not None and count >= max_targets:
+            chunk_nll.append(float(loss))
+            chunk_count.append(n)
+            if max_targets is not None and sum(chunk_count) >= max_targets:
+                cut = True
                 break
     finally:
         model.train(was_training)
-    return summary(total, count)
+    result = summary(sum(chunk_nll), sum(chunk_count))
+    result["exact"] = not cut
+    if cut:
+        k, mean = len(chunk_count), result["nll"]
+        spread = sum((nll - mean * n) ** 2 for nll, n in zip(chunk_nll, chunk_count, strict=True))
+        nbar = result["tokens"] / k
+        result["stderr"] = math.sqrt(spread / (k * (k - 1))) / nbar if k > 1 else float("nan")
+        result["of"] = batches.num_targets
+    return result
 
 
 def summary(total_nll: float, count: int) -> dict[str, float]:

@@ -158,9 +158,23 @@ def _train(trainer: Trainer) -> None:
     result = trainer.run()
     distributed.barrier(trainer.dist)  # the others wait for rank 0's final files
     if result:
-        val, test = result["val_nll"], result["test_nll"]
+        shown = {name: _figure(result, name) for name in ("val", "test")}
         trainer.log(
             f"done: step {result['step']}, {result['train_seconds']:.1f}s training; best val "
-            f"{'-' if val is None else f'{val:.4f}'} (step {result['best_step']}), test "
-            f"{'-' if test is None else f'{test:.4f}'}"
+            f"{shown['val']} (step {result['best_step']}), test {shown['test']}"
         )
+        if result.get("estimated"):
+            trainer.log(
+                "  (~: estimated over the first characters of a long split; `charloom eval` reads it all)"
+            )
+
+
+def _figure(result: dict, name: str) -> str:
+    value, estimate = result[f"{name}_nll"], result.get("estimated", {}).get(name)
+    if value is None:
+        return "-"
+    if estimate is None:
+        return f"{value:.4f}"
+    return (
+        f"~{value:.4f} ± {estimate['stderr']:.4f} ({estimate['targets']:,} of {estimate['of']:,} characters)"
+    )

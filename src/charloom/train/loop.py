@@ -39,6 +39,7 @@ from charloom.train.interrupt import Interrupt, Interrupted
 from charloom.train.optim import lr_at, make_optimizer, set_lr
 
 TEXT_EVAL_TARGETS = 100_000  # periodic evals of running text read this much of val
+CLOSING_EVAL_TARGETS = 1_000_000  # the closing ones this much of val and test: an estimate past it
 
 
 @dataclass
@@ -166,6 +167,14 @@ class Trainer:
     def eval_split(self, name: str, limit: int | None = None) -> float | None:
         batches = self.batches[name]
         return None if batches is None else evaluate(self.eval_model, batches, max_targets=limit)["nll"]
+
+    def closing_eval(self, name: str) -> dict | None:
+        """The split's NLL once training is over: exact up to ``CLOSING_EVAL_TARGETS``
+        targets, past that an estimate with its standard error (as nanoGPT's eval_iters
+        bounds its figures), so that a huge text ends soon after its budget;
+        ``charloom eval`` reads the whole split."""
+        batches = self.batches[name]
+        return None if batches is None else evaluate(self.model, batches, max_targets=CLOSING_EVAL_TARGETS)
 
     def record_eval(
         self, tokens_per_s: float | None, train_loss: float | None, step_losses: list[float] = ()
@@ -336,13 +345,21 @@ class Trainer:
         if self.config.calibrate_batchnorm and calibrate_batchnorm(self.model, self.batches["train"]):
             io.save_tensors(best, self.model.state_dict(), {"step": counters.step, "calibrated": True})
             self.log("BatchNorm statistics set from the whole training split")
+        closing = {name: self.closing_eval(name) for name in ("val", "test")}
         result = {
             "step": counters.step,
             "train_seconds": round(counters.train_seconds, 3),
             "best_step": counters.best_step if counters.best_step >= 0 else counters.step,
-            "val_nll": self.eval_split("val"),
-            "test_nll": self.eval_split("test"),
+            "val_nll": closing["val"] and closing["val"]["nll"],
+            "test_nll": closing["test"] and closing["test"]["nll"],
         }
+        estimated = {
+            name: {"targets": found["tokens"], "of": found["of"], "stderr": found["stderr"]}
+            for name, found in closing.items()
+            if found is not None and not found["exact"]
+        }
+        if estimated:
+            result["estimated"] = estimated
         self.info["model"]["parameters"] = self.model.num_parameters()  # count models: after fitting
         self.set_status("finished", **result)
         return result
