@@ -19,8 +19,8 @@ def test_a_long_split_gets_an_estimate_near_the_exact_figure(tmp_path, monkeypat
     (tmp_path / "text.txt").write_text(text)
     monkeypatch.setattr(loop, "CLOSING_EVAL_TARGETS", 1_500)
     logged = []
-    run = train(tmp_path / "text.txt", "gru", out=tmp_path / "run", format="text", model_options={"hidden": 16},
-                **{**QUIET, "log": logged.append})  # fmt: skip
+    options = {**QUIET, "log": logged.append, "format": "text", "model_options": {"hidden": 16}}
+    run = train(tmp_path / "text.txt", "gru", out=tmp_path / "run", **options)
     status = run.info["status"]
     estimate = status["estimated"]["val"]
     exact = run.evaluate("val")
