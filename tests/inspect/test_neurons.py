@@ -145,3 +145,31 @@ def test_one_unit_as_a_condensed_page_and_a_png(quote_run, heldout_file, tmp_pat
     assert main([*argv, "--unit", "hidden:0:999", "--output", str(page)]) == 2  # no such unit
     assert main([*argv, "--unit-png", str(png)]) == 2  # a picture of which unit?
     assert "--unit" in capsys.readouterr().err
+
+
+def mark(values) -> str:
+    return "".join("1" if v else "0" for v in values)
+
+
+def test_the_slides_features_of_wikipedia_and_c_source_on_planted_text():
+    from charloom.inspect.interpret.features import URL, builtin_features, regex_feature, wiki_link_position
+
+    wiki = "see [[Paris|city]] at http://example.org/a_b now"
+    url = mark(regex_feature(wiki, URL))
+    assert url == "0" * 22 + "1" * 22 + "0" * 4  # the whole address, not the space after it
+    position = wiki_link_position(wiki)
+    assert list(position[6:16]) == list(range(10)) and position[5] == -1 and position[16] == -1
+    c = 'x = 1; /* a */ if (a > b) {\n  y();\n}\nz; s = "/* no */";'
+    features = builtin_features(c)
+    assert mark(features["in_c_comment"][:15]) == "000000011111110"
+    assert not features["in_c_comment"][c.index('"') :].any()  # a /* inside a string opens nothing
+    body = c.index("{"), c.index("}")
+    assert features["in_if_block"][body[0] : body[1]].all() and not features["in_if_block"][: body[0]].any()
+    assert not features["in_if_block"][body[1] :].any()
+    python = "def f():\n    if a:\n        b()\n    d()\n"
+    inside = builtin_features(python)["in_if_block"]
+    assert (
+        inside[python.index("b()")] == 1
+        and inside[python.index("d()")] == 0
+        and inside[python.index("a:")] == 0
+    )

@@ -12,6 +12,7 @@ import numpy as np
 from charloom.errors import CharloomError
 
 BRACKETS = {"(": ")", "[": "]", "{": "}"}
+URL = r"(?:https?|ftp)://[^\s<>\"'\]\[|]+"  # the slides' Wikipedia URLs end at a space, a bracket or a bar
 
 
 def inside_quotes(text: str) -> np.ndarray:
@@ -58,6 +59,11 @@ def builtin_features(text: str) -> dict[str, np.ndarray]:
         "since_newline": since_newline(text),
         "in_string": in_string(text),
         "in_comment": in_comment(text),
+        "in_c_comment": in_c_comment(text),
+        "in_url": regex_feature(text, URL),
+        "in_wiki_link": (wiki_link_position(text) >= 0).astype(float),
+        "wiki_link_position": np.maximum(wiki_link_position(text), 0),
+        "in_if_block": in_if_block(text),
     }
 
 
@@ -121,6 +127,77 @@ def in_comment(text: str) -> np.ndarray:
         elif char == "#" and not strings[t]:
             inside = True
         values[t] = inside
+    return values
+
+
+def in_c_comment(text: str) -> np.ndarray:
+    """1 from a /* outside a string to its */, both marks included (the slides' Linux
+    source comments)."""
+    values, inside = np.zeros(len(text)), False
+    strings = in_string(text)
+    t = 0
+    while t < len(text):
+        if not inside and text.startswith("/*", t) and not strings[t]:
+            inside = True
+            values[t : t + 2] = 1
+            t += 2
+            continue
+        if inside and text.startswith("*/", t):
+            values[t : t + 2] = 1
+            inside = False
+            t += 2
+            continue
+        values[t] = inside
+        t += 1
+    return values
+
+
+def wiki_link_position(text: str) -> np.ndarray:
+    """Inside a Wikipedia link [[ ... ]]: how many characters into it (0 on the first
+    character after [[); -1 outside, on the brackets too."""
+    values, start = np.full(len(text), -1.0), None
+    for t in range(len(text)):
+        if start is None and text.startswith("[[", t - 1) and t >= 1:
+            start = t + 1
+        elif start is not None and text.startswith("]]", t):
+            start = None
+        elif start is not None and t >= start:
+            values[t] = t - start
+    return values
+
+
+def in_if_block(text: str) -> np.ndarray:
+    """1 inside the body of an ``if``: in C, from the { after ``if (...)`` to its matching
+    }; in Python, on the lines indented under ``if ...:``. What a unit must hold to know
+    that the code it reads runs only sometimes."""
+    values = np.zeros(len(text))
+    for match in re.finditer(r"\bif\s*\(", text):
+        depth, t = 0, match.end() - 1
+        while t < len(text):  # past the condition's parentheses
+            depth += {"(": 1, ")": -1}.get(text[t], 0)
+            t += 1
+            if depth == 0:
+                break
+        while t < len(text) and text[t] in " \t\n":
+            t += 1
+        if t < len(text) and text[t] == "{":
+            depth, start = 0, t
+            while t < len(text):
+                depth += {"{": 1, "}": -1}.get(text[t], 0)
+                if depth == 0:
+                    break
+                t += 1
+            values[start:t] = 1
+    lines, offset, opened = text.split("\n"), 0, None
+    for line in lines:
+        indent = len(line) - len(line.lstrip(" \t"))
+        if opened is not None and line.strip() and indent <= opened:
+            opened = None
+        if opened is not None:
+            values[offset : offset + len(line)] = 1
+        if re.match(r"\s*(el)?if\b.*:\s*(#.*)?$", line):
+            opened = indent
+        offset += len(line) + 1
     return values
 
 
