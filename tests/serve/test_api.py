@@ -11,33 +11,19 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
+from served_runs import train_served_runs  # noqa: E402
 
-from charloom.api import train  # noqa: E402
 from charloom.serve.app import Served, create_app  # noqa: E402
 from charloom.serve.requests import Limits  # noqa: E402
 from charloom.transfer.group import train_group  # noqa: E402
-from tiny_data import make_names  # noqa: E402
 
-QUIET = {"num_samples": 0, "log": lambda m: None, "callbacks": []}
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve")
-    (root / "names.txt").write_text("\n".join(make_names()) + "\n")
-    (root / "text.txt").write_text("the cat sat on the mat. the dog ran far away.\n" * 60)
+    train_served_runs(root)
     (root / "two.tsv").write_text("".join(f"a\twawa{i % 7}\nb\tbobo{i % 5}\n" for i in range(40)))
-    train(root / "names.txt", "mlp", out=root / "names", max_steps=30, **QUIET)
-    tiny_gru = {"hidden": 16}
-    train(
-        root / "text.txt",
-        "gru",
-        out=root / "text",
-        format="text",
-        max_steps=10,
-        model_options=tiny_gru,
-        **QUIET,
-    )
     train_group(root / "two.tsv", "ngram", out=root / "group", model_options={"n": 2}, log=lambda m: None)
     limits = Limits(max_body=4_096, max_n=50, max_new_tokens=300, max_budget=5_000, timeout=20)
     return Served([root / "names", root / "text", root / "group"], limits)

@@ -12,16 +12,14 @@ import time
 import urllib.request
 
 import pytest
+from served_runs import train_served_runs
 
 from browser import CHROMIUM, CHROMIUM_ARGS, browser_or_skip
-from charloom.api import train
 from charloom.cli import main
 from cli_runner import SRC
-from tiny_data import make_names
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
-QUIET = {"num_samples": 0, "log": lambda m: None, "callbacks": []}
 
 
 def free_port() -> int:
@@ -33,19 +31,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("server")
-    (root / "names.txt").write_text("\n".join(make_names()) + "\n")
-    (root / "text.txt").write_text("the cat sat on the mat. the dog ran far away.\n" * 60)
-    train(root / "names.txt", "mlp", out=root / "names", max_steps=60, **QUIET)
-    tiny_gru = {"hidden": 16}
-    train(
-        root / "text.txt",
-        "gru",
-        out=root / "text",
-        format="text",
-        max_steps=10,
-        model_options=tiny_gru,
-        **QUIET,
-    )
+    train_served_runs(root, name_steps=60)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONUNBUFFERED": "1"}
     command = [
@@ -60,16 +46,17 @@ def server(tmp_path_factory):
     ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    deadline = time.monotonic() + 120  # a loaded machine can take a while to import torch
+    while True:
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
                 if json.loads(answer.read())["status"] == "ok":
                     break
         except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"the server did not start: {process.stdout.read()}")
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the server did not start: {process.stdout.read()}")
+            time.sleep(0.2)
     yield base, process
     process.terminate()
     process.wait(timeout=10)
