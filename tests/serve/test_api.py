@@ -18,7 +18,6 @@ from charloom.serve.requests import Limits  # noqa: E402
 from charloom.transfer.group import train_group  # noqa: E402
 
 
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve")
