@@ -65,7 +65,7 @@ def test_score_next_and_stream_answer_as_the_python_api(client, served):
     run = served.runs["names"]
     scored = client.post("/v1/runs/names/score", json={"items": ["mara", "bob"]}).json()
     assert scored["nll_per_char"] == pytest.approx(run.score(["mara", "bob"]).nll_per_char)
-    following = client.post("/v1/runs/names/next", json={"text": "ma", "top": 5}).json()["next"]
+    following = client.post("/v1/runs/names/next", json={"text": "ma", "k": 5}).json()["next"]
     assert [(c["char"], c["p"]) for c in following] == [
         (c, pytest.approx(p)) for c, p in run.next_chars("ma", top=5)
     ]
@@ -103,7 +103,7 @@ BAD = [
     ("/v1/runs/names/sample", {"regex": "("}, 400, "regex"),
     ("/v1/runs/nobody/sample", {}, 404, "no run 'nobody'"),
     ("/v1/runs/names/score", {"items": "mara"}, 422, "'items'"),
-    ("/v1/runs/names/next", {"text": "ma", "top": 0}, 422, "'top'"),
+    ("/v1/runs/names/next", {"text": "ma", "k": 0}, 422, "'k'"),
     ("/v1/runs/text/stream", {}, 400, "prefix"),
     ("/v1/groups/nobody/transfer", {"names": ["a"]}, 404, "no group"),
     ("/v1/groups/group/transfer", {"names": ["a"], "cut": "lots"}, 400, "cut"),

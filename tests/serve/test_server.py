@@ -86,6 +86,10 @@ def test_the_playground_generates_writes_and_streams_in_chromium(server):
             page.fill("input[name=seed]", "1")
             page.click("#go")
             page.wait_for_selector("#items li")
+            if os.environ.get("CHARLOOM_FIGURES"):  # the README's picture: CHARLOOM_FIGURES=docs/figures
+                page.screenshot(
+                    path=os.path.join(os.environ["CHARLOOM_FIGURES"], "playground.png"), full_page=True
+                )
             texts = page.locator("#items .text").all_inner_texts()
             marks = page.locator("#items .mark").all_inner_texts()
             assert len(texts) == 7 and all(t.startswith("ma") for t in texts)

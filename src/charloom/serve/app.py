@@ -174,7 +174,7 @@ def create_app(served: Served) -> FastAPI:
         run = served.run(name)
         found = await work(
             lambda: run.next_chars(
-                request.text, top=request.top, temperature=request.temperature, category=request.category
+                request.text, top=request.k, temperature=request.temperature, category=request.category
             )
         )
         return {"text": request.text, "next": [{"char": c, "end": c == "", "p": p} for c, p in found]}

@@ -99,7 +99,7 @@ class ScoreRequest(BaseModel):
 class NextRequest(BaseModel):
     model_config = STRICT
     text: str = Field("", description="the text so far", max_length=LONGEST_TEXT)
-    top: int = Field(10, ge=1, le=100, description="how many next characters")
+    k: int = Field(10, ge=1, le=100, description="how many next characters, the most likely first")
     temperature: float = Field(1.0, gt=0, description="softmax temperature")
     category: str | None = None
 
