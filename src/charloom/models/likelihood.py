@@ -58,7 +58,7 @@ def evaluate(
     model.eval()
     chunk_nll, chunk_count = [], []
     device = model.device
-    carried, cut = None, False
+    carried, cut, read = None, False, 0
     try:
         for inputs, targets in batches.chunks(batch_size):
             inputs, targets = to_device(inputs, device), to_device(targets, device)
@@ -71,12 +71,13 @@ def evaluate(
             loss, n = nll_sum(logits.float(), targets)  # summed in float32
             chunk_nll.append(float(loss))
             chunk_count.append(n)
-            if max_targets is not None and sum(chunk_count) >= max_targets:
+            read += n
+            if max_targets is not None and read >= max_targets:
                 cut = True
                 break
     finally:
         model.train(was_training)
-    result = summary(sum(chunk_nll), sum(chunk_count))
+    result = summary(sum(chunk_nll), read)
     result["exact"] = not cut
     if cut:
         k, mean = len(chunk_count), result["nll"]
