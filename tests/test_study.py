@@ -132,6 +132,11 @@ def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys, text_file):
         linear_up, linear_down = stds["linear-gain-5-3"], stds["linear-gain-0.5"]
         assert linear_up[-1] > 3 * linear_up[0] and linear_down[-1] < linear_down[0] / 3
         assert all(0.5 < s < 0.85 for s in stds["tanh-gain-5-3"])
+        updates = {row["name"]: row["update_log10"] for row in rows}
+        assert updates["linear-gain-1-lr-0.001"] < -3 < updates["linear-gain-1"]  # the lecture's 1e-3 line
+        first = {row["name"]: row["first_loss"] for row in rows}
+        assert first["no-fan-in"] > first["tanh-gain-5-3"] + 0.2  # saturated: confidently wrong
+        assert abs(first["batchnorm"] - math.log(27)) < 0.05  # the logits' BatchNorm, gain 0.1
     if name == "text":
         assert list(rows[0]["samples"]) == ["5", "15", "25", "35", "60", "100"]
     if name in ("init", "bigram", "deep"):  # the reference figures were measured on another list

@@ -11,14 +11,15 @@ from charloom.api import train
 from charloom.cli import main
 from charloom.data.conditions import token_for
 from charloom.errors import CharloomError
-from charloom.export.page import export_page, page_data, stack_layers
+from charloom.export.page import export_page, page_data, layers_of
 from charloom.transfer.group import train_group
 from tiny_data import make_names
 
 FAMILIES = {  # every weight away from its initial value, so that no term is zero by chance
     "ngram": {"n": 3},
     "bigram": {},
-    "mlp": {"hidden": 16, "embedding": 4, "batchnorm": True, "n_layer": 2},
+    "mlp": {"hidden": 16, "embedding": 4, "batchnorm": True, "n_layer": 2, "logits_batchnorm": True},
+    "mlp-linear": {"hidden": 16, "embedding": 4, "activation": "linear"},
     "wavenet": {"context": 8, "embedding": 8, "hidden": 16},
     "rnn": {"hidden": 16},
     "gru": {"hidden": 16, "n_layer": 2},
@@ -51,7 +52,7 @@ def runs(tmp_path_factory):
     (root / "text.txt").write_text("the cat sat on the mat. the dog ran far away.\n" * 40)
     made = {}
     for name, options in FAMILIES.items():
-        family = "transformer" if "transformer" in name or name == "gpt2-block" else name
+        family = "transformer" if "transformer" in name or name == "gpt2-block" else name.split("-")[0]
         made[name] = train(root / "names.txt", family, out=root / name, model_options=options, **QUIET)
         with torch.no_grad():
             for parameter in made[name].model.parameters():
@@ -167,12 +168,12 @@ def test_the_data_carries_the_vocabulary_the_layers_and_the_training_items(runs,
     _, made = runs
     data = page_data(made["mlp"])
     layers = [layer["op"] for layer in data["model"]["layers"]]
-    assert layers == ["flatten", "linear", "batchnorm", "tanh", "linear", "batchnorm", "tanh"]
+    assert layers == ["flatten", *["linear", "batchnorm", "tanh"] * 2, "linear", "batchnorm"]
     assert data["train"] == made["mlp"].split_items("train")
     assert page_data(made["mlp"], train_items=False)["train"] is None
     assert "head.weight" not in page_data(made["gpt2-block"])["tensors"]  # tied: read off the embedding
     wavenet = [layer["op"] for layer in page_data(made["wavenet"])["model"]["layers"]]
-    assert wavenet.count("pairs") == 3 and "flatten" not in wavenet
+    assert wavenet.count("pairs") == 3 and "flatten" not in wavenet and wavenet[-1] == "linear"
 
 
 def test_a_layer_the_page_cannot_run_is_refused_by_name(runs):
@@ -182,7 +183,7 @@ def test_a_layer_the_page_cannot_run_is_refused_by_name(runs):
     model.hidden[2] = torch.nn.ReLU()
     try:
         with pytest.raises(CharloomError, match="no forward pass for a ReLU"):
-            stack_layers(model, "hidden", True)
+            layers_of(model.hidden, "hidden")
     finally:
         model.hidden[2] = original
 

@@ -160,7 +160,7 @@ def test_bad_options_are_user_errors_naming_the_option(family, options, named):
 
 SIZE_OPTIONS = {  # options each family's formula must follow, drawn at random below
     "mlp": {"context": [1, 3, 5], "embedding": [1, 7], "hidden": [3, 20], "n_layer": [1, 3],
-            "batchnorm": [0, 1]},
+            "batchnorm": [0, 1], "logits_batchnorm": [0, 1]},
     "wavenet": {"context": [2, 8, 16], "embedding": [2, 9], "hidden": [4, 17], "batchnorm": [0, 1]},
     "rnn": {"n_layer": [1, 3], "hidden": [5, 19], "embedding": [2, 7], "learned_init": [0, 1]},
     "gru": {"n_layer": [1, 3], "hidden": [5, 19], "embedding": [2, 7], "learned_init": [0, 1]},
@@ -181,7 +181,8 @@ def test_the_parameter_count_is_known_from_the_config_alone(family):
     cls = FAMILIES[family]
     for _ in range(6):
         options = {name: rng.choice(values) for name, values in SIZE_OPTIONS.get(family, {}).items()}
-        options = {k: bool(v) if k in ("batchnorm", "learned_init", "bias", "tie_weights") else v
+        options = {k: bool(v) if k in ("batchnorm", "logits_batchnorm", "learned_init", "bias", "tie_weights")
+                   else v
                    for k, v in options.items()}  # fmt: skip
         config = make_config(family, options)
         vocab_size = rng.randint(2, 40)

@@ -109,7 +109,7 @@ function bigram(spec, T) {
 }
 
 // The MLP and the WaveNet: embeddings of the window (C rows), then the layers in order
-// (spec.layers), then the output layer on what is left (one row).
+// (spec.layers), the output layer last, on the one row left.
 function layeredWindow(spec, T) {
   const embedding = T["embedding.weight"];
   const layer = {
@@ -129,7 +129,7 @@ function layeredWindow(spec, T) {
   return windowModel(spec.context, (window) => {
     let rows = window.map((token) => row(embedding, token));
     for (const l of spec.layers) rows = layer[l.op](rows, l);
-    return linear(T["output.weight"], T["output.bias"], rows[0]);
+    return rows[0];
   });
 }
 

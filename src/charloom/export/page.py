@@ -7,9 +7,9 @@ in evaluation mode. Decoding (temperature, top-k, a prefix, starts-with, a seed)
 charloom's, one item at a time.
 
 What the JavaScript reads of a model is its state dict under PyTorch's names, its config,
-and for the window models with a stack of layers (mlp, wavenet) the stack in order, as
-written here from the modules themselves, so a stack the page cannot run is refused by
-name rather than computed wrongly.
+and for the window models with a stack of layers (mlp, wavenet) the stack and the
+output layer in order, as written here from the modules themselves, so that a layer the
+page cannot run is refused by name rather than computed wrongly.
 """
 
 from __future__ import annotations
@@ -38,26 +38,27 @@ STACKS = {"mlp": ("hidden", True), "wavenet": ("levels", False)}
 EXACT_INTEGERS = 2**53  # JavaScript's numbers hold integers exactly up to here
 
 
-def stack_layers(model: CharModel, attribute: str, flatten_first: bool) -> list[dict[str, Any]]:
-    """The stack's layers as the page's forward pass runs them, tensors by state-dict name."""
-    layers = [{"op": "flatten"}] if flatten_first else []
-    for index, module in getattr(model, attribute).named_children():
-        name = f"{attribute}.{index}"
-        if isinstance(module, nn.Linear):
-            bias = f"{name}.bias" if module.bias is not None else None
-            layers.append({"op": "linear", "weight": f"{name}.weight", "bias": bias})
-        elif isinstance(module, BatchNorm1d):
-            layers.append(
-                {"op": "batchnorm", "weight": f"{name}.weight", "bias": f"{name}.bias",
-                 "mean": f"{name}.running_mean", "var": f"{name}.running_var", "eps": module.eps}
-            )  # fmt: skip
-        elif isinstance(module, nn.Tanh):
-            layers.append({"op": "tanh"})
-        elif isinstance(module, FlattenConsecutive) and module.n == 2:
-            layers.append({"op": "pairs"})
-        elif not isinstance(module, Dropout):  # dropout is the identity in evaluation
-            raise CharloomError(f"the page has no forward pass for a {type(module).__name__} layer")
-    return layers
+def layers_of(module: nn.Module, name: str) -> list[dict[str, Any]]:
+    """A module as the page's forward pass runs it, in order, tensors by state-dict name."""
+    if isinstance(module, nn.Sequential):
+        return [
+            layer for index, child in module.named_children() for layer in layers_of(child, f"{name}.{index}")
+        ]
+    if isinstance(module, nn.Linear):
+        bias = f"{name}.bias" if module.bias is not None else None
+        return [{"op": "linear", "weight": f"{name}.weight", "bias": bias}]
+    if isinstance(module, BatchNorm1d):
+        return [
+            {"op": "batchnorm", "weight": f"{name}.weight", "bias": f"{name}.bias",
+             "mean": f"{name}.running_mean", "var": f"{name}.running_var", "eps": module.eps}
+        ]  # fmt: skip
+    if isinstance(module, nn.Tanh):
+        return [{"op": "tanh"}]
+    if isinstance(module, FlattenConsecutive) and module.n == 2:
+        return [{"op": "pairs"}]
+    if isinstance(module, Dropout):  # the identity in evaluation
+        return []
+    raise CharloomError(f"the page has no forward pass for a {type(module).__name__} layer")
 
 
 def describe(model: CharModel) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -74,8 +75,13 @@ def describe(model: CharModel) -> tuple[dict[str, Any], dict[str, torch.Tensor]]
         spec["context_keys"] = keys.tolist()
         tensors = {"counts": model.counts}
     elif model.family in STACKS:
+        attribute, flatten_first = STACKS[model.family]
         spec["context"] = model.context_size
-        spec["layers"] = stack_layers(model, *STACKS[model.family])
+        spec["layers"] = [
+            *([{"op": "flatten"}] if flatten_first else []),
+            *layers_of(getattr(model, attribute), attribute),
+            *layers_of(model.output, "output"),  # on the one row left
+        ]
     if getattr(model.config, "tie_weights", False):
         tensors.pop("head.weight")  # the page reads the token embedding in its place
     return spec, tensors

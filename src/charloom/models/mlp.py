@@ -2,7 +2,7 @@
 
     x = concat(C[w_{t-n+1}], ..., C[w_t])        embeddings of the context window
     h = tanh(BN(W_1 x)) ... tanh(BN(W_L h))       one or more hidden layers
-    logits = W_out h + b_out
+    logits = W_out h + b_out                      (or BN(W_out h), the lecture's deep stack)
 
 Weights use Kaiming init: gain 5/3 on the layers that take a tanh output, whose
 squashing it makes up for, and gain 1 on the first layer, whose input (the N(0, 1)
@@ -45,6 +45,10 @@ class MLPConfig:
     by_fan_in: bool = option(True, help="init weights with std gain / sqrt(fan_in) (off: std gain)")
     bias_std: float = option(0.0, help="init std of the hidden biases (0: zero)", minimum=0)
     output_bias_std: float = option(0.0, help="init std of the output bias (0: zero)", minimum=0)
+    logits_batchnorm: bool = option(
+        False,
+        help="BatchNorm on the logits too, its gain starting at --output-scale (the lecture's deep stack)",
+    )
     bn_momentum: float = option(
         0.1, help="BatchNorm running-statistics momentum (the lectures: 0.001)", above=0, maximum=1
     )
@@ -84,22 +88,30 @@ class MLP(WindowModel):
                 layers.append(nn.Tanh())
             fan_in, gain = config.hidden, config.gain
         self.hidden = nn.Sequential(*layers)
-        self.output = scaled_output(
-            fan_in,
-            vocab_size,
-            config.output_scale,
-            by_fan_in=config.by_fan_in,
-            bias_std=config.output_bias_std,
-        )
+        if config.logits_batchnorm:
+            # The lecture's deep stack normalises the logits as well; the BatchNorm's gain,
+            # not the weights, then sets how confident the first prediction is.
+            logits_norm = BatchNorm1d(vocab_size, momentum=config.bn_momentum)
+            nn.init.constant_(logits_norm.weight, config.output_scale)
+            linear = kaiming_linear(fan_in, vocab_size, gain, bias=False, by_fan_in=config.by_fan_in)
+            self.output = nn.Sequential(linear, logits_norm)
+        else:
+            self.output = scaled_output(
+                fan_in,
+                vocab_size,
+                config.output_scale,
+                by_fan_in=config.by_fan_in,
+                bias_std=config.output_bias_std,
+            )
 
     @classmethod
     def parameter_count(cls, config: MLPConfig, vocab_size: int) -> int:
         """V E (embedding) + per layer fan_in H (+ H bias, or 2H BatchNorm gain and shift)
-        + H V + V (output)."""
+        + H V + V (output bias, or 2V for a BatchNorm on the logits)."""
         E, H, L, V = config.embedding, config.hidden, config.n_layer, vocab_size
         per_layer_extra = 2 * H if config.batchnorm else H
         hidden = config.context * E * H + (L - 1) * H * H + L * per_layer_extra
-        return V * E + hidden + H * V + V
+        return V * E + hidden + H * V + (2 * V if config.logits_batchnorm else V)
 
     @property
     def context_size(self) -> int:

@@ -16,6 +16,7 @@ interrupted and started again with the same command. Two kinds of entry:
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,7 @@ def train_row(entry: StudyRun, path: Path) -> dict[str, Any]:
         "tokens_per_s": training_rate(metrics),
         "layer_std": layer_stds(records[0]) if records else None,
         "layer_std_last": layer_stds(records[-1]) if records else None,
+        "update_log10": late_update_ratio(diagnostics),
         "diverged": status.get("reason") if status.get("state") == "diverged" else None,
     }
     wanted = entry.options.get("sample_steps")
@@ -189,6 +191,24 @@ def transfer_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], 
     }
 
 
+def late_update_ratio(diagnostics: list[dict[str, Any]]) -> float | None:
+    """The median over the weight matrices of log10 update:data, each averaged over the
+    second half of the recorded steps: the lecture's check that a step moves a matrix by
+    about 1e-3 of its size (-3); well below it, training crawls. The median, since the
+    output layer, started small, sits apart from the rest for a long time."""
+    recorded = [r for r in diagnostics if r.get("updates") and r.get("params")]
+    late = recorded[len(recorded) // 2 :]
+    if not late:
+        return None
+    matrices = {p["name"] for p in late[-1]["params"] if len(p["shape"]) == 2}
+    means = []
+    for name in matrices:
+        values = [r["updates"][name] for r in late if r["updates"].get(name) is not None]
+        if values:
+            means.append(sum(values) / len(values))
+    return round(statistics.median(means), 3) if means else None
+
+
 def layer_stds(record: dict[str, Any]) -> list[float]:
     """The std of each hidden layer's output: the nonlinearities, or in a stack of Linear
     layers every Linear but the last (the readout, which the lecture does not list)."""
@@ -226,6 +246,7 @@ COLUMNS = [
     ("val", "val_nll", "{:.4f}"),
     ("test", "test_nll", "{:.4f}"),
     ("tokens/s", "tokens_per_s", "{:,.0f}"),
+    ("log10 update:data (late, median)", "update_log10", "{:.2f}"),
     ("ref: first", "reference_first_loss", "{:.4f}"),
     ("ref: train", "reference_train", "{:.4f}"),
     ("ref: val", "reference_val", "{:.4f}"),
