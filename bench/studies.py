@@ -28,6 +28,7 @@ FIGURES = {  # what each study is judged on: (our key, the seed's key, the headi
     "deep": [
         ("first_loss", "reference_first_loss", "first batch"),
         ("initial_val", "reference_first_loss", "val at step 0"),
+        ("update_log10", "", "log10 update:data, late (median of the matrices)"),
     ],
 }
 
