@@ -35,6 +35,8 @@ from charloom.models.layers import BatchNorm1d, Dropout, FlattenConsecutive
 # whether the window's embeddings are flattened into one row before it (the MLP) or fused
 # pairwise by the stack itself (the WaveNet).
 STACKS = {"mlp": ("hidden", True), "wavenet": ("levels", False)}
+# The families forward.js computes; a family added to charloom needs its forward pass there.
+PAGE_FAMILIES = ("ngram", "bigram", "mlp", "wavenet", "rnn", "gru", "lstm", "transformer")
 EXACT_INTEGERS = 2**53  # JavaScript's numbers hold integers exactly up to here
 
 
@@ -64,6 +66,8 @@ def layers_of(module: nn.Module, name: str) -> list[dict[str, Any]]:
 def describe(model: CharModel) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """What the page's forward pass reads: the family, its config and what its stack of
     layers is, and the tensors by name."""
+    if model.family not in PAGE_FAMILIES:
+        raise CharloomError(f"the page has no forward pass for the {model.family} family (export/forward.js)")
     spec: dict[str, Any] = {"family": model.family, "config": asdict(model.config)}
     tensors = dict(model.state_dict())
     if model.fitted_by_counting:
