@@ -11,7 +11,8 @@ from charloom.api import train
 from charloom.cli import main
 from charloom.data.conditions import token_for
 from charloom.errors import CharloomError
-from charloom.export.page import export_page, page_data, layers_of
+from charloom.export.page import export_page, layers_of, page_data
+from charloom.models.transformer_block import GPT2_BLOCK
 from charloom.transfer.group import train_group
 from tiny_data import make_names
 
@@ -25,20 +26,7 @@ FAMILIES = {  # every weight away from its initial value, so that no term is zer
     "gru": {"hidden": 16, "n_layer": 2},
     "lstm": {"hidden": 16, "learned_init": True},
     "transformer": {"n_layer": 2, "n_head": 2, "n_embd": 16, "block_size": 16},
-    "gpt2-block": {
-        "n_layer": 2,
-        "n_head": 2,
-        "n_embd": 16,
-        "block_size": 16,
-        "position": "learned",
-        "norm": "layernorm",
-        "qk_norm": False,
-        "activation": "gelu",
-        "bias": True,
-        "zero_init": False,
-        "logit_softcap": 0.0,
-        "tie_weights": True,
-    },  # fmt: skip
+    "gpt2-block": {**GPT2_BLOCK, "n_layer": 2, "n_head": 2, "n_embd": 16, "tie_weights": True},
     "rms-transformer": {"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 16, "norm": "rmsnorm"},
 }
 QUIET = {"max_steps": 30, "num_samples": 0, "log": lambda m: None, "callbacks": []}
