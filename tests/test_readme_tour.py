@@ -45,8 +45,8 @@ sample runs/mlp -n 10 --best-of 10 --score ratio:runs/mlp-irish
 score runs/mlp emma zzyzx --bits
 datasets --json
 train-categories fullnames-by-country --categories english,italian,turkish,hungarian,icelandic --model gru --n-layer 1 --hidden 128 --time-budget 45 --out groups/full
-transfer groups/full --seeds "derek vroom" "zhang wei" --cut 0.25,0.5,0.75 --best-of 16
-transfer groups/full --seeds "derek vroom" --format html --output transfer.html
+transfer groups/full --names "derek vroom" "zhang wei" --cut 0.25,0.5,0.75 --best-of 16
+transfer groups/full --names "derek vroom" --format html --output transfer.html
 transfer groups/full --evaluate --json
 train-categories names-by-country --condition category --model lstm --out groups/cond
 sample groups/cond/model --category italian -n 10

@@ -54,7 +54,7 @@ def test_transfer_table_markdown(cli_group, cli):
 
 
 def test_transfer_cuts_by_characters_and_first_word(cli_group, cli):
-    result = cli("transfer", str(cli_group), "--seeds", "kotak", "--cut", "2c,first-word", "--json")
+    result = cli("transfer", str(cli_group), "--names", "kotak", "--cut", "2c,first-word", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [(r["cut"], r["seed"]) for r in rows] == [("2c", "ko"), ("first-word", "kotak")]  # one word: whole

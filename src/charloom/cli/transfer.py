@@ -87,11 +87,18 @@ def cmd_train_categories(args: argparse.Namespace) -> int:
 def _add_transfer(p: argparse.ArgumentParser) -> None:
     p.add_argument("group", help="a run group made by `charloom train-categories`")
     add_device(p)
-    p.add_argument("--seeds", nargs="+", default=[], help="names whose start seeds every generator")
+    p.add_argument(
+        "--names",
+        "--seeds",  # its first name, kept: "seed" is the random seed's word elsewhere
+        dest="names",
+        nargs="+",
+        default=[],
+        help="names whose start every generator continues",
+    )
     p.add_argument(
         "--cut",
         default="0.5",
-        help="how much of each name seeds the generators, comma-separated: fractions (0.25), "
+        help="how much of each name the generators are given, comma-separated: fractions (0.25), "
         "characters (2c, 4c) or first-word (default 0.5)",
     )
     p.add_argument("--category", help="only this generator (default: every category)")
@@ -130,14 +137,14 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     cuts = parse_cuts(args.cut)
     if args.evaluate:
         return _transfer_evaluate(args, group, cuts)
-    if not args.seeds:
-        raise CharloomError("give names with --seeds, or --evaluate for the transfer score")
+    if not args.names:
+        raise CharloomError("give names with --names, or --evaluate for the transfer score")
     from charloom.transfer.render import render
     from charloom.transfer.table import transfer_table
 
     rows = transfer_table(
         group,
-        args.seeds,
+        args.names,
         cuts,
         samples=args.samples,
         best_of=args.best_of,
@@ -174,7 +181,7 @@ def _transfer_evaluate(args: argparse.Namespace, group, cuts: list[str]) -> int:
         emit_json(result)
         return 0
     names = {"greedy": "greedy", "sampled": "sampled", "best_of_n": f"best of {result['best_of']}"}
-    print(f"transfer score ({result['completions']:,} seeds per decoding; classifier-judged)")
+    print(f"transfer score ({result['completions']:,} names per decoding; classifier-judged)")
     print(f"{'':<14}" + "".join(f"{names[d]:>12}" for d in DECODINGS) + f"{'ceiling':>10}")
     ceiling = result["ceiling_accuracy_by_category"]
     for generator, scores in result["score_by_generator"].items():
