@@ -109,7 +109,8 @@ def page_data(run: Any, train_items: bool = True) -> dict[str, Any]:
         "categories": categories or None,
         "parameters": run.info["model"].get("parameters", 0),
         "val_loss": run.info.get("status", {}).get("val_nll"),
-        "example_prefix": None if lines else run.split_text("train")[:20],
+        # a text's page opens with its first words as the prefix (one line: an input holds no newline)
+        "example_prefix": None if lines else run.split_text("train")[:200].split("\n")[0][:20],
     }
     return {
         "meta": meta,
