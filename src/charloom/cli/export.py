@@ -32,7 +32,7 @@ def _add_export(p: argparse.ArgumentParser) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.is_dir():
-        raise CharloomError(f"--output {output} is a folder; give a file name (model.onnx)")
+        raise CharloomError(f"--output {output} is a folder; give a file name (model.{args.format})")
     if not output.parent.exists():
         raise CharloomError(f"--output: no folder {output.parent}")
     if args.format != "html" and not args.train_items:
