@@ -188,6 +188,9 @@ class RunDir:
 
     # -- the splits ---------------------------------------------------------------------
     def write_splits(self, splits: Any, fmt: str) -> None:
+        if splits.streamed is not None:  # a text too large to hold, written from its file
+            splits.write_streamed(self.split_paths())
+            return
         for name in SPLITS:
             parts = getattr(splits, name)
             text = "\n".join(parts) + ("\n" if fmt == "lines" and parts else "")

@@ -147,6 +147,9 @@ class WindowBatches(Batches):
         return len(self.targets)
 
 
+CHUNK_TOKENS = 8_192  # inputs per evaluation chunk of running text
+
+
 class TextBatches(Batches):
     """Windows of running text. ``block`` tokens of input per row; with ``window_only``
     each row predicts only its last target (window layout), else every position.
@@ -178,11 +181,14 @@ class TextBatches(Batches):
 
     def chunks(self, batch_size: int) -> Iterator[Batch]:
         """Every target once: sequence models read consecutive blocks; window models slide
-        one character at a time (each target with its full window)."""
+        one character at a time (each target with its full window). At most
+        ``CHUNK_TOKENS`` inputs a chunk: 512 rows of a 256-character context would hold
+        gigabytes of attention and MLP activations at once, for no faster a pass."""
         step = 1 if self.window_only else self.block
         starts = torch.arange(0, self._max_start + 1, step)
-        for i in range(0, len(starts), batch_size):
-            yield self._rows(starts[i : i + batch_size])
+        rows = max(1, min(batch_size, CHUNK_TOKENS // self.block))
+        for i in range(0, len(starts), rows):
+            yield self._rows(starts[i : i + rows])
         covered = int(starts[-1]) + self.block  # index of the last target predicted so far
         if not self.window_only and covered < len(self.stream) - 1:
             # the tail the consecutive blocks missed: the last block, new targets only

@@ -19,6 +19,7 @@ from charloom.data.splits import (
     default_fractions,
     lecture_split,
     split_items,
+    split_stream,
     split_text,
 )
 from charloom.errors import CharloomError
@@ -68,12 +69,15 @@ class DataConfig:
         self.fractions = tuple(self.fractions)
         check_fractions(self.fractions)
 
-    def load(self) -> Corpus:
-        return load_corpus(self.source, self.format, self.encoding, self.errors, self.normalize)
+    def load(self, stream: bool = False) -> Corpus:
+        """The corpus; ``stream``: a large text file is read in chunks (``text_stream.py``)."""
+        return load_corpus(self.source, self.format, self.encoding, self.errors, self.normalize, stream)
 
     def make_splits(self, corpus: Corpus) -> Splits:
         if self.splits is not None:
             return given_splits(self.splits, corpus)
+        if corpus.stream is not None:
+            return split_stream(corpus.stream, self.fractions)
         if corpus.format == "text":
             return split_text(corpus.text or "", self.fractions)
         if self.split == "lecture":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from charloom.data import datasets
 from charloom.data.sources import read_file, read_source
+from charloom.data.text_stream import TextStream, streamable
 from charloom.errors import DataError
 
 FORMATS = ("lines", "text")
@@ -34,13 +35,18 @@ class Corpus:
     text: str | None = None
     files: list[str] = field(default_factory=list)  # the files of a folder or a glob, in order
     replaced: int = 0  # characters that did not decode, under --errors replace
+    stream: TextStream | None = None  # a text too large to hold: read from its file in chunks
 
     @property
     def texts(self) -> list[str]:
         """Everything the vocabulary must cover."""
+        if self.stream is not None:
+            return [self.stream.chars]
         return self.items if self.items is not None else [self.text or ""]
 
     def __len__(self) -> int:
+        if self.stream is not None:
+            return self.stream.length
         return len(self.items) if self.items is not None else len(self.text or "")
 
 
@@ -71,9 +77,11 @@ def load_corpus(
     encoding: str = "utf-8",
     errors: str = "strict",
     normalize: str | None = None,
+    stream: bool = False,
 ) -> Corpus:
     """Load a dataset's name, a file, a folder, a glob, a compressed file or ``-`` (standard
-    input; see ``data/sources.py``).
+    input; see ``data/sources.py``). ``stream``: a large text file is read in chunks and
+    never held (``text_stream.py``); what is read must then go through ``make_splits``.
 
     >>> corpus = load_corpus("names")           # the embedded US first names
     >>> corpus.items[:3]                         # doctest: +SKIP
@@ -81,6 +89,9 @@ def load_corpus(
     if format not in FORMATS:
         raise DataError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     source = str(source)
+    if stream and format == "text" and streamable(source, errors, normalize):
+        found = TextStream.scan(Path(source), encoding)
+        return Corpus("text", str(Path(source).resolve()), found.fingerprint, stream=found)
     if datasets.is_dataset(source) and not Path(source).exists():
         if datasets.get_dataset(source).format == "text" and format != "text":
             raise DataError(f"{source} is running text, not one item per line: add --format text")

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from charloom.errors import DataError
+
+if TYPE_CHECKING:
+    from charloom.data.text_stream import TextStream
 
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 TEXT_FRACTIONS = (0.9, 0.05, 0.05)
@@ -31,9 +36,18 @@ class Splits:
     test: list[str]
     duplicates_dropped: int = 0
     notes: list[str] = field(default_factory=list)
+    # a text too large to hold: its splits are the characters before each end, written
+    # from the file (text_stream.py) rather than held in the three lists
+    streamed: TextStream | None = None
+    ends: tuple[int, int, int] = (0, 0, 0)
 
     def sizes(self) -> dict[str, int]:
+        if self.streamed is not None:
+            return {"train": 1, "val": 1, "test": 1}  # one part each, as split_text gives
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+    def write_streamed(self, paths: dict[str, Path]) -> None:
+        self.streamed.write_parts(list(self.ends), [paths[name] for name in ("train", "val", "test")])
 
 
 SPLIT_KINDS = ("charloom", "lecture")
@@ -90,13 +104,22 @@ def lecture_split(items: list[str]) -> Splits:
     return Splits(train=words[:n1], val=words[n1:n2], test=words[n2:], notes=["the lectures' split"])
 
 
+def text_ends(length: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Where the train, val and test parts of a text of ``length`` characters end."""
+    check_fractions(fractions)
+    n_train = int(length * fractions[0])
+    n_val = int(length * fractions[1])
+    if n_train < 2:
+        raise DataError(f"a text of {length} characters is too short to train on")
+    return n_train, n_train + n_val, length
+
+
 def split_text(text: str, fractions: tuple[float, float, float] = TEXT_FRACTIONS) -> Splits:
     """Cut one text into contiguous train, val and test parts (in that order)."""
-    check_fractions(fractions)
-    n_train = int(len(text) * fractions[0])
-    n_val = int(len(text) * fractions[1])
-    if n_train < 2:
-        raise DataError(f"a text of {len(text)} characters is too short to train on")
-    return Splits(
-        train=[text[:n_train]], val=[text[n_train : n_train + n_val]], test=[text[n_train + n_val :]]
-    )
+    train_end, val_end, _ = text_ends(len(text), fractions)
+    return Splits(train=[text[:train_end]], val=[text[train_end:val_end]], test=[text[val_end:]])
+
+
+def split_stream(stream: TextStream, fractions: tuple[float, float, float] = TEXT_FRACTIONS) -> Splits:
+    """``split_text`` of a text read in chunks: the same cuts, written from the file."""
+    return Splits([], [], [], streamed=stream, ends=text_ends(stream.length, fractions))

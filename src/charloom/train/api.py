@@ -56,11 +56,12 @@ def start(
         if parent is not None:
             model_options = inherited_options(parent, model_options)
         model_config = make_config(family, model_options, data.format)
-        corpus = data.load()
+        corpus = data.load(stream=True)
         splits = data.make_splits(corpus)
         every_item = [*splits.train, *splits.val, *splits.test]
+        covered = corpus.texts if splits.streamed is not None else every_item
         kept = "".join(parent.vocab.chars) if parent is not None else ""
-        vocab = Vocab.from_texts([*every_item, data.alphabet or "", kept], boundary=(data.format == "lines"))
+        vocab = Vocab.from_texts([*covered, data.alphabet or "", kept], boundary=(data.format == "lines"))
         torch.manual_seed(config.seed)
         model = build_model(family, model_config, vocab.size, purpose="train")
         if parent is not None:
