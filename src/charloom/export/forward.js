@@ -36,7 +36,6 @@ function row(table, index) {
 }
 
 const sigmoid = (x) => 1 / (1 + Math.exp(-x));
-const map = (x, f) => x.map(f);
 const add = (a, b) => a.map((v, i) => v + b[i]);
 
 // (x - mean) / sqrt(var + eps) * g + b, over the whole vector (the biased variance)
@@ -124,7 +123,7 @@ function layeredWindow(spec, T) {
             (T[l.weight].data[i] * (v - T[l.mean].data[i])) / Math.sqrt(T[l.var].data[i] + l.eps) + T[l.bias].data[i],
         ),
       ),
-    tanh: (rows) => rows.map((r) => map(r, Math.tanh)),
+    tanh: (rows) => rows.map((r) => r.map(Math.tanh)),
   };
   return windowModel(spec.context, (window) => {
     let rows = window.map((token) => row(embedding, token));
