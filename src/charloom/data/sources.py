@@ -59,7 +59,9 @@ def read_source(
         "".encode(encoding)
     except LookupError:
         raise DataError(f"unknown --encoding {encoding!r} (for example utf-8, latin-1, cp1252)") from None
-    if source == "-":
+    if source == "-" and not hasattr(sys.stdin, "buffer"):  # a stand-in that is text already
+        found = Source(sys.stdin.read(), "stdin", [], 0)
+    elif source == "-":
         raw = sys.stdin.buffer.read()
         text, replaced = decode(raw, "standard input", encoding, errors)
         found = Source(text, "stdin", [], replaced)
