@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -53,6 +54,7 @@ def timed_training(text: Path, out: Path, budget: float, threads: int) -> dict:
     command = [sys.executable, "-m", "charloom", "train", str(text), "--format", "text", "--out", str(out),
                "--force", "--quiet", "--time-budget", str(budget), "--threads", str(threads)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    shutil.rmtree(out, ignore_errors=True)  # an earlier run's metrics.jsonl would read as the first step
     errors = out.with_suffix(".stderr")
     started = time.monotonic()
     with errors.open("wb") as stderr:
