@@ -98,9 +98,14 @@ def read_file(path: Path, encoding: str = "utf-8", errors: str = "strict") -> tu
     except (OSError, EOFError, lzma.LZMAError) as exc:
         what = "read" if opener is None else f"decompress ({path.suffix})"
         raise DataError(f"cannot {what} {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    if b"\x00" in raw[:1_000_000]:
-        raise DataError(f"{path} looks binary (it contains NUL bytes); give a text file")
+    refuse_binary(raw[:1_000_000], path)
     return decode(raw, str(path), encoding, errors)
+
+
+def refuse_binary(start: bytes | str, path: Path) -> None:
+    """A file whose start holds a NUL is not text, whatever its encoding claims."""
+    if (b"\x00" if isinstance(start, bytes) else "\x00") in start:
+        raise DataError(f"{path} looks binary (it contains NUL bytes); give a text file")
 
 
 def decode(raw: bytes, name: str, encoding: str, errors: str) -> tuple[str, int]:

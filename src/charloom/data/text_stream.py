@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from charloom.data.sources import DECOMPRESSORS, is_pattern
+from charloom.data.sources import DECOMPRESSORS, is_pattern, refuse_binary
 from charloom.errors import DataError
 from charloom.io import atomic_write_chunks
 
@@ -47,8 +47,7 @@ def text_chunks(path: Path, encoding: str) -> Iterator[str]:
         with opener(path, "rt", encoding=encoding, errors="strict", newline="") as stream:
             while chunk := stream.read(CHUNK_CHARS):
                 if read == 0:
-                    if "\x00" in chunk:
-                        raise DataError(f"{path} looks binary (it contains NUL bytes); give a text file")
+                    refuse_binary(chunk, path)
                     chunk = chunk.removeprefix("\ufeff")
                 read += len(chunk)
                 yield chunk
