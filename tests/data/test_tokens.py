@@ -14,7 +14,7 @@ def test_memmap_tokens_equal_in_memory_encoding_across_chunk_edges(tmp_path):
     for chunk in (1, 7, 1 << 20):
         stream = encode_text_file(tmp_path / "t.txt", vocab, tmp_path / "t.tokens", chunk_chars=chunk)
         assert stream.dtype == torch.uint8
-        assert stream.long().tolist() == vocab.encode(TEXT)
+        assert stream[:].long().tolist() == vocab.encode(TEXT)
 
 
 def test_memmap_and_in_memory_streams_give_identical_batches(tmp_path):
@@ -27,6 +27,21 @@ def test_memmap_and_in_memory_streams_give_identical_batches(tmp_path):
     assert a[0].dtype == torch.long and torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     for (x1, y1), (x2, y2) in zip(mapped.chunks(5), memory.chunks(5), strict=True):
         assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+def test_a_token_file_indexes_as_its_tensor_does(tmp_path):
+    (tmp_path / "t.txt").write_text(TEXT, encoding="utf-8", newline="")
+    vocab = Vocab.from_texts([TEXT], boundary=False)
+    tokens = encode_text_file(tmp_path / "t.txt", vocab, tmp_path / "t.tokens")
+    tensor = torch.tensor(vocab.encode(TEXT), dtype=torch.uint8)
+    windows = torch.tensor([[0], [5], [len(TEXT) - 9]]) + torch.arange(9)
+    scattered = torch.tensor([[3, 1, 4], [len(TEXT) - 1, 0, 2]])
+    singles = (torch.tensor([7, 2, 9]), torch.tensor(4))
+    for index in (windows, scattered, *singles, slice(3, 20), slice(-5, None)):
+        assert torch.equal(tokens[index], tensor[index]), index
+    assert len(tokens) == len(tensor)
+    with pytest.raises(IndexError):
+        tokens[torch.tensor([len(TEXT)])]
 
 
 def test_unknown_characters_are_named(tmp_path):

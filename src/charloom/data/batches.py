@@ -22,6 +22,7 @@ from enum import Enum
 import numpy as np
 import torch
 
+from charloom.data.tokens import TokenFile
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, targets)
@@ -154,10 +155,10 @@ class TextBatches(Batches):
     """Windows of running text. ``block`` tokens of input per row; with ``window_only``
     each row predicts only its last target (window layout), else every position.
 
-    ``stream`` may be any integer dtype (a memory-mapped uint8 token file for a large
-    corpus, see ``tokens.py``); only the gathered windows become int64."""
+    ``stream`` may be any integer dtype, or a ``TokenFile`` read window by window (a
+    large corpus, see ``tokens.py``); only the gathered windows become int64."""
 
-    def __init__(self, stream: torch.Tensor, block: int, window_only: bool = False):
+    def __init__(self, stream: torch.Tensor | TokenFile, block: int, window_only: bool = False):
         if len(stream) < 2:
             raise ValueError("a text split needs at least two characters")
         self.stream = stream

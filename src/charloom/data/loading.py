@@ -15,7 +15,7 @@ from charloom.data.batches import Batches, ItemBatches, Layout, TextBatches, Win
 from charloom.data.corpus import read_text_file
 from charloom.data.packing import PACKED_ROW_LEN, PackedBatches
 from charloom.data.streams import StreamBatches
-from charloom.data.tokens import encode_text_file
+from charloom.data.tokens import TokenFile, encode_text_file
 from charloom.data.vocab import Vocab
 
 DEFAULT_TEXT_BLOCK = 128
@@ -29,7 +29,7 @@ def text_block(block_size: int | None, context: int | None) -> int:
 
 def make_batches(
     layout: Layout | str,
-    data: list[list[int]] | torch.Tensor,
+    data: list[list[int]] | torch.Tensor | TokenFile,
     context: int | None,
     block: int,
     stateful: bool = False,
@@ -39,9 +39,10 @@ def make_batches(
     text read by a model that carries its state (``stateful``) is read in order, in
     ``rows`` stretches (``streams.py``)."""
     layout = Layout(layout)
-    if isinstance(data, torch.Tensor) and stateful:
+    text = isinstance(data, torch.Tensor | TokenFile)
+    if text and stateful:
         return StreamBatches(data, block, rows)
-    if isinstance(data, torch.Tensor):
+    if text:
         window = layout is Layout.WINDOW
         return TextBatches(data, context if window else block, window_only=window)
     if layout is Layout.WINDOW:
@@ -63,7 +64,7 @@ def split_batches(
 ) -> dict[str, Batches | None]:
     """Each split's batches (``paths``: split name -> its file) in the model's layout, as
     training reads them; None for an empty or missing split. Running text is encoded once
-    to a memory-mapped token file next to its split, so that a large corpus never sits in
+    to a token file next to its split, so that a large corpus never sits in
     memory as int64 (``tokens.py``). A ``stateful`` run reads its text in order: train in
     ``rows`` stretches, val and test as one (``streams.py``)."""
     block = text_block(block_size, context)

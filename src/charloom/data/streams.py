@@ -26,6 +26,7 @@ from collections.abc import Iterator
 import torch
 
 from charloom.data.batches import Batch, TextBatches
+from charloom.data.tokens import TokenFile
 from charloom.errors import DataError
 
 
@@ -37,7 +38,7 @@ class StreamBatches(TextBatches):
 
     carries_state = True
 
-    def __init__(self, stream: torch.Tensor, block: int, rows: int = 1):
+    def __init__(self, stream: torch.Tensor | TokenFile, block: int, rows: int = 1):
         stretch = (len(stream) - 1) // rows  # targets per row per epoch
         if stretch < 1:
             raise DataError(

@@ -1,15 +1,20 @@
-"""Running text as a memory-mapped token file, so large corpora fit in little RAM.
+"""Running text as a token file read window by window, so large corpora fit in little RAM.
 
 ``torch.tensor(vocab.encode(text))`` holds a 100 MB text as 100 million Python ints on
 the way (about 3 GB) and then as an int64 tensor (800 MB). Here the text is read and
 encoded in chunks of a few million characters and the ids appended to a file of the
 smallest integer type that holds the vocabulary (one byte per character below 256
-symbols); training then gathers its windows from a ``numpy.memmap`` of that file, and
-the operating system keeps in memory only the pages that are read.
+symbols); training then reads each window it draws from that file (``TokenFile``).
+
+The file is read, not memory-mapped: a map keeps every page it touches resident in the
+process, and where the page cache holds large folios one random window of 257 bytes maps
+a hundred kilobytes or more, so a minute of random windows held the whole of a 1 GB
+token file. A read holds only the batch; the operating system's cache keeps the rest.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +30,51 @@ def token_dtype(vocab_size: int) -> np.dtype:
     if vocab_size <= 256:
         return np.dtype(np.uint8)
     return np.dtype(np.int16) if vocab_size <= 32768 else np.dtype(np.int32)
+
+
+class TokenFile:
+    """A token file indexed as a 1-D tensor is: ``len``, a slice, or an index tensor
+    whose last dimension holds nearby positions (a window); each row of the index is
+    one read of the span it covers, returned as a tensor of the file's integer type."""
+
+    def __init__(self, path: str | Path, dtype: np.dtype, length: int):
+        self.path, self.numpy_dtype, self.length = Path(path), np.dtype(dtype), length
+        self.dtype = torch.from_numpy(np.zeros(0, self.numpy_dtype)).dtype
+        self._file = open(self.path, "rb", buffering=0)  # noqa: SIM115 - held while training reads
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: slice | torch.Tensor) -> torch.Tensor:
+        if isinstance(index, slice):
+            start, stop, stride = index.indices(self.length)
+            if stride != 1:
+                raise IndexError("a token file is sliced with step 1 only")
+            return self._read(start, max(stop - start, 0))
+        index = torch.as_tensor(index)
+        rows = index.reshape(-1, index.shape[-1] if index.dim() else 1)
+        if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= self.length):
+            raise IndexError(f"token index out of range for a file of {self.length:,} tokens")
+        width = rows.shape[1]
+        if len(rows) and bool((rows == rows[:, :1] + torch.arange(width)).all()):  # windows: a read each
+            data = b"".join(self._read_bytes(first, width) for first in rows[:, 0].tolist())
+            return torch.from_numpy(np.frombuffer(bytearray(data), self.numpy_dtype)).reshape(index.shape)
+        gathered = torch.empty(rows.shape, dtype=self.dtype)
+        for r, row in enumerate(rows):
+            first, last = int(row.min()), int(row.max())
+            gathered[r] = self._read(first, last - first + 1)[row - first]
+        return gathered.reshape(index.shape)
+
+    def _read(self, start: int, count: int) -> torch.Tensor:
+        data = bytearray(self._read_bytes(start, count))  # writable, as torch wants
+        return torch.from_numpy(np.frombuffer(data, dtype=self.numpy_dtype))
+
+    def _read_bytes(self, start: int, count: int) -> bytes:
+        size = self.numpy_dtype.itemsize
+        if hasattr(os, "pread"):
+            return os.pread(self._file.fileno(), count * size, start * size)
+        self._file.seek(start * size)  # Windows has no pread; training reads from one thread
+        return self._file.read(count * size)
 
 
 class ChunkEncoder:
@@ -47,9 +97,9 @@ class ChunkEncoder:
 
 def encode_text_file(
     path: str | Path, vocab: Vocab, tokens_path: str | Path, chunk_chars: int = CHUNK_CHARS
-) -> torch.Tensor:
-    """Encode a UTF-8 text file into ``tokens_path`` and return a 1-D tensor over a
-    memory map of it (dtype uint8, int16 or int32; index it and call ``.long()``)."""
+) -> TokenFile | torch.Tensor:
+    """Encode a UTF-8 text file into ``tokens_path`` and return it as a ``TokenFile``
+    (dtype uint8, int16 or int32; index it and call ``.long()``)."""
     encode = ChunkEncoder(vocab)
     count = 0
     with open(path, encoding="utf-8", newline="") as text, open(tokens_path, "wb") as out:
@@ -59,5 +109,4 @@ def encode_text_file(
             count += len(ids)
     if count == 0:
         return torch.zeros(0, dtype=torch.from_numpy(np.zeros(0, encode.dtype)).dtype)
-    # copy-on-write: torch wants a writable array; the file itself is never changed
-    return torch.from_numpy(np.memmap(tokens_path, dtype=encode.dtype, mode="c", shape=(count,)))
+    return TokenFile(tokens_path, encode.dtype, count)
