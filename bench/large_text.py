@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 from common import REPO, parser, report, scratch
 
 CHUNK_MB = 10
@@ -95,6 +96,9 @@ def main() -> None:
     p.add_argument("--folder", help="where the texts are made and kept (default: a scratch folder)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
+    from charloom.device import resolve_dtype  # what the text default's --dtype auto picks here
+
+    precision = str(resolve_dtype("auto", torch.device("cpu"))).removeprefix("torch.")
     folder = Path(args.folder) if args.folder else scratch()
     folder.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -108,7 +112,8 @@ def main() -> None:
         args,
         "large-text",
         "Training on texts of hundreds of MB (bench/large_text.py)",
-        notes="The text default (`charloom train FILE --format text`). first_step_s: from the command's "
+        notes=f"The text default (`charloom train FILE --format text`; its --dtype auto ran in {precision} "
+        "here). first_step_s: from the command's "
         "start to its step-0 line (data read, tokenised, split, first evaluation); exit_s: to its exit; "
         "after_budget_s: exit_s less the first step and the budget (the closing evaluation and the writes); "
         "peak_rss_mb: the process's peak resident memory; estimated: the closing figures are estimates "
