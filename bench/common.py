@@ -79,7 +79,8 @@ def train_tokens_per_second(model, batches, batch_size: int, steps: int, lr: flo
     for step in range(steps):
         inputs, targets = batches.sample(batch_size, generator)
         start = time.perf_counter()
-        loss = nll(model.training_logits(inputs), targets)
+        logits, _ = model(inputs, layout=batches.layout)
+        loss = nll(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

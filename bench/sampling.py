@@ -6,7 +6,7 @@ characters of context) when charloom has the transformer family, else the lectur
 names have realistic lengths (``--train-steps 0``: untrained, random weights, whose
 names run long; the output says which).
 
-- charloom: ``run.sample(n)``: batched ``step`` with each family's fast path (key/value
+- charloom: ``run.sample(n)``: batched steps read on from each family's state (key/value
   cache, window, hidden state), rows leaving the batch when they end;
 - naive: makemore's loop: every step re-runs ``forward`` on the whole prefix (cropped to
   the context) for every row, finished or not, until all rows have ended;
@@ -42,7 +42,7 @@ def naive_sample(model, n: int, max_new_tokens: int, generator: torch.Generator)
     ended = torch.zeros(n, dtype=torch.bool)
     for _ in range(max_new_tokens):
         window = idx if context is None or idx.shape[1] <= context else idx[:, -context:]
-        logits = model(window)[:, -1, :]  # (n, V)
+        logits = model(window)[0][:, -1, :]  # (n, V)
         nxt = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)  # (n, 1)
         idx = torch.cat([idx, nxt], dim=1)
         ended |= nxt.squeeze(1) == BOUNDARY_ID

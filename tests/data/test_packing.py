@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from charloom.data.batches import IGNORE, ItemBatches
+from charloom.data.batches import IGNORE, ItemBatches, Layout
 from charloom.data.loading import make_batches
 from charloom.data.packing import Packed, PackedBatches, first_fit
 from charloom.models.likelihood import nll
@@ -55,7 +55,8 @@ def test_packed_and_padded_batches_draw_the_same_items_and_give_the_same_loss(bl
         px, py = packed.sample(5, torch.Generator().manual_seed(seed))
         assert isinstance(px, Packed) and px.tokens.shape[0] < 5
         assert sorted(y[y != IGNORE].tolist()) == sorted(py[py != IGNORE].tolist())
-        torch.testing.assert_close(nll(model.training_logits(px), py), nll(model(x), y))
+        packed_logits, _ = model(px, layout=packed.layout)
+        torch.testing.assert_close(nll(packed_logits, py), nll(model(x)[0], y))
 
 
 @BLOCKS
@@ -64,7 +65,7 @@ def test_forward_on_one_item_equals_its_part_of_the_packed_computation(block):
     (tokens, positions, segments), _ = PackedBatches(SEQS, row_len=16).pack(np.arange(len(SEQS)))
     logits = model.forward_packed(tokens, positions, segments)  # (R, T, V)
     for k, seq in enumerate(SEQS):
-        alone = model(torch.tensor([seq[:-1]]))[0]  # (T_k, V)
+        alone = model(torch.tensor([seq[:-1]]))[0][0]  # (T_k, V)
         torch.testing.assert_close(logits[segments == k], alone, atol=1e-5, rtol=1e-5)
 
 
@@ -73,10 +74,10 @@ def test_gradients_of_packed_and_padded_batches_agree(block):
     model = tiny_transformer(block=block).train()
     x, y = ItemBatches(SEQS).sample(6, torch.Generator().manual_seed(1))
     px, py = PackedBatches(SEQS, row_len=10).sample(6, torch.Generator().manual_seed(1))
-    nll(model(x), y).backward()
+    nll(model(x)[0], y).backward()
     padded = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
-    nll(model.training_logits(px), py).backward()
+    nll(model(px, layout=Layout.PACKED)[0], py).backward()
     for a, p in zip(padded, model.parameters(), strict=True):
         torch.testing.assert_close(p.grad, a, atol=1e-6, rtol=1e-4)
 

@@ -92,8 +92,8 @@ def charlooms_probabilities(run, text, category=None):
     state = run.model.init_state(1)
     with torch.no_grad():
         for token in tokens:
-            logits, state = run.model.step(torch.tensor([token]), state)
-    return torch.softmax(logits[0].double(), dim=-1)
+            logits, state = run.model(torch.tensor([[token]]), state)
+    return torch.softmax(logits[0, -1].double(), dim=-1)
 
 
 @pytest.mark.slow

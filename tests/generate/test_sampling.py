@@ -95,9 +95,9 @@ class Counting(torch.nn.Module):
     def init_state(self, batch_size):
         return self.inner.init_state(batch_size)
 
-    def step(self, tokens, state):
+    def forward(self, tokens, state=None, **layout):
         self.sizes.append(len(tokens))
-        return self.inner.step(tokens, state)
+        return self.inner(tokens, state, **layout)
 
     def select_state(self, state, index):
         return self.inner.select_state(state, index)

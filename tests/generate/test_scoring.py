@@ -85,8 +85,8 @@ def test_a_registered_scorer_is_usable_by_name(mlp_run):
 
 
 class LastToken(CharModel):
-    """A model with a bounded context whose ``forward`` refuses longer inputs (as a
-    transformer does), stepping through the generic ``step``."""
+    """A model with a bounded context whose ``forward_sequence`` refuses longer inputs (as
+    a transformer's does), read on through the generic ``forward_from``."""
 
     family = "test"
 
@@ -98,12 +98,12 @@ class LastToken(CharModel):
     def context_size(self) -> int:
         return 4
 
-    def forward(self, idx):
+    def forward_sequence(self, idx):
         assert idx.shape[1] <= 4, "too long for this model"
         return self.table[idx]
 
 
-def test_long_items_are_scored_through_step_when_forward_cannot_take_them():
+def test_long_items_are_read_on_from_a_state_when_the_sequence_path_cannot_take_them():
     torch.manual_seed(0)
     model = LastToken(5)
     sequence = [0, 1, 2, 3, 4, 1, 2, 0]

@@ -78,7 +78,7 @@ def test_line_mode_reads_each_item_from_a_fresh_state_and_guesses_match_forward(
     with torch.no_grad():
         for start, item in ((0, items[0]), (6, items[1])):
             idx = torch.tensor([[0, *vocab.encode(item)]])[:, : model.context_size or 100]
-            probs = torch.softmax(model(idx)[0], dim=-1)
+            probs = torch.softmax(model(idx)[0][0], dim=-1)
             top = probs.topk(min(5, vocab.size), dim=-1)
             assert np.allclose(trace.probs[start : start + idx.shape[1]], top.values.numpy(), atol=1e-5)
     assert "\n" in {g for row in trace.guesses for g in row}  # the boundary is a guess too

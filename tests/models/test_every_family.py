@@ -31,11 +31,13 @@ def test_step_by_step_equals_forward(make, family):
     model = make(family).eval()
     idx = torch.randint(0, V, (3, 8))  # (B, T); T = the tiny transformer's block_size
     with torch.no_grad():
-        full = model(idx)  # (B, T, V)
+        full, _ = model(idx)  # (B, T, V)
         state = model.init_state(3)
         for t in range(idx.shape[1]):
-            logits, state = model.step(idx[:, t], state)
-            torch.testing.assert_close(logits, full[:, t], atol=1e-5, rtol=1e-5)
+            logits, state = model(idx[:, t : t + 1], state)  # (B, 1, V)
+            torch.testing.assert_close(logits[:, 0], full[:, t], atol=1e-5, rtol=1e-5)
+        from_state, _ = model(idx, model.init_state(3))  # a whole window read on from a state
+        torch.testing.assert_close(from_state, full, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("family", ALL)
@@ -46,7 +48,7 @@ def test_forward_is_causal(make, family):
     changed = idx.clone()
     changed[:, 5:] = (changed[:, 5:] + 1) % V
     with torch.no_grad():
-        torch.testing.assert_close(model(idx)[:, :5], model(changed)[:, :5])
+        torch.testing.assert_close(model(idx)[0][:, :5], model(changed)[0][:, :5])
 
 
 @pytest.mark.parametrize("family", ALL)
@@ -59,14 +61,14 @@ def test_select_rows_keeps_the_right_rows(make, family):
     with torch.no_grad():
         state = model.init_state(4)
         for t in range(3):
-            _, state = model.step(idx[:, t], state)
+            _, state = model(idx[:, t : t + 1], state)
         state = model.select_state(state, keep)
         alone = model.init_state(2)
         for t in range(3):
-            _, alone = model.step(idx[keep, t], alone)
+            _, alone = model(idx[keep, t : t + 1], alone)
         for t in range(3, 6):
-            logits, state = model.step(idx[keep, t], state)
-            expected, alone = model.step(idx[keep, t], alone)
+            logits, state = model(idx[keep, t : t + 1], state)
+            expected, alone = model(idx[keep, t : t + 1], alone)
             torch.testing.assert_close(logits, expected, atol=1e-5, rtol=1e-5)
 
 
@@ -84,8 +86,8 @@ def test_compacting_twice_keeps_the_right_rows(make, family):
         for t in range(7):
             if t in drops:
                 state, rows = model.compact_state(state, drops[t]), rows[drops[t]]
-            expected, whole = model.step(idx[:, t], whole)
-            logits, state = model.step(idx[rows, t], state)
+            expected, whole = model(idx[:, t : t + 1], whole)
+            logits, state = model(idx[rows, t : t + 1], state)
             torch.testing.assert_close(logits, expected[rows], atol=1e-5, rtol=1e-5)
     assert rows.tolist() == [2, 4]
 
@@ -104,7 +106,7 @@ def test_a_few_adam_steps_lower_the_loss(make, family):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(40):
-        loss = nll(model(x), y)
+        loss = nll(model(x)[0], y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -122,7 +124,7 @@ def test_first_loss_is_about_ln_vocab(family):
     idx = torch.randint(0, vocab_size, (32, 16))
     targets = torch.randint(0, vocab_size, (32, 16))
     with torch.no_grad():
-        loss = nll(model(idx), targets).item()
+        loss = nll(model(idx)[0], targets).item()
     tolerance = 0.1 if family in ("mlp", "bigram") else 0.15
     assert abs(loss - math.log(vocab_size)) < tolerance, loss
 

@@ -25,9 +25,9 @@ def test_steps_past_block_size_match_forward_on_the_last_block(make, block_size,
     with torch.no_grad():
         state = model.init_state(3)
         for t in range(idx.shape[1]):
-            logits, state = model.step(idx[:, t], state)
+            logits, state = model(idx[:, t : t + 1], state)
             window = idx[:, max(0, t + 1 - block_size) : t + 1]  # the last block_size tokens
-            torch.testing.assert_close(logits, model(window)[:, -1], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(logits[:, -1], model(window)[0][:, -1], atol=1e-5, rtol=1e-5)
             assert state["pos"] == min(t + 1, block_size)
 
 
@@ -37,7 +37,7 @@ def test_cache_fills_one_position_per_step_with_the_keys_forward_computes(make):
     state = model.init_state(2)
     with torch.no_grad():
         for t in range(3):
-            _, state = model.step(tokens[:, t], state)
+            _, state = model(tokens[:, t : t + 1], state)
             assert state["pos"] == t + 1
         _, full = model._run(tokens, 0, None)
     for (k, v), (k_full, v_full) in zip(state["kv"], full, strict=True):
@@ -51,19 +51,23 @@ def test_dropping_rows_keeps_the_cache_of_the_rows_kept(make):
     model = make("transformer").eval()
     tokens = torch.tensor([[1, 2, 3, 1], [2, 2, 1, 3], [3, 1, 2, 2]])
     with torch.no_grad():
-        expected = model(tokens)[[2, 0], -1]
+        expected = model(tokens)[0][[2, 0], -1]
         state = model.init_state(3)
-        for t in range(3):
-            _, state = model.step(tokens[:, t], state)
+        _, state = model(tokens[:, :3], state)
         state = model.select_state(state, torch.tensor([2, 0]))
-        logits, _ = model.step(tokens[[2, 0], 3], state)
-    assert torch.allclose(logits, expected, atol=1e-5)
+        logits, _ = model(tokens[[2, 0], 3:], state)
+    assert torch.allclose(logits[:, -1], expected, atol=1e-5)
 
 
-def test_forward_refuses_more_than_block_size(make):
-    model = make("transformer", block_size=4)
-    with pytest.raises(ValueError, match="at most 4"):
-        model(torch.zeros(1, 5, dtype=torch.long))
+def test_a_sequence_longer_than_block_size_sees_the_block_before_each_position(make):
+    model = make("transformer", block_size=4).eval()
+    idx = torch.randint(0, V, (2, 9))
+    with torch.no_grad():
+        logits, state = model(idx)
+        assert logits.shape == (2, 9, V) and state is None
+        for t in range(9):
+            window = idx[:, max(0, t - 3) : t + 1]
+            torch.testing.assert_close(logits[:, t], model(window)[0][:, -1], atol=1e-5, rtol=1e-5)
 
 
 def test_defaults_are_makemores():
@@ -92,7 +96,7 @@ def test_gpt2_residual_projections_start_smaller():
 def test_dropout_is_off_in_eval(make):
     model = make("transformer", dropout=0.5).eval()
     idx = torch.randint(0, V, (2, 8))
-    torch.testing.assert_close(model(idx), model(idx))
+    torch.testing.assert_close(model(idx)[0], model(idx)[0])
 
 
 def test_bfloat16_attention_on_the_cpu_stays_causal_and_close_to_float32(make):
@@ -103,9 +107,9 @@ def test_bfloat16_attention_on_the_cpu_stays_causal_and_close_to_float32(make):
     changed = tokens.clone()
     changed[:, 4:] = (changed[:, 4:] + 1) % V  # only the future of positions 0..3
     with torch.no_grad():
-        exact = model(tokens)
+        exact, _ = model(tokens)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            narrow, narrow_changed = model(tokens), model(changed)
+            (narrow, _), (narrow_changed, _) = model(tokens), model(changed)
     assert narrow.dtype == torch.bfloat16
     assert torch.equal(narrow[:, :4], narrow_changed[:, :4])  # the past does not see the future
     torch.testing.assert_close(narrow.float(), exact, atol=0.1, rtol=0.05)
@@ -126,13 +130,13 @@ def test_every_ingredient_can_be_switched_off_one_at_a_time(make, block):
         )
         model = make("transformer", **{**block, name: other}).eval()
         with torch.no_grad():
-            logits = model(idx)
+            logits, _ = model(idx)
             state = model.init_state(2)
             for t in range(idx.shape[1]):
-                step, state = model.step(idx[:, t], state)
-                torch.testing.assert_close(step, logits[:, t], atol=1e-5, rtol=1e-5)
+                step, state = model(idx[:, t : t + 1], state)
+                torch.testing.assert_close(step[:, 0], logits[:, t], atol=1e-5, rtol=1e-5)
             if name != "position":  # the same weights, so the outputs must differ
-                assert not torch.allclose(logits, base(idx), atol=1e-4), name
+                assert not torch.allclose(logits, base(idx)[0], atol=1e-4), name
 
 
 def test_zero_init_starts_every_block_as_the_identity_and_the_loss_at_ln_v():
@@ -146,7 +150,7 @@ def test_zero_init_starts_every_block_as_the_identity_and_the_loss_at_ln_v():
         x_after, _ = block(x, torch.arange(16))
         torch.testing.assert_close(x_after, x)  # both branches add zero
     targets = torch.randint(0, 27, (4, 16))
-    loss = torch.nn.functional.cross_entropy(model(idx).view(-1, 27), targets.view(-1))
+    loss = torch.nn.functional.cross_entropy(model(idx)[0].view(-1, 27), targets.view(-1))
     assert loss.item() == pytest.approx(math.log(27), abs=1e-6)
 
 
@@ -155,7 +159,7 @@ def test_the_logits_are_soft_capped():
     model = Transformer(TransformerConfig(logit_softcap=2.0, zero_init=False), 27).eval()
     with torch.no_grad():
         model.head.weight.mul_(1000)  # a head that would give logits in the hundreds
-        logits = model(torch.randint(0, 27, (2, 8)))
+        logits, _ = model(torch.randint(0, 27, (2, 8)))
     assert logits.abs().max() <= 2.0 and logits.abs().max() > 1.9
 
 

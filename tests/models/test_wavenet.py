@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from charloom.data.batches import Layout
 from charloom.models.layers import BatchNorm1d, FlattenConsecutive
 from charloom.models.wavenet import WaveNet, WaveNetConfig
 
@@ -63,7 +64,8 @@ def test_dropout_drops_in_training_only_and_adds_no_parameters():
         for mine, theirs in zip(dropped.parameters(), plain.parameters(), strict=True):
             mine.copy_(theirs)
     windows = torch.randint(0, V, (32, 4))
-    torch.testing.assert_close(dropped.eval()(windows), plain.eval()(windows))
+    window = {"layout": Layout.WINDOW}
+    torch.testing.assert_close(dropped.eval()(windows, **window)[0], plain.eval()(windows, **window)[0])
     torch.manual_seed(0)
-    first, second = dropped.train()(windows), dropped(windows)
+    (first, _), (second, _) = dropped.train()(windows, **window), dropped(windows, **window)
     assert not torch.allclose(first, second)  # a fresh mask each call

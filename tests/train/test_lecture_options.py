@@ -113,7 +113,7 @@ def test_batchnorm_calibrated_on_the_whole_training_set(tmp_path, names_file):
     handle = norm.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0]))
     with torch.no_grad():
         for inputs, _ in batches.chunks(10**9):
-            model.training_logits(inputs)
+            model(inputs, layout=batches.layout)
     handle.remove()
     pre = torch.cat(captured)
     assert torch.allclose(norm.running_mean, pre.mean(0), atol=1e-4)  # the whole split, not a lagging average

@@ -29,11 +29,11 @@ def test_the_category_changes_the_distribution(conditional_group):
 def test_step_matches_forward_after_the_category_token(conditional_group):
     run = conditional_group.runs["soft"].run
     ids = torch.tensor([[0, *run.vocab.encode(category_token(1) + "lamina")]])
-    full = run.model(ids)[0]  # (T, V)
+    full = run.model(ids)[0][0]  # (T, V)
     state = run.model.init_state(1)
     for t in range(ids.shape[1]):
-        logits, state = run.model.step(ids[:, t], state)
-        assert torch.allclose(logits[0], full[t], atol=1e-5)
+        logits, state = run.model(ids[:, t : t + 1], state)
+        assert torch.allclose(logits[0, -1], full[t], atol=1e-5)
 
 
 def test_judge_and_table_work_on_a_conditional_group(conditional_group):

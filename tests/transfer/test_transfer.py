@@ -105,10 +105,10 @@ def test_contrastive_decoding_is_the_product_of_experts(group):
     run, base = group.runs["soft"], group.pooled
     assert contrasted(run, base, 0.0) is run
     model = ContrastModel(run.model, base.model, 0.5)
-    tokens = torch.tensor([0, 0])
-    logits, _ = model.step(tokens, model.init_state(2))
-    p = torch.log_softmax(run.model.step(tokens, run.model.init_state(2))[0], dim=-1)
-    q = torch.log_softmax(base.model.step(tokens, base.model.init_state(2))[0], dim=-1)
+    tokens = torch.tensor([[0], [0]])
+    logits, _ = model(tokens, model.init_state(2))
+    p = torch.log_softmax(run.model(tokens, run.model.init_state(2))[0], dim=-1)
+    q = torch.log_softmax(base.model(tokens, base.model.init_state(2))[0], dim=-1)
     assert torch.allclose(logits, 1.5 * p - 0.5 * q, atol=1e-6)
     plain = complete(group, "soft", "ko", 60, rng_seed=3)
     pushed = complete(group, "soft", "ko", 60, rng_seed=3, contrast=1.0)

@@ -79,9 +79,11 @@ def pad_sequences(sequences: list[list[int]]) -> torch.Tensor:
 class Batches:
     """One split, encoded; ``sample`` draws a random training batch, ``chunks`` walks the
     whole split once for evaluation. With ``carries_state`` (``streams.py``) the chunks
-    are consecutive windows of one text, to be read with the model's state carried."""
+    are consecutive windows of one text, to be read with the model's state carried.
+    ``layout`` is how its inputs are laid out, passed to the model with them."""
 
     carries_state = False
+    layout = Layout.SEQUENCE
 
     def epoch_steps(self, batch_size: int) -> int:
         """Steps of ``batch_size`` examples that read as many targets as the split holds
@@ -132,6 +134,8 @@ class ItemBatches(Batches):
 class WindowBatches(Batches):
     """(window, target) examples (window layout, line mode)."""
 
+    layout = Layout.WINDOW
+
     def __init__(self, sequences: list[list[int]], context: int):
         self.windows, self.targets = windows_and_targets(sequences, context)
 
@@ -164,6 +168,7 @@ class TextBatches(Batches):
         self.stream = stream
         self.block = max(1, min(block, len(stream) - 1))
         self.window_only = window_only
+        self.layout = Layout.WINDOW if window_only else Layout.SEQUENCE
 
     def _rows(self, starts: torch.Tensor) -> Batch:
         offsets = torch.arange(self.block + 1)

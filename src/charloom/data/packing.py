@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from charloom.data.batches import IGNORE, Batch, Batches
+from charloom.data.batches import IGNORE, Batch, Batches, Layout
 
 # Positions per packed row. Longer rows waste less at their ends but spend more attention
 # on pairs the mask throws away (cost per position grows with the row); docs/tuning.md.
@@ -65,6 +65,8 @@ class PackedBatches(Batches):
     Item i contributes ``len_i - 1`` inputs ``[0, c1 .. cn]`` and as many targets
     ``[c1 .. cn, 0]``; ``row_len`` must hold the longest item's inputs.
     """
+
+    layout = Layout.PACKED
 
     def __init__(self, sequences: list[list[int]], row_len: int):
         lengths = np.array([len(s) for s in sequences], dtype=np.int64)

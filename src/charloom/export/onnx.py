@@ -35,7 +35,7 @@ OPSET = 18
 
 
 class StateStep(nn.Module):
-    """A model that carries its own state: its ``step``, the state's tensors named."""
+    """A model that carries its own state: one token read on from it, the state's tensors named."""
 
     def __init__(self, model: CharModel):
         super().__init__()
@@ -43,8 +43,8 @@ class StateStep(nn.Module):
         self.names = sorted(model.init_state(1))
 
     def forward(self, token: torch.Tensor, *state: torch.Tensor):
-        logits, after = self.model.step(token, dict(zip(self.names, state, strict=True)))
-        return logits, *(after[name] for name in self.names)
+        logits, after = self.model(token[:, None], dict(zip(self.names, state, strict=True)))
+        return logits[:, -1], *(after[name] for name in self.names)
 
     def initial(self) -> dict[str, Any]:
         start = self.model.init_state(1)
@@ -63,7 +63,8 @@ class WindowStep(nn.Module):
         self.names = ["window"]
 
     def forward(self, token: torch.Tensor, window: torch.Tensor):
-        return self.model.step(token, window)
+        logits, window = self.model(token[:, None], window)
+        return logits[:, -1], window
 
     def initial(self) -> dict[str, Any]:
         C = self.model.context_size
@@ -82,7 +83,8 @@ class SequenceStep(nn.Module):
 
     def forward(self, token: torch.Tensor, tokens: torch.Tensor):
         seen = torch.cat([tokens, token[:, None]], dim=1)  # (B, T + 1)
-        return self.model(seen)[:, -1], seen[:, -self.keep :]
+        logits, _ = self.model(seen)
+        return logits[:, -1], seen[:, -self.keep :]
 
     def initial(self) -> dict[str, Any]:
         return {"tokens": {"shape": [0], "values": [], "dtype": "int64"}}

@@ -42,10 +42,10 @@ def next_chars(
     try:
         state = model.init_state(1)
         for token in [BOUNDARY_ID, *ids] if lines else ids:
-            logits, state = model.step(torch.tensor([token], device=model.device), state)
+            logits, state = model(torch.tensor([[token]], device=model.device), state)
     finally:
         model.train(was_training)
-    logits = logits[0].float()
+    logits = logits[0, -1].float()
     hidden = [vocab.encode(ch)[0] for ch in hide if ch in vocab]
     logits[hidden] = float("-inf")
     if temperature == 0:

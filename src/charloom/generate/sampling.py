@@ -210,12 +210,13 @@ def decode_steps(
         state = model.init_state(1)
         for t in range(steps):
             if t < together:  # every row alike so far: one row computes it for all
-                logits, state = model.step(token[:1], state)  # (1, V)
-                logits = logits.expand(B, -1)
+                logits, state = model(token[:1, None], state)  # (1, 1, V)
+                logits = logits[:, -1].expand(B, -1)
                 if t == together - 1:
                     state = model.select_state(state, torch.zeros(B, dtype=torch.long, device=device))
             else:
-                logits, state = model.step(token, state)  # (b, V)
+                logits, state = model(token[:, None], state)  # (b, 1, V)
+                logits = logits[:, -1]
             logits = logits.float()
             top = logits.amax(dim=-1, keepdim=True)
             weights = torch.exp(logits - top)  # softmax up to a constant, shared by both uses

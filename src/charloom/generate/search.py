@@ -152,8 +152,8 @@ def beam_search(
         scores = torch.zeros(1, dtype=torch.float64, device=device)  # log p of each live hypothesis
         processors.reset(1, first, model.vocab_size, device)
         for t in range(steps):
-            logits, state = model.step(token, state)
-            log_probs = F.log_softmax(logits.float(), dim=-1).double()  # (b, V)
+            logits, state = model(token[:, None], state)  # (b, 1, V)
+            log_probs = F.log_softmax(logits[:, -1].float(), dim=-1).double()  # (b, V)
             if t < len(forced):
                 allowed = torch.zeros_like(log_probs, dtype=torch.bool)
                 allowed[:, forced[t]] = True

@@ -1,35 +1,41 @@
 """The one interface every model family obeys.
 
-The trainer, the sampler, the evaluator and the diagnostics only ever talk to a
-``CharModel``:
+The trainer, the sampler, the evaluator and the diagnostics only ever call a
+``CharModel`` one way, in the convention of Hugging Face's ``forward(input_ids,
+past_key_values)``:
 
-- ``forward(idx[B, T]) -> logits[B, T, V]``: position t predicts token t+1 from
-  tokens <= t. The loss is computed outside (``models.likelihood``).
-- ``context_size``: how many past tokens the model can see (``None``: unbounded).
-- ``init_state(B)`` and ``step(tokens[B], state) -> (logits[B, V], state)``:
-  incremental generation. Every state is a nest (tuple/list/dict) of tensors whose
-  first dimension is the batch, plus plain Python values shared by all rows, so that
-  ``select_state`` can keep, drop or reorder rows (finished samples, beams) for any
-  family without knowing which one it holds (``compact_state``: drop finished rows
-  of a state no longer needed, in place where the family can).
-- ``training_layout`` (a ``data.batches.Layout``): how training batches are laid out
-  for this family: ``SEQUENCE`` (padded items or text windows, all positions predicted
-  at once), ``WINDOW`` (one example per target, the fixed context before it, as in the
-  MLP lectures: exact for BatchNorm, no padding in its statistics) or ``PACKED``
-  (several whole items per row, no padding between them, see ``data/packing.py``).
-  ``training_logits(inputs)`` reads a batch of that layout, so the loss, evaluation and
-  DDP never ask which model they hold.
-- ``fitted_by_counting``: the model is fitted by one counting pass (``fit``), with no
-  optimiser (the n-gram).
-- ``sequence_logits(idx)``: logits for sequences of any length, for teacher-forced
-  scoring (``forward`` where the model can see them whole, else ``step`` by step).
-- ``unit_groups()``: what the model offers for inspection (``UnitGroups``), so the
-  neuron code asks the model and not its class.
-- ``carries_state`` and ``forward_from(idx, state) -> (logits, state)``: a model whose
-  state summarises all it has read (the recurrent families) reads a window on from the
-  state the previous window left, so training can carry it across consecutive windows
-  of a text (truncated backpropagation through time) and evaluation can read a whole
-  text in windows as if in one pass.
+    logits, state = model(idx, state=None, layout=Layout.SEQUENCE)
+
+- ``idx[B, T]`` with no state: every position's logits[B, T, V] from the start of a
+  sequence of any length; position t predicts token t+1 from tokens <= t. The state
+  returned is None. The loss is computed outside (``models.likelihood``).
+- ``idx[B, T]`` with a state (``init_state(B)`` or one a call returned): idx read on
+  from it, and the state after idx: incremental generation (T = 1), or a recurrent
+  model's next window of a text, its state carried across windows (truncated
+  backpropagation through time; evaluation reads a whole text as if in one pass).
+- ``layout=Layout.WINDOW``: idx[B, C] windows, oldest first -> logits[B, V] for the
+  token after each (the MLP lectures' examples: exact for BatchNorm, no padding).
+- ``layout=Layout.PACKED``: a ``Packed`` batch, several whole items a row, kept apart by
+  the model (``data/packing.py``) -> logits[R, T, V].
+
+A batch says its own layout (``Batches.layout``), so training, evaluation and DDP pass
+it on and never ask which model they hold. Every state is a nest (tuple/list/dict) of
+tensors whose first dimension is the batch, plus plain Python values shared by all rows,
+so that ``select_state`` can keep, drop or reorder rows (finished samples, beams) for
+any family without knowing which one it holds (``compact_state``: drop finished rows of
+a state no longer needed, in place where the family can).
+
+What a family writes are the cases ``forward`` dispatches to: ``forward_sequence``
+(from the start), ``forward_from`` (on from a state; the base class's re-reads the
+visible window, correct for any model and slow), and where its layout needs them
+``forward_window`` (``WindowModel`` derives the rest from it) and ``forward_packed``.
+Beside them: ``context_size`` (how many past tokens the model sees; ``None``:
+unbounded), ``training_layout`` (the ``Layout`` its training batches take),
+``any_length`` (``forward_sequence`` itself reads past ``context_size``),
+``fitted_by_counting`` (fitted by one counting pass, ``fit``, with no optimiser: the
+n-gram), ``carries_state`` (its state summarises all it has read, so training may carry
+it across windows) and ``unit_groups()`` (what it offers for inspection, so the neuron
+code asks the model and not its class).
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ class UnitGroups:
 
     ``hooked``: quantity -> one module per layer whose output (..., T, U) is read by a
     forward hook at the last position; ``from_state``: quantity -> the key of a (B, L, U)
-    tensor in the state ``step`` returns (a recurrent model's h and c)."""
+    tensor in the state ``forward`` returns (a recurrent model's h and c)."""
 
     hooked: dict[str, list[nn.Module]] = field(default_factory=dict)
     from_state: dict[str, str] = field(default_factory=dict)
@@ -80,6 +86,9 @@ class CharModel(nn.Module):
     # state): under --optimizer muon these train with AdamW, and every other matrix with
     # Muon, whose orthogonalised step suits such maps.
     adamw_only: ClassVar[tuple[str, ...]] = ()
+    # forward_sequence reads a sequence longer than context_size itself (each position
+    # seeing its own context: the window families); else ``forward`` reads it on from a state.
+    any_length: ClassVar[bool] = False
     # Options added to the config after run.json's first format: for each, the value
     # that builds the model an older run.json (which lacks it) describes.
     config_before: ClassVar[dict] = {}
@@ -103,30 +112,48 @@ class CharModel(nn.Module):
     def context_size(self) -> int | None:
         raise NotImplementedError
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def forward(
+        self, idx: Any, state: State = None, *, layout: Layout = Layout.SEQUENCE
+    ) -> tuple[torch.Tensor, State]:
+        """(logits, state after idx): the one entry point (see the module's docstring)."""
+        if layout is Layout.WINDOW:
+            return self.forward_window(idx), None  # (B, V)
+        if layout is Layout.PACKED:
+            return self.forward_packed(*idx), None  # (R, T, V)
+        if state is not None:
+            return self.forward_from(idx, state)  # (B, T, V), the state after idx
+        if self.any_length or self.context_size is None or idx.shape[1] <= self.context_size:
+            return self.forward_sequence(idx), None  # (B, T, V)
+        logits, _ = self.forward_from(idx, self.init_state(idx.shape[0]))  # past the context
+        return logits, None
+
+    def forward_sequence(self, idx: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """logits[B, T, V] for idx[B, T] read from the start of a sequence, T at most
+        ``context_size`` unless the family reads ``any_length``: a longer sequence is read
+        on from ``init_state``, each position seeing the context before it."""
         raise NotImplementedError
 
-    def training_logits(self, inputs: Any) -> torch.Tensor:
-        """Logits shaped like the targets of a training batch in this family's layout."""
-        return self(inputs)  # (B, T, V)
+    def forward_window(self, windows: torch.Tensor) -> torch.Tensor:
+        """windows[B, C] (oldest first) -> logits[B, V] for the token after each window."""
+        raise NotImplementedError(f"{self.family} does not read fixed windows")
 
-    def sequence_logits(self, idx: torch.Tensor) -> torch.Tensor:
-        """logits[B, T, V] for idx[B, T] of any length: ``forward`` when the whole sequence
-        fits the context, else one ``step`` at a time (the transformer past its block)."""
-        T = idx.shape[1]
-        if self.context_size is None or T <= self.context_size:
-            return self(idx)
-        state = self.init_state(idx.shape[0])
-        outputs = []
-        for t in range(T):
-            logits, state = self.step(idx[:, t], state)
-            outputs.append(logits)
-        return torch.stack(outputs, dim=1)
+    def forward_packed(
+        self, idx: torch.Tensor, positions: torch.Tensor, segments: torch.Tensor
+    ) -> torch.Tensor:
+        """Rows of several items (``data.packing``), each (R, T) -> logits[R, T, V]."""
+        raise NotImplementedError(f"{self.family} does not read packed rows")
 
     def forward_from(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """logits[B, T, V] for idx[B, T] read on from ``state``, and the state after idx.
-        Only for families that ``carries_state``."""
-        raise NotImplementedError(f"{self.family} cannot carry its state across windows")
+        """Generic: for each token, re-run ``forward_sequence`` on the visible window (the
+        state holds the tokens seen so far). Correct for any model, slow for long
+        contexts; every family in charloom reads on from its own state instead."""
+        history, outputs = state["history"], []
+        for t in range(idx.shape[1]):
+            history = torch.cat([history, idx[:, t : t + 1]], dim=1)
+            if self.context_size is not None:
+                history = history[:, -self.context_size :]
+            outputs.append(self.forward_sequence(history)[:, -1])  # (B, V)
+        return along_time(outputs), {"history": history}  # (B, T, V)
 
     def trace_recurrence(self, idx: torch.Tensor, targets: torch.Tensor) -> dict[str, Any] | None:
         """Gate values and the gradient's reach back through time on a batch, for the
@@ -138,17 +165,8 @@ class CharModel(nn.Module):
         return UnitGroups()
 
     def init_state(self, batch_size: int) -> State:
-        """Generic state: the tokens seen so far. Families override with a fast path."""
+        """The state before the first token. Generic: the tokens seen so far, none."""
         return {"history": torch.zeros(batch_size, 0, dtype=torch.long, device=self.device)}
-
-    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """Generic step: re-run ``forward`` on the visible window. Correct for any model,
-        slow for long contexts; every family in charloom has its own fast ``step``."""
-        history = torch.cat([state["history"], tokens[:, None]], dim=1)
-        if self.context_size is not None:
-            history = history[:, -self.context_size :]
-        logits = self.forward(history)[:, -1, :]
-        return logits, {"history": history}
 
     def select_state(self, state: State, index: torch.Tensor) -> State:
         """Keep the rows of ``state`` named by ``index`` (a LongTensor of row numbers)."""
@@ -195,19 +213,17 @@ class CharModel(nn.Module):
 
 class WindowModel(CharModel):
     """A model that sees a fixed window of the last ``context_size`` tokens (n-gram, MLP,
-    WaveNet). Subclasses implement ``forward_window``; ``forward`` and ``step`` follow.
+    WaveNet). Subclasses write ``forward_window``; sequences and states follow from it.
 
     Before the first token the window is filled with id 0 (the boundary), which is the
     makemore convention: the context of the first letter of a name is '...'.
     """
 
     training_layout: ClassVar[Layout] = Layout.WINDOW
+    any_length: ClassVar[bool] = True
 
-    def forward_window(self, windows: torch.Tensor) -> torch.Tensor:  # pragma: no cover
-        """windows[B, C] (oldest first) -> logits[B, V] for the token after each window."""
-        raise NotImplementedError
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+    def forward_sequence(self, idx: torch.Tensor) -> torch.Tensor:
+        """Every position's window, exactly as in training, whatever the length."""
         B, T = idx.shape
         C = self.context_size
         padded = torch.nn.functional.pad(idx, (C - 1, 0), value=0)  # (B, T + C - 1)
@@ -215,18 +231,22 @@ class WindowModel(CharModel):
         logits = self.forward_window(windows.reshape(B * T, C))  # (B*T, V)
         return logits.view(B, T, -1)
 
-    def training_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.forward_window(inputs)  # (B, C) windows -> (B, V)
-
-    def sequence_logits(self, idx: torch.Tensor) -> torch.Tensor:
-        return self(idx)  # windowed, exactly as in training, whatever the length
-
     def init_state(self, batch_size: int) -> State:
         return torch.zeros(batch_size, self.context_size, dtype=torch.long, device=self.device)
 
-    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        window = torch.cat([state[:, 1:], tokens[:, None]], dim=1)  # (B, C)
-        return self.forward_window(window), window
+    def forward_from(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """The state is the window itself (B, C): each token slides it by one."""
+        window, outputs = state, []
+        for t in range(idx.shape[1]):
+            window = torch.cat([window[:, 1:], idx[:, t : t + 1]], dim=1)  # (B, C)
+            outputs.append(self.forward_window(window))  # (B, V)
+        return along_time(outputs), window  # (B, T, V)
+
+
+def along_time(outputs: list[torch.Tensor]) -> torch.Tensor:
+    """T tensors (B, V), one a token read on from a state, as (B, T, V); one token (the
+    decoding step) as a view, with no copy."""
+    return outputs[0].unsqueeze(1) if len(outputs) == 1 else torch.stack(outputs, dim=1)
 
 
 def map_tensors(state: State, fn) -> State:

@@ -62,12 +62,9 @@ def evaluate(
     try:
         for inputs, targets in batches.chunks(batch_size):
             inputs, targets = to_device(inputs, device), to_device(targets, device)
-            if batches.carries_state:
-                if carried is None:
-                    carried = model.init_state(inputs.shape[0])
-                logits, carried = model.forward_from(inputs, carried)
-            else:
-                logits = model.training_logits(inputs)
+            if batches.carries_state and carried is None:
+                carried = model.init_state(inputs.shape[0])  # one pass: read on chunk to chunk
+            logits, carried = model(inputs, carried, layout=batches.layout)
             loss, n = nll_sum(logits.float(), targets)  # summed in float32
             chunk_nll.append(float(loss))
             chunk_count.append(n)
@@ -98,7 +95,7 @@ def token_logprobs(
     model: CharModel, sequences: Sequence[list[int]], batch_size: int = 256
 ) -> list[torch.Tensor]:
     """log p of every token after the first of each id sequence, float32[len - 1] each
-    (batched by length so that little is padded; any length, through ``sequence_logits``)."""
+    (batched by length so that little is padded; any length)."""
     out: list[torch.Tensor] = [torch.zeros(0)] * len(sequences)
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     was_training = model.training
@@ -113,7 +110,8 @@ def token_logprobs(
             for row, i in enumerate(chunk):
                 ids[row, : len(sequences[i])] = torch.tensor(sequences[i])
             inputs = ids[:, :-1].clamp(min=0)  # padding is never read before a real target
-            logp = -token_nll(model.sequence_logits(inputs), ids[:, 1:])  # (b, T - 1)
+            logits, _ = model(inputs)  # (b, T - 1, V)
+            logp = -token_nll(logits, ids[:, 1:])  # (b, T - 1)
             for row, i in enumerate(chunk):
                 out[i] = logp[row, : len(sequences[i]) - 1].cpu()
     finally:

@@ -218,13 +218,9 @@ class Recurrent(CharModel):
         names = self.state_names
         return logits, {n: s.transpose(0, 1) for n, s in zip(names, final, strict=True)}
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+    def forward_sequence(self, idx: torch.Tensor) -> torch.Tensor:
         logits, _ = self.forward_from(idx, self.init_state(idx.shape[0]))
         return logits  # (B, T, V)
-
-    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        logits, state = self.forward_from(tokens[:, None], state)  # (B, 1, V)
-        return logits[:, 0], state
 
     def layer_weights(self, k: int) -> CellWeights:
         """Layer k's weights, by the names the fused and the written-out stacks share."""

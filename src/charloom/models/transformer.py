@@ -28,9 +28,8 @@ import torch
 from torch import nn
 
 from charloom.data.batches import Layout
-from charloom.data.packing import Packed
 from charloom.models.attention import KV, Cache
-from charloom.models.base import CharModel, State, UnitGroups
+from charloom.models.base import CharModel, State, UnitGroups, along_time
 from charloom.models.layers import Dropout
 from charloom.models.rotary import Rotary
 from charloom.models.transformer_block import (
@@ -133,11 +132,7 @@ class Transformer(CharModel):
         cap = self.config.logit_softcap
         return cap * torch.tanh(logits / cap) if cap else logits
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        if idx.shape[1] > self.config.block_size:
-            raise ValueError(
-                f"the transformer sees at most {self.config.block_size} tokens, got {idx.shape[1]}"
-            )
+    def forward_sequence(self, idx: torch.Tensor) -> torch.Tensor:
         logits, _ = self._run(idx, 0, None)
         return logits  # (B, T, V)
 
@@ -158,11 +153,6 @@ class Transformer(CharModel):
             x, _ = block(x, positions, mask=mask)
         return self._logits(x)  # (R, T, V)
 
-    def training_logits(self, inputs: Packed | torch.Tensor) -> torch.Tensor:
-        if isinstance(inputs, Packed):
-            return self.forward_packed(*inputs)  # (R, T, V)
-        return self(inputs)  # (B, T, V)
-
     def unit_groups(self) -> UnitGroups:
         """Outputs of each block (the residual stream), of its attention, of its MLP, and
         the MLP's hidden units (after its nonlinearity)."""
@@ -179,7 +169,7 @@ class Transformer(CharModel):
     def init_state(self, batch_size: int) -> State:
         """An empty cache: per layer room for the keys and values of ``block_size``
         positions (block_size, B, nh, hs), the position of the next token, and the last
-        ``block_size - 1`` tokens (for re-encoding when full). ``step`` fills the cache in
+        ``block_size - 1`` tokens (for re-encoding when full). ``forward_from`` fills the cache in
         place: to branch one state into several, ``select_state`` (which copies) first."""
         c = self.config
         shape = (c.block_size, batch_size, c.n_head, c.n_embd // c.n_head)
@@ -191,7 +181,15 @@ class Transformer(CharModel):
         history = torch.zeros(batch_size, 0, dtype=torch.long, device=self.device)
         return {"kv": kv, "pos": 0, "history": history}
 
-    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def forward_from(self, idx: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """idx (B, T) read on from the cache one token at a time -> (B, T, V)."""
+        outputs = []
+        for t in range(idx.shape[1]):
+            logits, state = self._step(idx[:, t], state)
+            outputs.append(logits)
+        return along_time(outputs), state
+
+    def _step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         block_size = self.config.block_size
         pos, history, kv = state["pos"], state["history"], state["kv"]
         if pos < block_size:
@@ -220,7 +218,7 @@ class Transformer(CharModel):
         for cached in state["kv"]:
             pair = []
             for tensor in cached:  # (block_size, B, nh, hs), possibly rows of a larger cache
-                if pos < self.config.block_size:  # a full cache is not read again (step)
+                if pos < self.config.block_size:  # a full cache is not read again (_step)
                     tensor[:pos, : len(keep)] = tensor[:pos].index_select(1, keep)
                 pair.append(tensor[:, : len(keep)])
             kv.append(tuple(pair))

@@ -36,7 +36,7 @@ def calibrate_batchnorm(model: nn.Module, batches) -> int:
         for k, (inputs, _) in enumerate(full, 1):
             for norm in norms:
                 norm.momentum = 1.0 / k  # the running value becomes the mean of the k chunks
-            model.training_logits(inputs)
+            model(inputs, layout=batches.layout)
     finally:
         for norm, momentum in zip(norms, momenta, strict=True):
             norm.momentum = momentum

@@ -32,7 +32,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from charloom.data.batches import IGNORE
+from charloom.data.batches import IGNORE, Layout
 from charloom.errors import CharloomError
 from charloom.models.likelihood import nll, nll_sum
 
@@ -148,25 +148,12 @@ def on_main(ctx: Context, fn: Callable[[], T]) -> T:
     return result
 
 
-class _Forward(nn.Module):
-    """Lets DDP see the forward pass whichever entry point the family trains through."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, inputs: torch.Tensor, state=None):
-        if state is None:
-            return self.model.training_logits(inputs)
-        return self.model.forward_from(inputs, state)  # (logits, state after the window)
-
-
 class StepLoss:
     """The training loss of one step: of the whole batch in one process, of this rank's
     slice of the global batch under DDP."""
 
-    def __init__(self, ctx: Context, model: nn.Module, batch_size: int):
-        self.ctx, self.model = ctx, model
+    def __init__(self, ctx: Context, model: nn.Module, batch_size: int, layout: Layout = Layout.SEQUENCE):
+        self.ctx, self.model, self.layout = ctx, model, layout
         self.module: nn.Module | None = None
         if ctx.enabled:
             if batch_size % ctx.world_size:
@@ -174,9 +161,9 @@ class StepLoss:
                     f"--batch-size is the global batch and must divide by the {ctx.world_size} "
                     f"processes, got {batch_size}; use a multiple of {ctx.world_size}"
                 )
-            self.module = nn.parallel.DistributedDataParallel(_Forward(model))
+            self.module = nn.parallel.DistributedDataParallel(model)
         self.rows = batch_size // ctx.world_size
-        self.forward = model.training_logits  # torch.compile may replace it
+        self.forward = model  # torch.compile may replace it
 
     @property
     def enabled(self) -> bool:
@@ -187,16 +174,12 @@ class StepLoss:
         the state after the window). With ``state`` (a stateful run, this rank's rows of
         it) the rows read on from it; else the state returned is None."""
         if self.module is None:
-            if state is None:
-                logits, after = self.forward(inputs), None
-            else:
-                logits, after = self.model.forward_from(inputs, state)
+            logits, after = self.forward(inputs, state, layout=self.layout)
             loss = nll(logits.float(), targets)  # the loss in float32 under autocast
             return loss, loss.detach(), after
         real = int((targets != IGNORE).sum())  # every rank holds the whole batch
         mine = slice(self.ctx.rank * self.rows, (self.ctx.rank + 1) * self.rows)
-        output = self.module(inputs[mine], state)
-        logits, after = output if state is not None else (output, None)
+        logits, after = self.module(inputs[mine], state, layout=self.layout)
         local_sum, _ = nll_sum(logits.float(), targets[mine])
         loss = local_sum * (self.ctx.world_size / real)
         shown = loss.detach().clone()

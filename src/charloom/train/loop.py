@@ -95,9 +95,13 @@ class Trainer:
             if trained
             else None
         )
-        self.step_loss = distributed.StepLoss(self.dist, model, config.batch_size) if trained else None
+        self.step_loss = (
+            distributed.StepLoss(self.dist, model, config.batch_size, self.batches["train"].layout)
+            if trained
+            else None
+        )
         if trained and config.compile:
-            self.step_loss.forward = torch.compile(model.training_logits)
+            self.step_loss.forward = torch.compile(model)
         # float16 gradients underflow without a loss scale; bfloat16 and float32 need none
         self.scaler = torch.amp.GradScaler("cuda") if self.dtype == torch.float16 else None
         generator = torch.Generator()

@@ -98,7 +98,8 @@ def lr_find(
     for i, rate in enumerate(rates):
         set_lr(optimizer, rate)  # a Muon group keeps its ratio to the rate swept
         inputs, targets = batches.sample(config.batch_size, generator)
-        loss = nll(model.training_logits(to_device(inputs, device)), to_device(targets, device))
+        logits, _ = model(to_device(inputs, device), layout=batches.layout)
+        loss = nll(logits, to_device(targets, device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip:

@@ -49,23 +49,24 @@ class ContrastModel(CharModel):
     def init_state(self, batch_size: int) -> Any:
         return self.expert.init_state(batch_size), self.amateur.init_state(batch_size)
 
-    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        expert_logits, expert_state = self.expert.step(tokens, state[0])
-        amateur_logits, amateur_state = self.amateur.step(tokens, state[1])
+    def forward_from(self, idx: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        expert_logits, expert_state = self.expert(idx, state[0])
+        amateur_logits, amateur_state = self.amateur(idx, state[1])
+        return self._contrast(expert_logits, amateur_logits), (expert_state, amateur_state)
+
+    def forward_sequence(self, idx: torch.Tensor) -> torch.Tensor:
+        return self._contrast(self.expert(idx)[0], self.amateur(idx)[0])
+
+    def _contrast(self, expert_logits: torch.Tensor, amateur_logits: torch.Tensor) -> torch.Tensor:
         log_p = F.log_softmax(expert_logits.float(), dim=-1)
         log_q = F.log_softmax(amateur_logits.float(), dim=-1)
-        return (1 + self.alpha) * log_p - self.alpha * log_q, (expert_state, amateur_state)
+        return (1 + self.alpha) * log_p - self.alpha * log_q
 
     def select_state(self, state: Any, index: torch.Tensor) -> Any:
         return self.expert.select_state(state[0], index), self.amateur.select_state(state[1], index)
 
     def compact_state(self, state: Any, keep: torch.Tensor) -> Any:
         return self.expert.compact_state(state[0], keep), self.amateur.compact_state(state[1], keep)
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        log_p = F.log_softmax(self.expert.sequence_logits(idx).float(), dim=-1)
-        log_q = F.log_softmax(self.amateur.sequence_logits(idx).float(), dim=-1)
-        return (1 + self.alpha) * log_p - self.alpha * log_q
 
 
 class Contrasted:

@@ -330,8 +330,9 @@ def per_step_losses(
     return steps, losses
 
 
-def check_model(model: Any, inputs: Any, targets: Any) -> list[Finding]:
-    """Step-0 checks of a model on one batch: initial loss, saturation, dead units.
+def check_model(model: Any, inputs: Any, targets: Any, layout: Any = None) -> list[Finding]:
+    """Step-0 checks of a model on one batch (laid out as ``layout``, default as the model
+    trains): initial loss, saturation, dead units.
 
     >>> findings = check_model(MLP(MLPConfig(output_scale=10.0), 27), windows, targets)  # doctest: +SKIP
     >>> [f.check for f in findings if f.level == "warning"]
@@ -339,5 +340,5 @@ def check_model(model: Any, inputs: Any, targets: Any) -> list[Finding]:
     """
     from charloom.inspect.diagnostics.hooks import probe
 
-    record = probe(model, inputs, targets)
+    record = probe(model, inputs, targets, layout)
     return [check_initial_loss(record["loss"], model.vocab_size), *check_layers(record)]

@@ -64,7 +64,7 @@ def probe_run(run: Path, seed: int = 0) -> dict[str, Any] | None:
     train = split_batches(paths, vocab, fmt, model.training_layout, model.context_size, block_size)["train"]
     if train is None:
         return None
-    record = probe(model, *train.sample(PROBE_BATCH, torch.Generator().manual_seed(seed)))
+    record = probe(model, *train.sample(PROBE_BATCH, torch.Generator().manual_seed(seed)), train.layout)
     record["step"] = int(info.get("status", {}).get("step", 0))
     record["probe"] = True
     return record

@@ -275,9 +275,10 @@ def _log10_ratio(num: float, den: float) -> float | None:
     return _short(math.log10(ratio)) if ratio and ratio > 0 else None
 
 
-def probe(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> dict:
-    """One forward and backward pass on a batch, recorded; the model is left unchanged
-    (gradients cleared; running statistics and the train/eval mode restored). What the
+def probe(model: nn.Module, inputs: Any, targets: torch.Tensor, layout: Any = None) -> dict:
+    """One forward and backward pass on a batch laid out as ``layout`` (default: as the
+    model trains), recorded; the model is left unchanged (gradients cleared; running
+    statistics and the train/eval mode restored). What the
     lectures do at step 0.
 
     >>> record = probe(MLP(MLPConfig(n_layer=5), 27), windows, targets)   # doctest: +SKIP
@@ -292,7 +293,8 @@ def probe(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> dict
     try:
         tap.arm()
         model.zero_grad(set_to_none=True)
-        loss = nll(model.training_logits(inputs), targets)
+        logits, _ = model(inputs, layout=layout or model.training_layout)
+        loss = nll(logits, targets)
         loss.backward()
         record = {"step": 0, "loss": _short(loss.item()), **tap.take(), "params": summarize_parameters(model)}
     finally:

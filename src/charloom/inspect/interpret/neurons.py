@@ -100,8 +100,8 @@ def capture(model: CharModel, vocab: Vocab, text: str, fmt: str, max_chars: int 
             state = model.init_state(1)
             for t, char in enumerate(piece):
                 token = BOUNDARY_ID if fmt == "lines" and t == 0 else vocab.encode(char)[0]
-                logits, state = model.step(torch.tensor([token], device=model.device), state)
-                logits_all.append(logits[0].float().cpu())
+                logits, state = model(torch.tensor([[token]], device=model.device), state)
+                logits_all.append(logits[0, -1].float().cpu())
                 for name, value in recorder.read(state).items():
                     collected.setdefault(name, []).append(value)
     probs = torch.softmax(torch.stack(logits_all), dim=-1)  # (T, V)
