@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from charloom.errors import CharloomError
 from charloom.io import load_tensors, save_tensors
 from charloom.models.base import CharModel
 from charloom.train.averaging import WeightAverage
@@ -110,6 +111,15 @@ class TrainState:
 def saved_step(path: Path) -> int:
     """The step of the checkpoint at ``path``."""
     return int(load_tensors(path)[1]["step"])
+
+
+def kept_checkpoint(path: Path) -> str:
+    """The checkpoint a diverged run keeps, named for its message."""
+    try:
+        step = saved_step(path)
+    except CharloomError:
+        step = 0
+    return f"the last checkpoint (step {step}, in {path.parent})"
 
 
 def _section(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

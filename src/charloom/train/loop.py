@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from charloom.rundir import RunDir
 from charloom.train import distributed
 from charloom.train.averaging import WeightAverage
 from charloom.train.calibrate import calibrate_batchnorm
-from charloom.train.checkpoint import TrainState, saved_step
+from charloom.train.checkpoint import TrainState, kept_checkpoint
 from charloom.train.config import TrainConfig, parse_schedule
 from charloom.train.interrupt import Interrupt, Interrupted
 from charloom.train.optim import lr_at, make_optimizer, set_lr
@@ -90,18 +91,14 @@ class Trainer:
         if self.batches["train"] is None:
             raise CharloomError("the training split is empty; give more data")
         trained = not model.fitted_by_counting
-        optimizer = (
-            make_optimizer(model, config.optimizer, config.lr, config.weight_decay, config.muon_lr)
-            if trained
-            else None
-        )
-        self.step_loss = (
-            distributed.StepLoss(self.dist, model, config.batch_size, self.batches["train"].layout)
-            if trained
-            else None
-        )
-        if trained and config.compile:
-            self.step_loss.forward = torch.compile(model)
+        optimizer, self.step_loss, c = None, None, config
+        if trained:
+            optimizer = make_optimizer(model, c.optimizer, c.lr, c.weight_decay, c.muon_lr)
+            self.step_loss = distributed.StepLoss(
+                self.dist, model, c.batch_size, self.batches["train"].layout
+            )
+            if c.compile:
+                self.step_loss.forward = torch.compile(model)
         # float16 gradients underflow without a loss scale; bfloat16 and float32 need none
         self.scaler = torch.amp.GradScaler("cuda") if self.dtype == torch.float16 else None
         generator = torch.Generator()
@@ -140,9 +137,7 @@ class Trainer:
     def progress_fraction(self) -> float:
         """Progress in [0, 1] from steps or time, whichever is further along."""
         c, counters = self.config, self.state.counters
-        parts = []
-        if self.step_limit:
-            parts.append(counters.step / self.step_limit)
+        parts = [counters.step / self.step_limit] if self.step_limit else []
         if c.time_budget:
             parts.append(counters.train_seconds / c.time_budget)
         return max(parts)
@@ -156,16 +151,8 @@ class Trainer:
     def current_lr(self) -> float:
         c = self.config
         schedule = parse_schedule(c.lr_schedule) if c.lr_schedule else None
-        return lr_at(
-            c.optimizer,
-            c.lr,
-            self.progress_fraction(),
-            self.step,
-            c.warmup_steps,
-            schedule,
-            c.schedule,
-            c.cooldown,
-        )
+        fraction = self.progress_fraction()
+        return lr_at(c.optimizer, c.lr, fraction, self.step, c.warmup_steps, schedule, c.schedule, c.cooldown)
 
     # -- evaluation and checkpoints -------------------------------------------------
     def eval_split(self, name: str, limit: int | None = None) -> float | None:
@@ -273,7 +260,9 @@ class Trainer:
                 if after is not None:  # where the next window starts; its gradient stops here
                     self.state.carried = detach_state(after)
                 value = shown.item()
-                self.guard.observe(counters.step, value, self._kept(), c.lr)
+                self.guard.observe(
+                    counters.step, value, partial(kept_checkpoint, self.run_dir.state_path), c.lr
+                )
                 counters.initial_loss = self.guard.initial
                 optimizer.zero_grad(set_to_none=True)
                 (self.scaler.scale(loss) if self.scaler else loss).backward()
@@ -326,14 +315,6 @@ class Trainer:
         if train.starts_epoch(step) or self.state.carried is None:
             self.state.carried = self.model.init_state(self.step_loss.rows)
         return inputs, targets, self.state.carried
-
-    def _kept(self) -> str:
-        """The checkpoint a diverged run keeps, named for its message."""
-        try:
-            step = saved_step(self.run_dir.state_path)
-        except CharloomError:
-            step = 0
-        return f"the last checkpoint (step {step}, in {self.out})"
 
     def finish(self) -> dict:
         """Load the best weights and report val and test once."""
