@@ -14,7 +14,7 @@ import pytest
 
 from charloom.api import train
 from charloom.errors import CharloomError
-from cli_runner import SRC
+from cli_runner import SRC, interruptible
 
 QUIET = {"log": lambda message: None}
 
@@ -55,6 +55,7 @@ def start_streaming(run, *extra: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        preexec_fn=interruptible,
     )
 
 

@@ -19,6 +19,7 @@ import faults
 from charloom import io
 from charloom.api import train
 from charloom.errors import CharloomError
+from cli_runner import interruptible
 
 QUIET = {"log": lambda message: None}
 TESTS = Path(__file__).resolve().parents[1]
@@ -56,6 +57,7 @@ def _cli_process(*args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=interruptible,
     )
 
 
