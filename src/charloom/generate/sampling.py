@@ -1,7 +1,8 @@
 """The decoding loop.
 
-One loop over ``model.step`` serves every family and every search: rows are batched,
-token buffers are tensors, and no Python code runs per row or per character. At each
+One loop serves every family and every search, reading a token at a time on from the
+model's state through its one entry point: rows are batched, token buffers are
+tensors, and no Python code runs per row or per character. At each
 step the model's next-token logits go through a list of logits processors
 (``processors.py``: the constraint mask, repetition penalty, no-repeat n-grams,
 temperature, top-k, top-p, min-p, typical-p, in the order Hugging Face's ``generate``

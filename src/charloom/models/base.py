@@ -244,8 +244,8 @@ class WindowModel(CharModel):
 
 
 def along_time(outputs: list[torch.Tensor]) -> torch.Tensor:
-    """T tensors (B, V), one a token read on from a state, as (B, T, V); one token (the
-    decoding step) as a view, with no copy."""
+    """The logits of T tokens read one at a time, each (B, V), as (B, T, V); a single
+    token's (the decoding step) as a view, with no copy."""
     return outputs[0].unsqueeze(1) if len(outputs) == 1 else torch.stack(outputs, dim=1)
 
 
