@@ -109,3 +109,7 @@ def test_the_command_writes_the_file_and_refuses_in_one_line(runs, tmp_path, cap
     assert not (tmp_path / "ngram.onnx").exists()
     assert main(["export", str(made["gru"].path), "--output", str(tmp_path / "no" / "x.onnx")]) == 2
     assert "no folder" in capsys.readouterr().err
+    names = root / "names.txt"  # a file of the user's under any other name is never replaced
+    before = names.read_bytes()
+    assert main(["export", str(made["gru"].path), "--output", str(names)]) == 2
+    assert "end in .onnx" in capsys.readouterr().err and names.read_bytes() == before

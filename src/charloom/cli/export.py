@@ -9,6 +9,8 @@ from charloom.cli.app import command
 from charloom.errors import CharloomError
 from charloom.run import load_run
 
+SUFFIXES = {"onnx": (".onnx",), "html": (".html", ".htm")}
+
 
 def _add_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="a run folder")
@@ -31,6 +33,11 @@ def _add_export(p: argparse.ArgumentParser) -> None:
 @command("export", "write a run's model as an ONNX graph or a standalone web page", _add_export)
 def cmd_export(args: argparse.Namespace) -> int:
     output = Path(args.output)
+    if output.suffix.lower() not in SUFFIXES[args.format]:  # so that no other file is replaced
+        raise CharloomError(
+            f"--output must end in {SUFFIXES[args.format][0]} for --format {args.format}, "
+            f"got {str(output)[:100]!r}"
+        )
     if output.is_dir():
         raise CharloomError(f"--output {output} is a folder; give a file name (model.{args.format})")
     if not output.parent.exists():
