@@ -5,8 +5,8 @@ fingerprint hashes and as its three splits: about four times its size. Read here
 pass takes what training needs to know before it starts (its length in characters, its
 characters, the fingerprint of its text) and a second pass writes each split's file,
 cut at the same characters as ``split_text``; the splits are then encoded to token
-files chunk by chunk (``tokens.py``) and read through a memory map. Memory stays at a
-few chunks, whatever the text's size.
+files chunk by chunk and read window by window (``tokens.py``). Memory stays at a few
+chunks, whatever the text's size.
 
 Only a text that can be read in one pass is streamed: one file (plain or compressed),
 decoded strictly, not normalised, and larger than ``STREAM_BYTES``; anything else is read

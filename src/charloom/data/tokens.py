@@ -97,7 +97,7 @@ class ChunkEncoder:
 
 def encode_text_file(
     path: str | Path, vocab: Vocab, tokens_path: str | Path, chunk_chars: int = CHUNK_CHARS
-) -> TokenFile | torch.Tensor:
+) -> TokenFile:
     """Encode a UTF-8 text file into ``tokens_path`` and return it as a ``TokenFile``
     (dtype uint8, int16 or int32; index it and call ``.long()``)."""
     encode = ChunkEncoder(vocab)
@@ -107,6 +107,4 @@ def encode_text_file(
             ids = encode(chunk, where=str(path))
             out.write(ids.tobytes())
             count += len(ids)
-    if count == 0:
-        return torch.zeros(0, dtype=torch.from_numpy(np.zeros(0, encode.dtype)).dtype)
     return TokenFile(tokens_path, encode.dtype, count)
