@@ -39,20 +39,16 @@ class LossGuard:
         self.initial = initial
         self.recent: deque[float] = deque(maxlen=EXPLODE_STEPS)
 
-    def observe(self, step: int, loss: float, where: str | Callable[[], str], lr: float) -> None:
-        """``step`` is 0-based; ``where`` names the kept checkpoint in the message (a
+    def observe(self, step: int, loss: float, where: Callable[[], str], lr: float) -> None:
+        """``step`` is 0-based; ``where()`` names the kept checkpoint in the message (a
         function, so that the loop finds it only when a message needs it)."""
         if not math.isfinite(loss):
             raise TrainingDiverged(
-                f"the loss became {loss} at step {step + 1}; {_named(where)} is kept; lower --lr (now {lr:g})"
+                f"the loss became {loss} at step {step + 1}; {where()} is kept; lower --lr (now {lr:g})"
             )
         if self.initial is None:
             self.initial = loss
         self.recent.append(loss)
         if len(self.recent) == EXPLODE_STEPS and exploded(self.recent, self.initial):
             mean = sum(self.recent) / len(self.recent)
-            raise TrainingDiverged(f"{exploded_message(mean, self.initial, step)} {_named(where)} is kept.")
-
-
-def _named(where: str | Callable[[], str]) -> str:
-    return where() if callable(where) else where
+            raise TrainingDiverged(f"{exploded_message(mean, self.initial, step)} {where()} is kept.")

@@ -81,7 +81,7 @@ def test_an_exploding_loss_warns_once_then_the_loop_stops():
     guard = LossGuard()
     losses = [3.3, 50.0] + [3.0] * 58  # one spike: a warning, training goes on
     for step, loss in enumerate(losses):
-        guard.observe(step, loss, "the last checkpoint", 1e-3)
+        guard.observe(step, loss, lambda: "the last checkpoint", 1e-3)
         watch.after_backward(None, step, torch.tensor(loss))
     assert said[0].startswith("check initial-loss [ok] step 0")
     assert len(said) == 2 and said[1].startswith("check loss [warning] step 1")
@@ -89,7 +89,7 @@ def test_an_exploding_loss_warns_once_then_the_loop_stops():
     with pytest.raises(TrainingDiverged, match="exploded"):
         while True:
             high += 1
-            guard.observe(59 + high, 20.0, "the last checkpoint", 1e-3)
+            guard.observe(59 + high, 20.0, lambda: "the last checkpoint", 1e-3)
     # stops once the mean of the last 50 losses passes 3 x 3.3: 21 x 20 + 29 x 3 > 495
     assert high == 21 and EXPLODE_STEPS == 50
 
