@@ -59,8 +59,8 @@ def test_training_and_decoding_steps_stay_on_the_device(family, data, tmp_path):
     assert watch.mode.errors == []
     assert watch.steps == (0 if family == "ngram" else 3)
     run = load_run(run.path, device="cpu")
-    options = SampleOptions(
-        contains="a", max_len=8, no_repeat_ngram_size=2, repetition_penalty=1.3, top_p=0.9
+    options = SampleOptions.from_kwargs(
+        {"contains": "a", "max_len": 8, "no_repeat_ngram_size": 2, "repetition_penalty": 1.3, "top_p": 0.9}
     )
     task = make_task(run, options, seed=0)
     with Placement("cpu") as seen:
@@ -76,7 +76,7 @@ def test_the_check_catches_a_planted_cpu_call(data, tmp_path, monkeypatch):
     namespace = {"keep": processors.apply_top_k}
     exec(compile(planted, processors.__file__, "exec"), namespace)
     monkeypatch.setattr(processors, "apply_top_k", namespace["apply_top_k"])
-    task = make_task(load_run(run.path, device="cpu"), SampleOptions(top_k=5), seed=0)
+    task = make_task(load_run(run.path, device="cpu"), SampleOptions.from_kwargs({"top_k": 5}), seed=0)
     with Placement("cpu") as seen:
         task.decode(4)
     assert seen.errors and all(e.startswith("generate/processors.py:2: .cpu()") for e in seen.errors)

@@ -127,7 +127,8 @@ class Run:
         self, n: int = 10, *, seed: int | None = None, category: str | None = None, **options: Any
     ) -> Samples:
         """Generate ``n`` items. Options (see ``charloom.generate.pipeline.SampleOptions``):
-        temperature, top_k, top_p, min_p, typical_p, repetition_penalty, no_repeat_ngram_size,
+        the logits processors' controls (temperature, top_k, top_p, min_p, typical_p,
+        repetition_penalty, no_repeat_ngram_size, and any processor registered since),
         prefix, max_new_tokens, min_new_tokens; constraints starts_with, ends_with, contains,
         regex, min_len, max_len, alphabet, not_in_train, new, unique, exclude, bad_words,
         budget; search num_beams, length_penalty, best_of, score, refine.

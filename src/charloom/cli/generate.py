@@ -10,7 +10,7 @@ from charloom.cli.app import add_device, command, emit_json
 from charloom.cli.options import add_config_flags, given
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
-from charloom.generate.pipeline import SampleOptions
+from charloom.generate.pipeline import SampleOptions, declaring_classes
 from charloom.generate.samples import Samples
 from charloom.generate.streaming import judged_flags
 from charloom.options import check_count
@@ -41,13 +41,16 @@ def _add_sample(p: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help="print each character as it is drawn (default: on for one text sample on a terminal)",
     )
-    add_config_flags(p, SampleOptions)
+    for declaring in declaring_classes():
+        add_config_flags(p, declaring)
 
 
 @command("sample", "generate items from a trained run, with constraints and search", _add_sample)
 def cmd_sample(args: argparse.Namespace) -> int:
     run = load_run(args.run, weights=args.weights, device=args.device)
-    options = given(args, SampleOptions)
+    options = {
+        name: value for declaring in declaring_classes() for name, value in given(args, declaring).items()
+    }
     if args.stream and args.json:
         raise CharloomError("--stream prints characters as they come, --json one document; choose one")
     streaming = args.stream

@@ -19,6 +19,8 @@ import torch
 
 from charloom.errors import CharloomError
 from charloom.generate.constraints import Constraints, compile_constraints, merge_prefix
+from charloom.generate.processors import PROCESSORS
+from charloom.generate.processors import controls as processor_controls
 from charloom.generate.samples import Samples
 from charloom.generate.sampling import Decoding
 from charloom.generate.scoring import Scorer, make_scorer
@@ -36,10 +38,11 @@ BUDGET_CAP = 200_000  # ... but no more than this (unless --budget says so)
 class SampleOptions(Decoding):
     """Everything ``Run.sample`` takes besides ``n`` and ``seed``.
 
-    Decoding (declared by ``Decoding``): ``temperature`` (0: greedy), ``top_k``, ``top_p``,
-    ``min_p``, ``typical_p``, ``repetition_penalty``, ``no_repeat_ngram_size``,
-    ``max_new_tokens`` (after the prefix, the end boundary included; default by format);
-    here ``prefix`` (text to continue) and ``min_new_tokens``.
+    Decoding: every registered logits processor's control (``processors.py``: temperature
+    (0: greedy), top_k, top_p, min_p, typical_p, repetition_penalty, no_repeat_ngram_size,
+    and any registered since), given by name and kept in ``controls``; ``max_new_tokens``
+    (after the prefix, the end boundary included; default by format); here ``prefix`` (text
+    to continue) and ``min_new_tokens``.
     Constraints (see ``generate.constraints``): ``starts_with``, ``ends_with``,
     ``contains`` (a string or several), ``regex`` (``re.search``), ``min_len``,
     ``max_len``, ``alphabet``, ``not_in_train``, ``new`` (in no split), ``unique``, ``exclude``,
@@ -138,13 +141,16 @@ class SampleOptions(Decoding):
 
     @classmethod
     def from_kwargs(cls, options: dict[str, Any]) -> SampleOptions:
-        names = [f.name for f in fields(cls)]
+        """The options by name, the processors' controls among them."""
+        controls = processor_controls()
+        names = [*controls, *(f.name for f in fields(cls) if f.name != "controls")]
         unknown = sorted(set(options) - set(names))
         if unknown:
             raise CharloomError(
                 f"sample() has no option {unknown[0]!r}; its options: n, seed, {', '.join(names)}"
             )
-        return cls(**options)
+        given = {name: value for name, value in options.items() if name not in controls}
+        return cls(controls={name: value for name, value in options.items() if name in controls}, **given)
 
     def constraints(self) -> Constraints:
         return Constraints(
@@ -174,8 +180,8 @@ class SampleOptions(Decoding):
             # what forbids tokens (constraints, --bad-words, the truncations, no-repeat) prunes
             # the beams; what reshapes probabilities has no place in a search for likely items
             sampling = {
-                "temperature": self.temperature != 1.0,
-                "repetition_penalty": self.repetition_penalty != 1,
+                "temperature": self.control("temperature") != 1.0,
+                "repetition_penalty": self.control("repetition_penalty") != 1,
                 "best_of": self.best_of > 1,
                 "refine": self.refine > 0,
             }
@@ -183,6 +189,13 @@ class SampleOptions(Decoding):
             if clash:
                 flag = "--" + clash[0].replace("_", "-")
                 raise CharloomError(f"beam search searches, it does not sample: drop {flag} or --num-beams")
+
+
+def declaring_classes() -> list[type]:
+    """The classes whose ``option()`` fields are ``Run.sample``'s options, as the command
+    line and the server list them: each registered processor (its controls, read when
+    asked, so one registered later is there too), then ``SampleOptions``."""
+    return [*PROCESSORS, SampleOptions]
 
 
 def make_task(run: Any, options: SampleOptions, seed: int | None) -> Task:

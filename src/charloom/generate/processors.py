@@ -2,9 +2,10 @@
 
 As Hugging Face's ``LogitsProcessorList``, decoding applies a list of them in order to the
 logits of every step, logits[b, V] -> logits[b, V], and then draws (or, at temperature 0,
-takes the argmax). The decoding loop never grows when a control is added: a new
-processor registers a factory under the option that turns it on (``register_processor``)
-and ``Decoding`` builds the list.
+takes the argmax). The decoding loop never grows when a control is added: a processor is
+a dataclass whose ``option()`` fields are its controls, registered with
+``@register_processor``; ``Run.sample``, the command line, the server and their help all
+read the controls from the registry, and ``Decoding`` builds the list of those turned on.
 
     ConstraintMask       tokens the constraints forbid -> -inf (automata.TokenMask)
     RepetitionPenalty    l -> l / r if l > 0 else l * r, for characters already in the row
@@ -26,20 +27,27 @@ does nothing in all three.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from charloom.data.vocab import BOUNDARY_ID
+from charloom.options import check_options, option
 
 CPU = torch.device("cpu")
 
 
 class LogitsProcessor:
     """logits[b, V] -> logits[b, V] at step t; stateless unless it overrides the rest."""
+
+    off: tuple = ()  # values of a registered processor's controls that turn it off
+
+    def __post_init__(self):
+        check_options(self)  # a registered processor is a dataclass of its controls
 
     def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
         """A new batch of rows, all about to read ``first_token``; what the processor keeps
@@ -96,100 +104,6 @@ class ConstraintMask(LogitsProcessor):
 
     def select(self, index: torch.Tensor) -> None:
         self.states = self.states[index]
-
-
-class RepetitionPenalty(LogitsProcessor):
-    """CTRL's penalty (Keskar et al., 2019): make characters already in the row less likely
-    (penalty > 1) or more likely (< 1). In running text the first prefix character counts
-    as seen; in line mode the start boundary does not."""
-
-    def __init__(self, penalty: float, lines: bool = True):
-        self.penalty, self.lines = penalty, lines
-        self.seen: torch.Tensor | None = None
-
-    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
-        self.seen = torch.zeros(batch_size, vocab_size, dtype=torch.bool, device=device)
-        if not self.lines:
-            self.seen[:, first_token] = True
-
-    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_repetition_penalty(logits, self.seen, self.penalty)
-
-    def advance(self, tokens: torch.Tensor) -> None:
-        self.seen[torch.arange(len(tokens), device=tokens.device), tokens] = True
-
-    def select(self, index: torch.Tensor) -> None:
-        self.seen = self.seen[index]
-
-
-class NoRepeatNGram(LogitsProcessor):
-    """No n-gram of ``size`` tokens twice in a row's text (Hugging Face's
-    ``no_repeat_ngram_size``): a token is banned when the last size - 1 tokens, followed by
-    it, already occur. In running text the first prefix character is part of the text; in
-    line mode the start boundary is not, and the end boundary is never banned (ending an
-    item writes no n-gram of its text)."""
-
-    def __init__(self, size: int, lines: bool = True):
-        self.size, self.lines = size, lines
-        self.history: torch.Tensor | None = None
-        self.vocab_size = 0
-
-    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
-        self.vocab_size = vocab_size
-        width = 0 if self.lines else 1
-        self.history = torch.full((batch_size, width), first_token, dtype=torch.long, device=device)
-
-    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        banned = repeated_ngram_ends(self.history, self.size, self.vocab_size)
-        if self.lines:
-            banned[:, BOUNDARY_ID] = False
-        return logits.masked_fill(banned, float("-inf"))
-
-    def advance(self, tokens: torch.Tensor) -> None:
-        self.history = torch.cat([self.history, tokens[:, None]], dim=1)
-
-    def select(self, index: torch.Tensor) -> None:
-        self.history = self.history[index]
-
-
-class Temperature(LogitsProcessor):
-    def __init__(self, temperature: float):
-        self.temperature = temperature
-
-    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return logits / self.temperature
-
-
-class TopK(LogitsProcessor):
-    def __init__(self, top_k: int):
-        self.top_k = top_k
-
-    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_top_k(logits, self.top_k)
-
-
-class TopP(LogitsProcessor):
-    def __init__(self, top_p: float):
-        self.top_p = top_p
-
-    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_top_p(logits, self.top_p)
-
-
-class MinP(LogitsProcessor):
-    def __init__(self, min_p: float):
-        self.min_p = min_p
-
-    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_min_p(logits, self.min_p)
-
-
-class TypicalP(LogitsProcessor):
-    def __init__(self, typical_p: float):
-        self.typical_p = typical_p
-
-    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_typical_p(logits, self.typical_p)
 
 
 def repeated_ngram_ends(history: torch.Tensor, size: int, vocab_size: int) -> torch.Tensor:
@@ -260,64 +174,188 @@ def apply_typical_p(logits: torch.Tensor, typical_p: float | None) -> torch.Tens
     return logits.masked_fill(drop, float("-inf"))
 
 
-# -- the registry: option -> factory(decoding, lines) -> processor or None --------------------
-ProcessorFactory = Callable[[Any, bool], "LogitsProcessor | None"]
-PROCESSORS: list[tuple[str, ProcessorFactory]] = []
+# -- the registry: each control is a field of the processor it turns on ------------------------
+PROCESSORS: list[type[LogitsProcessor]] = []
 
 
-def register_processor(option: str) -> Callable[[ProcessorFactory], ProcessorFactory]:
-    """Add a processor, made by ``factory(decoding, lines)`` (None: the option is off), after
-    those registered before it; ``option`` names the ``Decoding`` field that controls it."""
+def register_processor(cls: type[LogitsProcessor]) -> type[LogitsProcessor]:
+    """Add a processor (a dataclass) after those registered before it. Its fields made with
+    ``option()`` are its controls: ``Run.sample``'s keyword arguments, the command line's
+    flags, the server's request fields and their help, all read from here. It is applied
+    when any control is off its default and out of ``off`` (the values that leave the
+    logits alone); a field named ``lines`` is told whether items are lines."""
+    taken = {name for other in PROCESSORS if other is not cls for name in control_names(other)}
+    clash = sorted(taken & set(control_names(cls)))
+    if clash or not control_names(cls):
+        reason = f"its control {clash[0]!r} is another's" if clash else "it declares no option() field"
+        raise TypeError(f"register_processor({cls.__name__}): {reason}")
+    PROCESSORS[:] = [other for other in PROCESSORS if other.__name__ != cls.__name__] + [cls]
+    return cls
 
-    def register(factory: ProcessorFactory) -> ProcessorFactory:
-        PROCESSORS.append((option, factory))
-        return factory
 
-    return register
+def control_fields(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
 
 
-@register_processor("repetition_penalty")
-def _repetition_penalty(decoding: Any, lines: bool) -> LogitsProcessor | None:
-    return (
-        RepetitionPenalty(decoding.repetition_penalty, lines) if decoding.repetition_penalty != 1.0 else None
+def control_names(cls: type) -> list[str]:
+    return [f.name for f in control_fields(cls)]
+
+
+def controls() -> dict[str, dataclasses.Field]:
+    """Every registered control by name, in registration order."""
+    return {f.name: f for cls in PROCESSORS for f in control_fields(cls)}
+
+
+def build_processors(values: dict[str, Any], lines: bool, mask: Any = None) -> LogitsProcessorList:
+    """The constraint mask first (so that the others see only what may be drawn), then
+    every registered processor that ``values`` (control name -> value) turns on, in
+    registration order. Building one checks its controls' bounds."""
+    processors: list[LogitsProcessor] = [ConstraintMask(mask)] if mask is not None else []
+    for cls in PROCESSORS:
+        fields = control_fields(cls)
+        given = {f.name: values[f.name] for f in fields if f.name in values}
+        if any(f.name == "lines" for f in dataclasses.fields(cls)):
+            given["lines"] = lines
+        processor = cls(**given)
+        if any(getattr(processor, f.name) not in (f.default, *cls.off) for f in fields):
+            processors.append(processor)
+    return LogitsProcessorList(processors)
+
+
+# -- the controls: each registered processor declares its own options -------------------------
+@register_processor
+@dataclass
+class RepetitionPenalty(LogitsProcessor):
+    """CTRL's penalty (Keskar et al., 2019): make characters already in the row less likely
+    (penalty > 1) or more likely (< 1). In running text the first prefix character counts
+    as seen; in line mode the start boundary does not."""
+
+    repetition_penalty: float = option(
+        1.0, help="> 1 makes characters already in the item less likely", above=0, group="decoding"
+    )
+    lines: bool = True
+
+    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
+        self.seen = torch.zeros(batch_size, vocab_size, dtype=torch.bool, device=device)
+        if not self.lines:
+            self.seen[:, first_token] = True
+
+    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
+        return apply_repetition_penalty(logits, self.seen, self.repetition_penalty)
+
+    def advance(self, tokens: torch.Tensor) -> None:
+        self.seen[torch.arange(len(tokens), device=tokens.device), tokens] = True
+
+    def select(self, index: torch.Tensor) -> None:
+        self.seen = self.seen[index]
+
+
+@register_processor
+@dataclass
+class NoRepeatNGram(LogitsProcessor):
+    """No n-gram of ``size`` tokens twice in a row's text (Hugging Face's
+    ``no_repeat_ngram_size``): a token is banned when the last size - 1 tokens, followed by
+    it, already occur. In running text the first prefix character is part of the text; in
+    line mode the start boundary is not, and the end boundary is never banned (ending an
+    item writes no n-gram of its text)."""
+
+    no_repeat_ngram_size: int | None = option(
+        None,
+        help="no run of K characters twice in an item (0: off)",
+        metavar="K",
+        minimum=0,
+        group="decoding",
+    )
+    lines: bool = True
+    off = (0,)
+
+    def reset(self, batch_size: int, first_token: int, vocab_size: int, device: torch.device = CPU) -> None:
+        self.vocab_size = vocab_size
+        width = 0 if self.lines else 1
+        self.history = torch.full((batch_size, width), first_token, dtype=torch.long, device=device)
+
+    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
+        banned = repeated_ngram_ends(self.history, self.no_repeat_ngram_size, self.vocab_size)
+        if self.lines:
+            banned[:, BOUNDARY_ID] = False
+        return logits.masked_fill(banned, float("-inf"))
+
+    def advance(self, tokens: torch.Tensor) -> None:
+        self.history = torch.cat([self.history, tokens[:, None]], dim=1)
+
+    def select(self, index: torch.Tensor) -> None:
+        self.history = self.history[index]
+
+
+@register_processor
+@dataclass
+class Temperature(LogitsProcessor):
+    """l -> l / T. At 0 the loop takes the argmax instead of drawing."""
+
+    temperature: float = option(1.0, help="softmax temperature (0 = greedy)", minimum=0, group="decoding")
+    off = (0.0,)
+
+    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
+        return logits / self.temperature
+
+
+@register_processor
+@dataclass
+class TopK(LogitsProcessor):
+    top_k: int | None = option(
+        None, help="sample from the k most likely characters only", minimum=1, group="decoding"
     )
 
-
-@register_processor("no_repeat_ngram_size")
-def _no_repeat_ngram(decoding: Any, lines: bool) -> LogitsProcessor | None:
-    return NoRepeatNGram(decoding.no_repeat_ngram_size, lines) if decoding.no_repeat_ngram_size else None
+    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
+        return apply_top_k(logits, self.top_k)
 
 
-@register_processor("temperature")
-def _temperature(decoding: Any, lines: bool) -> LogitsProcessor | None:
-    return Temperature(decoding.temperature) if decoding.temperature not in (0.0, 1.0) else None
+@register_processor
+@dataclass
+class TopP(LogitsProcessor):
+    top_p: float | None = option(
+        None,
+        help="sample from the most likely characters holding this much probability (nucleus sampling)",
+        above=0,
+        maximum=1,
+        group="decoding",
+    )
+    off = (1.0,)
+
+    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
+        return apply_top_p(logits, self.top_p)
 
 
-@register_processor("top_k")
-def _top_k(decoding: Any, lines: bool) -> LogitsProcessor | None:
-    return TopK(decoding.top_k) if decoding.top_k is not None else None
+@register_processor
+@dataclass
+class MinP(LogitsProcessor):
+    min_p: float | None = option(
+        None,
+        help="sample from the characters at least P times as likely as the most likely one (0: off)",
+        metavar="P",
+        minimum=0,
+        maximum=1,
+        group="decoding",
+    )
+    off = (0.0,)
+
+    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
+        return apply_min_p(logits, self.min_p)
 
 
-@register_processor("top_p")
-def _top_p(decoding: Any, lines: bool) -> LogitsProcessor | None:
-    return TopP(decoding.top_p) if decoding.top_p not in (None, 1.0) else None
+@register_processor
+@dataclass
+class TypicalP(LogitsProcessor):
+    typical_p: float | None = option(
+        None,
+        help="sample from the characters whose surprisal is nearest the entropy, holding this much "
+        "probability (locally typical sampling; 1: off)",
+        metavar="P",
+        above=0,
+        maximum=1,
+        group="decoding",
+    )
+    off = (1.0,)
 
-
-@register_processor("min_p")
-def _min_p(decoding: Any, lines: bool) -> LogitsProcessor | None:
-    return MinP(decoding.min_p) if decoding.min_p else None
-
-
-@register_processor("typical_p")
-def _typical_p(decoding: Any, lines: bool) -> LogitsProcessor | None:
-    return TypicalP(decoding.typical_p) if decoding.typical_p not in (None, 1.0) else None
-
-
-def build_processors(decoding: Any, lines: bool, mask: Any = None) -> LogitsProcessorList:
-    """The constraint mask first (so that the others see only what may be drawn), then
-    every registered processor that ``decoding`` turns on, in registration order."""
-    processors: Iterable[LogitsProcessor | None] = [
-        ConstraintMask(mask) if mask is not None else None,
-        *(factory(decoding, lines) for _, factory in PROCESSORS),
-    ]
-    return LogitsProcessorList(p for p in processors if p is not None)
+    def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
+        return apply_typical_p(logits, self.typical_p)

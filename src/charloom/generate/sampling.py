@@ -20,7 +20,7 @@ first prefix character is the start, and rows run for ``max_new_tokens`` charact
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ import torch
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
 from charloom.generate.processors import LogitsProcessorList, build_processors
+from charloom.generate.processors import controls as processor_controls
 from charloom.generate.rows import Rows, shared_steps
 from charloom.generate.samples import Sample
 from charloom.models.base import CharModel
@@ -39,47 +40,11 @@ from charloom.options import check_count, check_options, option
 
 @dataclass
 class Decoding:
-    """How each next token is chosen (names as in Hugging Face ``generate``): each control
-    declared once, with its bounds, for the Python API and the command line alike."""
+    """How each next token is chosen: the controls of the registered logits processors
+    (``processors.py``; names as in Hugging Face ``generate``), given by name in
+    ``controls``, and how long a continuation may run."""
 
-    temperature: float = option(1.0, help="softmax temperature (0 = greedy)", minimum=0, group="decoding")
-    top_k: int | None = option(
-        None, help="sample from the k most likely characters only", minimum=1, group="decoding"
-    )
-    top_p: float | None = option(
-        None,
-        help="sample from the most likely characters holding this much probability (nucleus sampling)",
-        above=0,
-        maximum=1,
-        group="decoding",
-    )
-    repetition_penalty: float = option(
-        1.0, help="> 1 makes characters already in the item less likely", above=0, group="decoding"
-    )
-    min_p: float | None = option(
-        None,
-        help="sample from the characters at least P times as likely as the most likely one (0: off)",
-        metavar="P",
-        minimum=0,
-        maximum=1,
-        group="decoding",
-    )
-    typical_p: float | None = option(
-        None,
-        help="sample from the characters whose surprisal is nearest the entropy, holding this much "
-        "probability (locally typical sampling; 1: off)",
-        metavar="P",
-        above=0,
-        maximum=1,
-        group="decoding",
-    )
-    no_repeat_ngram_size: int | None = option(
-        None,
-        help="no run of K characters twice in an item (0: off)",
-        metavar="K",
-        minimum=0,
-        group="decoding",
-    )
+    controls: dict[str, Any] = field(default_factory=dict)
     max_new_tokens: int | None = option(
         None,
         help="longest continuation, end included (default 100 lines, 500 text)",
@@ -89,19 +54,28 @@ class Decoding:
 
     def __post_init__(self):
         check_options(self)
+        known = processor_controls()
+        unknown = sorted(set(self.controls) - set(known))
+        if unknown:
+            raise CharloomError(f"no decoding control {unknown[0]!r}; the controls: {', '.join(known)}")
+        build_processors(self.controls, lines=True)  # each processor checks its own bounds
+
+    def control(self, name: str) -> Any:
+        """A control's value: as given, else its processor's default."""
+        return self.controls.get(name, processor_controls()[name].default)
 
     def decoding(self, **changes: Any) -> Decoding:
-        """Just the decoding controls (of a ``SampleOptions`` too), with ``changes``."""
-        values = {f.name: getattr(self, f.name) for f in fields(Decoding)}
-        return Decoding(**{**values, **changes})
+        """Just the decoding (of a ``SampleOptions`` too), with ``changes`` (controls by name)."""
+        max_new = changes.pop("max_new_tokens", self.max_new_tokens)
+        return Decoding({**self.controls, **changes}, max_new)
 
     @property
     def greedy(self) -> bool:
-        return self.temperature == 0
+        return self.control("temperature") == 0
 
     def processors(self, lines: bool, mask: Any = None) -> LogitsProcessorList:
         """The logits processors this decoding turns on, the constraint mask first."""
-        return build_processors(self, lines, mask)
+        return build_processors(self.controls, lines, mask)
 
 
 def sample_weights(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -316,13 +290,13 @@ def generate(
 ) -> list[Sample]:
     """Draw ``n`` samples with no constraints (the trainer's samples use this; ``Run.sample``
     adds constraints and search). Temperature 0 is greedy decoding."""
-    decoding = Decoding(
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        repetition_penalty=repetition_penalty,
-        max_new_tokens=max_new_tokens,
-    )
+    controls = {
+        "temperature": temperature,
+        "top_k": top_k,
+        "top_p": top_p,
+        "repetition_penalty": repetition_penalty,
+    }
+    decoding = Decoding(controls, max_new_tokens)
     check_count(n)
     prefix_ids = vocab.encode(prefix, where="prefix")
     lines = vocab.boundary

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -197,7 +197,7 @@ def beam_search(
     finally:
         model.train(was_training)
     if include_greedy:
-        [greedy] = task.samples(task.decode(1, decoding=replace(task.decoding, temperature=0.0)))
+        [greedy] = task.samples(task.decode(1, decoding=task.decoding.decoding(temperature=0.0)))
         considered += 1
         greedy.score = greedy.logprob / greedy.num_tokens**length_penalty
         if greedy.text not in finished and task.acceptable(greedy, set(finished)):

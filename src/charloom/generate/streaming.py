@@ -83,7 +83,7 @@ def stream_run(run: Any, seed: int | None, options: SampleOptions, hidden: int =
             f"item can apply: drop {judged[0]} or --stream"
         )
     task = make_task(run, replace(options, enforce="mask"), seed)
-    if task.decoding.no_repeat_ngram_size and task.compiled.mask is not None:
+    if task.decoding.control("no_repeat_ngram_size") and task.compiled.mask is not None:
         raise CharloomError(
             "--stream cannot take --no-repeat-ngram-size with a constraint mask (the two may "
             "leave no character to draw, and what was shown cannot be drawn again); drop one"

@@ -43,7 +43,7 @@ class Task:
     @property
     def filters(self) -> bool:
         """Whether a finished item can still be rejected (so draws may be wasted)."""
-        return self.compiled.filters or bool(self.decoding.no_repeat_ngram_size)
+        return self.compiled.filters or bool(self.decoding.control("no_repeat_ngram_size"))
 
     @property
     def constrained(self) -> bool:
@@ -96,7 +96,9 @@ class Task:
             sample.finished
             and self.compiled.accepts(sample.text)
             and not (self.compiled.constraints.unique and sample.text in taken)
-            and not repeats_ngram(sample.text, self.decoding.no_repeat_ngram_size, len(self.compiled.forced))
+            and not repeats_ngram(
+                sample.text, self.decoding.control("no_repeat_ngram_size"), len(self.compiled.forced)
+            )
         )
 
 

@@ -7,8 +7,6 @@ read-only weights. Long work is cut into pieces with the deadline checked betwee
 and a stream stops drawing when its client goes: nothing runs on for a client that left.
 """
 
-from __future__ import annotations
-
 import json
 import time
 from collections.abc import Iterator
@@ -29,10 +27,9 @@ from charloom.serve.limits import BodyLimit, RequestTimeout, one_line
 from charloom.serve.requests import (
     Limits,
     NextRequest,
-    SampleRequest,
     ScoreRequest,
-    StreamRequest,
     TransferRequest,
+    request_models,
     sample_options,
 )
 from charloom.transfer.group import Group, load_group
@@ -117,6 +114,9 @@ def draw_within(run: Run, n: int, seed: int | None, options: dict[str, Any], dea
 
 def create_app(served: Served) -> FastAPI:
     limits = served.limits
+    # the bodies as declared now: the endpoints' annotations read these locals (this module
+    # does not postpone annotations, so FastAPI sees the classes themselves)
+    sample_request, stream_request = request_models()
     app = FastAPI(
         title="charloom",
         version=__version__,
@@ -157,7 +157,7 @@ def create_app(served: Served) -> FastAPI:
         return {"runs": listed, "groups": groups}
 
     @app.post("/v1/runs/{name}/sample")
-    async def sample(name: str, request: SampleRequest) -> dict:
+    async def sample(name: str, request: sample_request) -> dict:  # type: ignore[valid-type]
         run = served.run(name)
         n, seed, category, options = sample_options(request)
         limits.check(n, options)
@@ -180,7 +180,7 @@ def create_app(served: Served) -> FastAPI:
         return {"text": request.text, "next": [{"char": c, "end": c == "", "p": p} for c, p in found]}
 
     @app.post("/v1/runs/{name}/stream")
-    async def stream(name: str, request: StreamRequest) -> StreamingResponse:
+    async def stream(name: str, request: stream_request) -> StreamingResponse:  # type: ignore[valid-type]
         run = served.run(name)
         _, seed, category, options = sample_options(request)
         limits.check(1, options)

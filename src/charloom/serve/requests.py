@@ -1,8 +1,8 @@
 """What a client may send, as the Python API names it, and the server's limits on it.
 
-The body of ``sample`` and ``stream`` is built from ``SampleOptions``' own fields (the
-options are declared once, in ``generate/pipeline.py``), so a new decoding control or
-constraint is served with no change here. Only what JSON cannot carry is narrowed: a file
+The body of ``sample`` and ``stream`` is built from the options as they are declared (the
+registered processors' controls and ``SampleOptions``' fields), so a new decoding control
+or constraint is served with no change here. Only what JSON cannot carry is narrowed: a file
 of excluded items becomes a list, and ``score`` a spec string that names no other run (a
 server loads the runs it was started with and nothing a client names).
 """
@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from charloom.errors import CharloomError
-from charloom.generate.pipeline import SampleOptions
+from charloom.generate.pipeline import declaring_classes
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 LONGEST_TEXT = 10_000  # characters of a prefix, seed name or scored item
@@ -59,12 +59,15 @@ class Limits:
 
 
 def _sample_fields() -> dict[str, Any]:
-    hints = typing.get_type_hints(SampleOptions)
     fields = {}
-    for f in dataclasses.fields(SampleOptions):
-        kind = JSON_TYPES.get(f.name, hints[f.name])
-        default = list(f.default) if isinstance(f.default, tuple) else f.default
-        fields[f.name] = (kind, Field(default, description=f.metadata.get("help", "")))
+    for declaring in declaring_classes():
+        hints = typing.get_type_hints(declaring)
+        for f in dataclasses.fields(declaring):
+            if "help" not in f.metadata:
+                continue  # not an option: a processor's ``lines``, SampleOptions' ``controls``
+            kind = JSON_TYPES.get(f.name, hints[f.name])
+            default = list(f.default) if isinstance(f.default, tuple) else f.default
+            fields[f.name] = (kind, Field(default, description=f.metadata["help"]))
     return fields
 
 
@@ -73,10 +76,15 @@ _COMMON = {
     "seed": (int | None, Field(None, description="same seed, same items (none: a fresh one)")),
     "category": (str | None, Field(None, description="the category of a conditional run")),
 }
-SampleRequest = create_model("SampleRequest", __config__=STRICT, **_COMMON, **_sample_fields())
-StreamRequest = create_model(
-    "StreamRequest", __config__=STRICT, **{k: v for k, v in _COMMON.items() if k != "n"}, **_sample_fields()
-)
+
+
+def request_models() -> tuple[type[BaseModel], type[BaseModel]]:
+    """The bodies of ``sample`` and ``stream``, from the options declared when asked (a
+    processor registered before the app is made is served)."""
+    fields = _sample_fields()
+    sample = create_model("SampleRequest", __config__=STRICT, **_COMMON, **fields)
+    stream_common = {k: v for k, v in _COMMON.items() if k != "n"}
+    return sample, create_model("StreamRequest", __config__=STRICT, **stream_common, **fields)
 
 
 def sample_options(request: BaseModel) -> tuple[int, int | None, str | None, dict[str, Any]]:
