@@ -65,6 +65,8 @@ def test_the_command_line_and_its_help_take_the_control(mlp_run, capsys):
     )
     items = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
     assert len(items) == 20 and mean_length(items) > plain + 2
+    assert main(["sample", str(mlp_run.path), "--end-penalty", "-1"]) == 2
+    assert "charloom: error: --end-penalty must be >= 0" in capsys.readouterr().err
 
 
 @pytest.mark.usefixtures("registered")
@@ -82,7 +84,7 @@ def test_the_server_takes_the_control(mlp_run):
     plain = mean_length(s.text for s in mlp_run.sample(n=20, seed=2))
     assert mean_length(item["text"] for item in answer.json()["items"]) > plain + 2
     refused = client.post(url, json={"n": 2, "end_penalty": -1.0})
-    assert refused.status_code == 400 and "end-penalty" in refused.json()["error"]
+    assert refused.status_code == 400 and "--end-penalty must be >= 0" in refused.json()["error"]
 
 
 @pytest.mark.usefixtures("registered")
