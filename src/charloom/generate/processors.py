@@ -189,7 +189,8 @@ def register_processor(cls: type[LogitsProcessor]) -> type[LogitsProcessor]:
     if clash or not control_names(cls):
         reason = f"its control {clash[0]!r} is another's" if clash else "it declares no option() field"
         raise TypeError(f"register_processor({cls.__name__}): {reason}")
-    PROCESSORS[:] = [other for other in PROCESSORS if other.__name__ != cls.__name__] + [cls]
+    if cls not in PROCESSORS:
+        PROCESSORS.append(cls)
     return cls
 
 
@@ -253,8 +254,8 @@ class RepetitionPenalty(LogitsProcessor):
 @register_processor
 @dataclass
 class NoRepeatNGram(LogitsProcessor):
-    """No n-gram of ``size`` tokens twice in a row's text (Hugging Face's
-    ``no_repeat_ngram_size``): a token is banned when the last size - 1 tokens, followed by
+    """No n-gram of ``no_repeat_ngram_size`` (n) tokens twice in a row's text, as Hugging
+    Face's option of that name: a token is banned when the last n - 1 tokens, followed by
     it, already occur. In running text the first prefix character is part of the text; in
     line mode the start boundary is not, and the end boundary is never banned (ending an
     item writes no n-gram of its text)."""
