@@ -127,6 +127,7 @@ def test_a_run_can_be_sampled_while_it_trains(names_file, tmp_path):
         ["--model", "transformer", "--n-embd", "1048576", "--n-layer", "4096", "--n-head", "1"],
         ["--model", "lstm", "--hidden", "100000000"],
         ["--model", "mlp", "--embedding", "50000", "--context", "100000"],
+        ["--model", "transformer", "--block-size", "1000000000000"],  # rotary's table, not parameters
     ],
 )
 def test_absurd_sizes_on_the_command_line_are_refused_before_any_tensor(names_file, tmp_path, capsys, flags):
@@ -143,12 +144,18 @@ def test_absurd_sizes_in_a_run_json_are_refused(names_file, tmp_path, capsys):
         == 0
     )
     info = json.loads((out / "run.json").read_text())
-    info["model"]["config"].update(n_embd=1_048_576, n_layer=4_096, n_head=1)
-    (out / "run.json").write_text(json.dumps(info))
-    before = files(out)
-    for argv in (["sample", str(out)], ["eval", str(out)], ["score", str(out), "anna"]):
-        one_line_error(*run(argv, capsys), "parameters")
-    assert files(out) == before
+    saved = json.dumps(info)
+    for absurd, named in (
+        ({"n_embd": 1_048_576, "n_layer": 4_096, "n_head": 1}, "parameters"),
+        ({"block_size": 10**12}, "numbers of fixed tables"),  # rotary positions' rotations
+    ):
+        tampered = json.loads(saved)
+        tampered["model"]["config"].update(absurd)
+        (out / "run.json").write_text(json.dumps(tampered))
+        before = files(out)
+        for argv in (["sample", str(out)], ["eval", str(out)], ["score", str(out), "anna"]):
+            one_line_error(*run(argv, capsys), named)
+        assert files(out) == before
 
 
 def test_the_memory_limit_can_be_set_and_lifted(monkeypatch):

@@ -107,6 +107,12 @@ class CharModel(nn.Module):
         with torch.device("meta"):
             return sum(p.numel() for p in cls(config, vocab_size).parameters())
 
+    @classmethod
+    def table_count(cls, config: Any, vocab_size: int) -> int:
+        """Numbers a model of this config holds besides its parameters (fixed tables that
+        grow with the config), for the same check; none unless a family says so."""
+        return 0
+
     # -- the interface -------------------------------------------------------------
     @property
     def context_size(self) -> int | None:

@@ -3,8 +3,9 @@
 A config typed by hand, or a run.json mistyped or tampered with, can ask for sizes that
 no machine holds (an embedding 1,048,576 wide, 4,096 layers); building it would try to
 allocate terabytes and die with a traceback. So the parameters are counted from the
-config first (``CharModel.parameter_count``, each family's formula) and the memory that
-using the model needs is compared with the memory this machine has free:
+config first (``CharModel.parameter_count``, each family's formula; ``table_count`` for
+fixed tables such as rotary positions' rotations) and the memory that using the model
+needs is compared with the memory this machine has free:
 
     training    4 bytes x parameters x 4     weights, gradients, AdamW's two moments
     using       4 bytes x parameters         weights (sampling, scoring, evaluating)
@@ -62,8 +63,9 @@ def check_size(model_class: Any, config: Any, vocab_size: int, purpose: str = "u
     """Refuse a model whose ``purpose`` ("train" or "use") needs more memory than the limit
     allows; returns its parameter count."""
     parameters = model_class.parameter_count(config, vocab_size)
+    tables = model_class.table_count(config, vocab_size)
     limit = memory_limit()
-    needed = parameters * BYTES_PER_PARAMETER * COPIES[purpose]
+    needed = (parameters * COPIES[purpose] + tables) * BYTES_PER_PARAMETER
     if limit is not None and needed > limit:
         sizes = ", ".join(
             f"{f.name} {getattr(config, f.name):,}"
@@ -72,7 +74,9 @@ def check_size(model_class: Any, config: Any, vocab_size: int, purpose: str = "u
         )
         verb = "to train" if purpose == "train" else "to hold"
         raise CharloomError(
-            f"this {model_class.family} would have {parameters:,} parameters ({sizes}): "
+            f"this {model_class.family} would have {parameters:,} parameters"
+            + (f" and {tables:,} numbers of fixed tables" if tables else "")
+            + f" ({sizes}): "
             f"{needed / GB:,.1f} GB {verb}, more than the {limit / GB:,.1f} GB of memory free; "
             f"make it smaller, or set {ENV}=off to try anyway"
         )

@@ -99,6 +99,13 @@ class Transformer(CharModel):
         positions = config.block_size * C if config.position == "learned" else 0
         return V * C + positions + L * block + norm + head
 
+    @classmethod
+    def table_count(cls, config: TransformerConfig, vocab_size: int) -> int:
+        """Rotary positions' rotations: block_size matrices of hs x hs, built in float64
+        and kept in float32 (three float32 numbers each)."""
+        hs = config.n_embd // config.n_head
+        return 3 * config.block_size * hs * hs if config.position == "rotary" else 0
+
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
         if isinstance(module, (nn.Linear, nn.Embedding)):
