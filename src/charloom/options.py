@@ -90,6 +90,12 @@ def check_count(n: int) -> None:
         raise CharloomError(f"-n must be at least 1, got {n}")
 
 
+def option_fields(cls: Any) -> list[dataclasses.Field]:
+    """The fields of a dataclass made with ``option()`` (those with help): the options, not
+    its plain fields (a processor's ``lines``, ``Decoding.controls``)."""
+    return [field for field in dataclasses.fields(cls) if "help" in field.metadata]
+
+
 def flag_of(field: dataclasses.Field) -> str:
     return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
 

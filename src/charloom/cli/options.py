@@ -16,7 +16,7 @@ from typing import Any
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.errors import CharloomError
 from charloom.models.registry import FAMILIES, model_class
-from charloom.options import flag_of, value_type
+from charloom.options import flag_of, option_fields, value_type
 
 MODEL = "model_"  # dest prefix of model options, which may share a name with another config's
 
@@ -37,9 +37,9 @@ def add_config_flags(
             groups[name] = parser.add_argument_group(name) if name else parser
         return groups[name]
 
-    for field in dataclasses.fields(cls):
+    for field in option_fields(cls):
         described = field.metadata
-        if field.name in skip or "help" not in described:
+        if field.name in skip:
             continue
         target = group_for(title or described.get("group"))
         kind = value_type(cls, field.name)

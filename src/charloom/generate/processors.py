@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from charloom.data.vocab import BOUNDARY_ID
-from charloom.options import check_options, option
+from charloom.options import check_options, option, option_fields
 
 CPU = torch.device("cpu")
 
@@ -194,17 +194,13 @@ def register_processor(cls: type[LogitsProcessor]) -> type[LogitsProcessor]:
     return cls
 
 
-def control_fields(cls: type) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
-
-
 def control_names(cls: type) -> list[str]:
-    return [f.name for f in control_fields(cls)]
+    return [f.name for f in option_fields(cls)]
 
 
 def controls() -> dict[str, dataclasses.Field]:
     """Every registered control by name, in registration order."""
-    return {f.name: f for cls in PROCESSORS for f in control_fields(cls)}
+    return {f.name: f for cls in PROCESSORS for f in option_fields(cls)}
 
 
 def build_processors(values: dict[str, Any], lines: bool, mask: Any = None) -> LogitsProcessorList:
@@ -213,7 +209,7 @@ def build_processors(values: dict[str, Any], lines: bool, mask: Any = None) -> L
     registration order. Building one checks its controls' bounds."""
     processors: list[LogitsProcessor] = [ConstraintMask(mask)] if mask is not None else []
     for cls in PROCESSORS:
-        fields = control_fields(cls)
+        fields = option_fields(cls)
         given = {f.name: values[f.name] for f in fields if f.name in values}
         if any(f.name == "lines" for f in dataclasses.fields(cls)):
             given["lines"] = lines

@@ -9,7 +9,6 @@ server loads the runs it was started with and nothing a client names).
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from charloom.errors import CharloomError
 from charloom.generate.pipeline import declaring_classes
+from charloom.options import option_fields
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 LONGEST_TEXT = 10_000  # characters of a prefix, seed name or scored item
@@ -62,9 +62,7 @@ def _sample_fields() -> dict[str, Any]:
     fields = {}
     for declaring in declaring_classes():
         hints = typing.get_type_hints(declaring)
-        for f in dataclasses.fields(declaring):
-            if "help" not in f.metadata:
-                continue  # not an option: a processor's ``lines``, SampleOptions' ``controls``
+        for f in option_fields(declaring):
             kind = JSON_TYPES.get(f.name, hints[f.name])
             default = list(f.default) if isinstance(f.default, tuple) else f.default
             fields[f.name] = (kind, Field(default, description=f.metadata["help"]))
