@@ -14,7 +14,7 @@ option is declared once.
 >>> Demo(0)
 Traceback (most recent call last):
 ...
-charloom.errors.CharloomError: --steps must be at least 1, got 0
+charloom.errors.CharloomError: steps must be at least 1, got 0
 """
 
 from __future__ import annotations

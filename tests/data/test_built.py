@@ -40,7 +40,7 @@ def test_the_corpus_is_the_sources_in_order_tests_left_out(fake_stdlib, tmp_path
 
 
 def test_it_is_running_text_and_trains(fake_stdlib, tmp_path):
-    with pytest.raises(DataError, match="--format text"):
+    with pytest.raises(DataError, match="format text"):
         load_corpus("python-stdlib")
     run = train("python-stdlib", "bigram", format="text", out=tmp_path / "run", max_steps=5,
                 num_samples=0, log=lambda m: None)  # fmt: skip

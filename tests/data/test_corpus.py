@@ -45,5 +45,5 @@ def test_missing_file_and_folder(tmp_path):
 def test_a_long_line_suggests_text_format(tmp_path):
     path = tmp_path / "one.txt"
     path.write_text("x" * 5000, encoding="utf-8")
-    with pytest.raises(DataError, match="--format text"):
+    with pytest.raises(DataError, match="format text"):
         load_corpus(path)

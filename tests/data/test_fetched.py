@@ -100,14 +100,18 @@ def test_every_failed_fetch_is_one_line_and_keeps_nothing(entry, tmp_path, path,
     with pytest.raises(DataError, match=said) as caught:
         dataset_text(name)
     message = str(caught.value)
-    assert "\n" not in message and "--data FILE" in message and "https://example.invalid" in message
+    assert (
+        "\n" not in message
+        and "give its path as the data" in message
+        and "https://example.invalid" in message
+    )
     assert cache_files(tmp_path) == []  # neither the bad file nor a partial one
 
 
 def test_offline_is_one_line(entry, monkeypatch):
     name = entry("/d/good")
     monkeypatch.setenv("CHARLOOM_MIRROR", "http://127.0.0.1:9")  # nothing listens there
-    with pytest.raises(DataError, match="could not fetch .*Connection refused.*--data FILE"):
+    with pytest.raises(DataError, match="could not fetch .*Connection refused.*give its path as the data"):
         dataset_text(name)
 
 

@@ -63,16 +63,16 @@ def test_top_k_and_repetition_penalty():
 
 def test_bad_decoding_values_are_user_errors():
     for bad, named in (
-        ({"temperature": -1}, "--temperature "),
-        ({"top_k": 0}, "--top-k "),
-        ({"top_p": 0}, "--top-p "),
-        ({"top_p": 1.5}, "--top-p "),
-        ({"repetition_penalty": 0}, "--repetition-penalty "),
-        ({"no_repeat_ngram_size": -1}, "--no-repeat-ngram-size "),
+        ({"temperature": -1}, "temperature "),
+        ({"top_k": 0}, "top_k "),
+        ({"top_p": 0}, "top_p "),
+        ({"top_p": 1.5}, "top_p "),
+        ({"repetition_penalty": 0}, "repetition_penalty "),
+        ({"no_repeat_ngram_size": -1}, "no_repeat_ngram_size "),
     ):
         with pytest.raises(CharloomError, match=named):
             Decoding(bad)
-    with pytest.raises(CharloomError, match="--max-new-tokens "):
+    with pytest.raises(CharloomError, match="max_new_tokens "):
         Decoding(max_new_tokens=0)
     with pytest.raises(CharloomError, match="no decoding control 'top_q'"):
         Decoding({"top_q": 0.5})

@@ -137,18 +137,18 @@ def test_default_config_round_trips_through_json(family):
 
 
 BAD_OPTIONS = [
-    ("ngram", {"n": 0}, "--n "),
-    ("mlp", {"hidden": 0}, "--hidden"),
-    ("wavenet", {"context": 6}, "--context"),
-    ("wavenet", {"context": 1}, "--context"),
-    ("wavenet", {"embedding": 0}, "--embedding"),
-    ("rnn", {"cell_impl": "cudnn"}, "--cell-impl"),
-    ("gru", {"n_layer": 0}, "--n-layer"),
-    ("lstm", {"dropout": 1.0}, "--dropout"),
-    ("lstm", {"hidden": -3}, "--hidden"),
-    ("transformer", {"n_embd": 30, "n_head": 4}, "--n-embd"),
-    ("transformer", {"block_size": 0}, "--block-size"),
-    ("transformer", {"dropout": -0.1}, "--dropout"),
+    ("ngram", {"n": 0}, "n "),
+    ("mlp", {"hidden": 0}, "hidden"),
+    ("wavenet", {"context": 6}, "context"),
+    ("wavenet", {"context": 1}, "context"),
+    ("wavenet", {"embedding": 0}, "embedding"),
+    ("rnn", {"cell_impl": "cudnn"}, "cell_impl"),
+    ("gru", {"n_layer": 0}, "n_layer"),
+    ("lstm", {"dropout": 1.0}, "dropout"),
+    ("lstm", {"hidden": -3}, "hidden"),
+    ("transformer", {"n_embd": 30, "n_head": 4}, "n_embd"),
+    ("transformer", {"block_size": 0}, "block_size"),
+    ("transformer", {"dropout": -0.1}, "dropout"),
     ("transformer", {"n_heads": 4}, "n_heads"),
 ]
 

@@ -53,5 +53,5 @@ def test_a_family_from_one_file_trains_samples_and_loads(unigram, names_file, tm
     loaded = charloom.load_run(run.path)
     assert loaded.evaluate("test")["nll"] < math.log(run.vocab.size) - 0.1  # below uniform: it learned
     assert len(loaded.sample(n=3, seed=0)) == 3
-    with pytest.raises(charloom.CharloomError, match="--smoothing"):
+    with pytest.raises(charloom.CharloomError, match="smoothing"):
         charloom.train(names_file, unigram.family, out=tmp_path / "bad", model_options={"smoothing": -1})

@@ -183,9 +183,9 @@ def test_an_older_run_json_without_the_new_options_builds_the_gpt2_block():
 
 
 @pytest.mark.parametrize(("options", "named"), [
-    ({"position": "absolute"}, "--position"),
+    ({"position": "absolute"}, "position"),
     ({"n_embd": 12, "n_head": 4}, "must be even"),  # head size 3: no pairs to turn
-    ({"logit_softcap": -1.0}, "--logit-softcap"),
+    ({"logit_softcap": -1.0}, "logit_softcap"),
 ])  # fmt: skip
 def test_bad_block_options_are_named(options, named):
     from charloom.errors import CharloomError

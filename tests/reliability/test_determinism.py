@@ -52,7 +52,7 @@ def short_names(tmp_path_factory):
 
 def test_transformer_refuses_items_and_prefixes_longer_than_its_block(short_names, names_file, tmp_path):
     tiny = {"n_layer": 1, "n_head": 1, "n_embd": 8, "block_size": 6}
-    with pytest.raises(CharloomError, match="--block-size"):  # training items up to 16 characters
+    with pytest.raises(CharloomError, match="block_size"):  # training items up to 16 characters
         train(names_file, "transformer", out=tmp_path / "long", model_options=tiny, max_steps=1, **QUIET)
     assert not (tmp_path / "long").exists()
     run = train(

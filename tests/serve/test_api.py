@@ -93,7 +93,7 @@ BAD = [
     ("/v1/runs/names/sample", {"n": "three"}, 422, "'n'"),
     ("/v1/runs/names/sample", {"temprature": 1}, 422, "unknown field 'temprature'"),
     ("/v1/runs/names/sample", {"temperature": -1}, 400, "temperature"),
-    ("/v1/runs/names/sample", {"top_p": 2.0}, 400, "top-p"),
+    ("/v1/runs/names/sample", {"top_p": 2.0}, 400, "top_p must be <= 1"),
     ("/v1/runs/names/sample", {"n": 0}, 400, "at least 1"),
     ("/v1/runs/names/sample", {"n": 51}, 400, "limit of 50 (--max-n)"),
     ("/v1/runs/names/sample", {"max_new_tokens": 301}, 400, "--max-new-tokens"),

@@ -133,7 +133,7 @@ def test_no_stateful_draws_random_windows_and_the_run_evaluates_as_it_trained(te
 
 
 def test_stateful_needs_a_recurrent_family_on_text(text_file, tmp_path):
-    with pytest.raises(CharloomError, match="--stateful needs a recurrent family"):
+    with pytest.raises(CharloomError, match="stateful needs a recurrent family"):
         train(text_file, "mlp", format="text", out=tmp_path / "a", max_steps=2, stateful=True, **QUIET)
     result = run_cli("train", str(text_file), "--model", "gru", "--stateful", "--max-steps", "2",
                      "--out", str(tmp_path / "b"))  # fmt: skip

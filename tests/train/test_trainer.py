@@ -94,7 +94,7 @@ def test_an_existing_run_is_not_replaced_without_force(names_file, tmp_path):
     from charloom.errors import CharloomError
 
     train(names_file, "bigram", out=tmp_path / "r", max_steps=5, **QUIET)
-    with pytest.raises(CharloomError, match="--resume"):
+    with pytest.raises(CharloomError, match="use resume to continue it, force to replace it"):
         train(names_file, "bigram", out=tmp_path / "r", max_steps=5, **QUIET)
     train(names_file, "bigram", out=tmp_path / "r", max_steps=5, force=True, **QUIET)
 
@@ -192,7 +192,7 @@ def test_with_ema_the_saved_model_is_the_average_and_training_goes_on_with_the_r
 def test_ema_outside_zero_to_one_is_refused(names_file, tmp_path):
     from charloom.errors import CharloomError
 
-    with pytest.raises(CharloomError, match="--ema"):
+    with pytest.raises(CharloomError, match="^ema must be below 1"):
         train(names_file, "mlp", out=tmp_path / "bad", max_steps=5, ema=1.0, **QUIET)
 
 

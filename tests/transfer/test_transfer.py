@@ -114,5 +114,5 @@ def test_contrastive_decoding_is_the_product_of_experts(group):
     pushed = complete(group, "soft", "ko", 60, rng_seed=3, contrast=1.0)
     mean = lambda done: sum(c.classifier_prob for c in done) / len(done)  # noqa: E731
     assert mean(pushed) > mean(plain)  # a hard seed pushed further toward soft
-    with pytest.raises(CharloomError, match="--contrast"):
+    with pytest.raises(CharloomError, match="^contrast must be >= 0"):
         complete(group, "soft", "ko", 1, contrast=-1.0)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from charloom.errors import CharloomError
+from charloom.errors import CharloomError, spoken_as_flags
 from charloom.version import __version__
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -99,6 +99,11 @@ def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    with spoken_as_flags():
+        return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
     try:
         parser = build_parser()
         args = parse(parser, argv)

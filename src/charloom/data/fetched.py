@@ -80,7 +80,7 @@ def fetch(name: str, path: Path, progress: bool = True) -> None:
     """Download ``name`` to ``path``, verified, or raise one ``DataError``."""
     entry = FETCHED[name]
     url = address(entry["url"])
-    by_hand = f"download {entry['url']} yourself and give the file instead (--data FILE)"
+    by_hand = f"download {entry['url']} yourself and give its path as the data instead"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".part")
     try:

@@ -132,7 +132,7 @@ def create_app(served: Served) -> FastAPI:
 
     @app.exception_handler(CharloomError)
     async def refused(request: Request, exc: CharloomError) -> JSONResponse:
-        return JSONResponse({"error": str(exc).splitlines()[0]}, status_code=400)
+        return JSONResponse({"error": exc.spelled(flags=False).splitlines()[0]}, status_code=400)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

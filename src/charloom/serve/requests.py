@@ -30,6 +30,14 @@ JSON_TYPES = {  # the fields whose Python type is wider than what JSON can carry
 }
 
 
+class OverLimit(CharloomError):
+    """A request past a limit of this server: named by the flag `charloom serve` was
+    started with, the one setting a client cannot change."""
+
+    def spelled(self, flags: bool) -> str:
+        return Exception.__str__(self)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on one request, each a flag of ``charloom serve``."""
@@ -47,7 +55,7 @@ class Limits:
         flags = {"n": "--max-n", "max_new_tokens": "--max-new-tokens", "budget": "--max-budget"}
         for name, value in asked.items():
             if value is not None and value > bounds[name]:
-                raise CharloomError(
+                raise OverLimit(
                     f"{name} {value} is over this server's limit of {bounds[name]} ({flags[name]})"
                 )
         regex = options.get("regex")

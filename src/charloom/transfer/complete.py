@@ -122,7 +122,7 @@ def complete(
     UnknownCharacterError naming it."""
     group.check_category(category)
     if n < 1 or best_of < 1:
-        raise CharloomError(f"--samples and --best-of must be at least 1, got {n} and {best_of}")
+        raise CharloomError(f"-n and --best-of must be at least 1, got {n} and {best_of}")
     run = group.runs[category]
     run.vocab.check(seed, where=f"seed for the {category} generator")
     run = contrasted(run, group.pooled, contrast)

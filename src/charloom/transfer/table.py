@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from charloom.errors import CharloomError
 from charloom.transfer.complete import (
     POOLED_COLUMN,
     Completion,
@@ -53,6 +54,8 @@ def transfer_table(
 
     >>> rows = transfer_table(load_group("runs/langs"), ["derek vroom"], [0.5])   # doctest: +SKIP
     """
+    if samples < 1 or (best_of is not None and best_of < 1):
+        raise CharloomError(f"--samples and --best-of must be at least 1, got {samples} and {best_of}")
     keep = bool(group.info.get("keep_accents"))
     columns = categories or group.categories
     for category in columns:
