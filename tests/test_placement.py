@@ -72,10 +72,10 @@ def test_the_check_catches_a_planted_cpu_call(data, tmp_path, monkeypatch):
     """A ``.cpu()`` planted in processors.py (compiled under that file's name, as if edited
     in) is caught, with the file that holds it."""
     run = train(data, "bigram", out=tmp_path / "b", max_steps=1, num_samples=0, log=lambda m: None)
-    planted = "def apply_top_k(logits, top_k):\n    return keep(logits.cpu(), top_k)\n"
-    namespace = {"keep": processors.apply_top_k}
+    planted = "def top_k(self, t, logits):\n    return keep(self, t, logits.cpu())\n"
+    namespace = {"keep": processors.TopK.__call__}
     exec(compile(planted, processors.__file__, "exec"), namespace)
-    monkeypatch.setattr(processors, "apply_top_k", namespace["apply_top_k"])
+    monkeypatch.setattr(processors.TopK, "__call__", namespace["top_k"])
     task = make_task(load_run(run.path, device="cpu"), SampleOptions.from_kwargs({"top_k": 5}), seed=0)
     with Placement("cpu") as seen:
         task.decode(4)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from charloom.api import train
 from charloom.cli import main
 from charloom.errors import CharloomError
-from charloom.generate.processors import apply_min_p, apply_typical_p, repeated_ngram_ends
+from charloom.generate.processors import MinP, TypicalP, build_processors, repeated_ngram_ends
 from charloom.generate.task import repeats_ngram
 
 QUIET = {"log": lambda message: None}
@@ -24,16 +24,14 @@ def test_off_settings_change_nothing(mlp_run):
     assert [s.text for s in mlp_run.sample(n=40, seed=5, min_p=0.0)] == plain
     assert [s.text for s in mlp_run.sample(n=40, seed=5, typical_p=1.0)] == plain
     assert [s.text for s in mlp_run.sample(n=40, seed=5, no_repeat_ngram_size=0)] == plain
-    logits = torch.randn(6, 11)
-    assert torch.equal(apply_min_p(logits, 0.0), logits)
-    assert torch.equal(apply_typical_p(logits, 1.0), logits)
+    assert build_processors({"min_p": 0.0, "typical_p": 1.0, "no_repeat_ngram_size": 0}, lines=True) == []
 
 
 def test_min_p_keeps_what_is_at_least_p_times_the_most_likely():
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
-    kept = torch.isfinite(apply_min_p(logits, 0.3))
+    kept = torch.isfinite(MinP(min_p=0.3)(0, logits))
     assert kept.tolist() == [[True, True, True, False]]  # 0.15 >= 0.3 * 0.5 > 0.05
-    assert torch.isfinite(apply_min_p(logits, 1.0)).sum() == 1
+    assert torch.isfinite(MinP(min_p=1.0)(0, logits)).sum() == 1
 
 
 def test_typical_p_keeps_the_tokens_nearest_the_entropy():
@@ -41,7 +39,7 @@ def test_typical_p_keeps_the_tokens_nearest_the_entropy():
     entropy = -(probs * probs.log()).sum()
     distance = (-probs.log() - entropy).abs()[0]
     order = distance.argsort().tolist()
-    kept = torch.isfinite(apply_typical_p(probs.log(), 0.3))[0]
+    kept = torch.isfinite(TypicalP(typical_p=0.3)(0, probs.log()))[0]
     # the nearest token alone holds 0.25 < 0.3: the next nearest joins it, and no more
     assert probs[0, order[0]] < 0.3 and kept.sum() == 2
     assert kept[order[0]] and kept[order[1]]

@@ -7,7 +7,7 @@ import torch
 
 from charloom.data.vocab import BOUNDARY_ID, Vocab
 from charloom.errors import CharloomError
-from charloom.generate.processors import apply_repetition_penalty, apply_top_k, apply_top_p
+from charloom.generate.processors import RepetitionPenalty, TopK, TopP
 from charloom.generate.sampling import Decoding, Forced, decode, generate, texts_of
 
 
@@ -44,21 +44,24 @@ def test_same_seed_same_items_and_another_seed_others(mlp_run):
 def test_top_p_keeps_the_smallest_nucleus():
     probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
     logits = probs.log()
-    kept = lambda p: torch.isfinite(apply_top_p(logits, p))[0].tolist()  # noqa: E731
+    kept = lambda p: torch.isfinite(TopP(top_p=p)(0, logits))[0].tolist()  # noqa: E731
     assert kept(0.5) == [True, False, False, False]
     assert kept(0.6) == [True, True, False, False]
     assert kept(0.8) == [True, True, False, False]
     assert kept(0.81) == [True, True, True, False]
     assert kept(1.0) == [True] * 4
     shuffled = logits[:, [2, 0, 3, 1]]  # order of the vocabulary does not matter
-    assert torch.isfinite(apply_top_p(shuffled, 0.6))[0].tolist() == [False, True, False, True]
+    assert torch.isfinite(TopP(top_p=0.6)(0, shuffled))[0].tolist() == [False, True, False, True]
 
 
 def test_top_k_and_repetition_penalty():
     logits = torch.tensor([[2.0, -1.0, 0.5, 3.0]])
-    assert torch.isfinite(apply_top_k(logits, 2))[0].tolist() == [True, False, False, True]
-    seen = torch.tensor([[True, True, False, False]])
-    assert apply_repetition_penalty(logits, seen, 2.0).tolist() == [[1.0, -2.0, 0.5, 3.0]]
+    assert torch.isfinite(TopK(top_k=2)(0, logits))[0].tolist() == [True, False, False, True]
+    penalty = RepetitionPenalty(repetition_penalty=2.0)
+    penalty.reset(1, 0, 4)
+    penalty.advance(torch.tensor([0]))
+    penalty.advance(torch.tensor([1]))
+    assert penalty(0, logits).tolist() == [[1.0, -2.0, 0.5, 3.0]]
 
 
 def test_bad_decoding_values_are_user_errors():

@@ -122,58 +122,6 @@ def repeated_ngram_ends(history: torch.Tensor, size: int, vocab_size: int) -> to
     return hits > 0
 
 
-def apply_repetition_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
-    """``seen[B, V]`` marks the characters already in each row."""
-    penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
-    return torch.where(seen, penalised, logits)
-
-
-def apply_top_k(logits: torch.Tensor, top_k: int | None) -> torch.Tensor:
-    """Keep the k largest logits of each row (ties with the k-th are kept)."""
-    if top_k is None or top_k >= logits.shape[-1]:
-        return logits
-    kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-    return logits.masked_fill(logits < kth, float("-inf"))
-
-
-def apply_top_p(logits: torch.Tensor, top_p: float | None) -> torch.Tensor:
-    """Nucleus sampling (Holtzman et al., 2020): keep the most likely tokens until their
-    probability reaches p; a token stays when the mass of the ones before it is < p."""
-    if top_p is None or top_p >= 1.0:
-        return logits
-    ordered, order = torch.sort(logits, dim=-1, descending=True)
-    probs = F.softmax(ordered, dim=-1)
-    before = probs.cumsum(dim=-1) - probs  # mass of the more likely tokens
-    drop = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, order, before >= top_p)
-    return logits.masked_fill(drop, float("-inf"))
-
-
-def apply_min_p(logits: torch.Tensor, min_p: float | None) -> torch.Tensor:
-    """Min-p sampling (Nguyen et al., 2024): keep v when p(v) >= min_p * max p, i.e.
-    l(v) >= max l + log(min_p); the most likely token always stays."""
-    if not min_p:
-        return logits
-    floor = logits.amax(dim=-1, keepdim=True) + math.log(min_p)
-    return logits.masked_fill(logits < floor, float("-inf"))
-
-
-def apply_typical_p(logits: torch.Tensor, typical_p: float | None) -> torch.Tensor:
-    """Locally typical sampling (Meister et al., 2023): rank tokens by how far their
-    surprisal -log p(v) is from the entropy H = -sum p log p, and keep them in that order
-    until their probability reaches ``typical_p`` (as top-p keeps them by probability)."""
-    if typical_p is None or typical_p >= 1.0:
-        return logits
-    log_probs = F.log_softmax(logits, dim=-1)
-    probs = log_probs.exp()
-    entropy = -(probs * log_probs).nan_to_num().sum(dim=-1, keepdim=True)  # 0 * -inf counts 0
-    distance = (-log_probs - entropy).abs()  # inf for masked tokens: ranked last
-    order = torch.argsort(distance, dim=-1, stable=True)
-    ranked = probs.gather(-1, order)
-    before = ranked.cumsum(dim=-1) - ranked
-    drop = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, order, before >= typical_p)
-    return logits.masked_fill(drop, float("-inf"))
-
-
 # -- the registry: each control is a field of the processor it turns on ------------------------
 PROCESSORS: list[type[LogitsProcessor]] = []
 
@@ -238,7 +186,8 @@ class RepetitionPenalty(LogitsProcessor):
             self.seen[:, first_token] = True
 
     def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_repetition_penalty(logits, self.seen, self.repetition_penalty)
+        r = self.repetition_penalty
+        return torch.where(self.seen, torch.where(logits > 0, logits / r, logits * r), logits)
 
     def advance(self, tokens: torch.Tensor) -> None:
         self.seen[torch.arange(len(tokens), device=tokens.device), tokens] = True
@@ -299,17 +248,25 @@ class Temperature(LogitsProcessor):
 @register_processor
 @dataclass
 class TopK(LogitsProcessor):
+    """Keep the k largest logits of each row (ties with the k-th are kept)."""
+
     top_k: int | None = option(
         None, help="sample from the k most likely characters only", minimum=1, group="decoding"
     )
 
     def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_top_k(logits, self.top_k)
+        if self.top_k >= logits.shape[-1]:
+            return logits
+        kth = torch.topk(logits, self.top_k, dim=-1).values[:, -1:]
+        return logits.masked_fill(logits < kth, float("-inf"))
 
 
 @register_processor
 @dataclass
 class TopP(LogitsProcessor):
+    """Nucleus sampling (Holtzman et al., 2020): keep the most likely tokens until their
+    probability reaches p; a token stays when the mass of the ones before it is < p."""
+
     top_p: float | None = option(
         None,
         help="sample from the most likely characters holding this much probability (nucleus sampling)",
@@ -320,12 +277,18 @@ class TopP(LogitsProcessor):
     off = (1.0,)
 
     def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_top_p(logits, self.top_p)
+        ordered, order = torch.sort(logits, dim=-1, descending=True)
+        probs = F.softmax(ordered, dim=-1)
+        before = probs.cumsum(dim=-1) - probs  # mass of the more likely tokens
+        return _drop(logits, order, before >= self.top_p)
 
 
 @register_processor
 @dataclass
 class MinP(LogitsProcessor):
+    """Min-p sampling (Nguyen et al., 2024): keep v when p(v) >= min_p * max p, i.e.
+    l(v) >= max l + log(min_p); the most likely token always stays."""
+
     min_p: float | None = option(
         None,
         help="sample from the characters at least P times as likely as the most likely one (0: off)",
@@ -337,12 +300,17 @@ class MinP(LogitsProcessor):
     off = (0.0,)
 
     def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_min_p(logits, self.min_p)
+        floor = logits.amax(dim=-1, keepdim=True) + math.log(self.min_p)
+        return logits.masked_fill(logits < floor, float("-inf"))
 
 
 @register_processor
 @dataclass
 class TypicalP(LogitsProcessor):
+    """Locally typical sampling (Meister et al., 2023): rank tokens by how far their
+    surprisal -log p(v) is from the entropy H = -sum p log p, and keep them in that order
+    until their probability reaches ``typical_p`` (as top-p keeps them by probability)."""
+
     typical_p: float | None = option(
         None,
         help="sample from the characters whose surprisal is nearest the entropy, holding this much "
@@ -355,4 +323,17 @@ class TypicalP(LogitsProcessor):
     off = (1.0,)
 
     def __call__(self, t: int, logits: torch.Tensor) -> torch.Tensor:
-        return apply_typical_p(logits, self.typical_p)
+        log_probs = F.log_softmax(logits, dim=-1)
+        probs = log_probs.exp()
+        entropy = -(probs * log_probs).nan_to_num().sum(dim=-1, keepdim=True)  # 0 * -inf counts 0
+        distance = (-log_probs - entropy).abs()  # inf for masked tokens: ranked last
+        order = torch.argsort(distance, dim=-1, stable=True)
+        ranked = probs.gather(-1, order)
+        before = ranked.cumsum(dim=-1) - ranked
+        return _drop(logits, order, before >= self.typical_p)
+
+
+def _drop(logits: torch.Tensor, order: torch.Tensor, dropped_in_order: torch.Tensor) -> torch.Tensor:
+    """-inf where ``dropped_in_order`` (a mask over the tokens as ``order`` ranks them) is set."""
+    drop = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, order, dropped_in_order)
+    return logits.masked_fill(drop, float("-inf"))
