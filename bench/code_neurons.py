@@ -3,7 +3,7 @@ the text (bracket depth, indentation, inside a string, ...) the unit that follow
 chosen on the first half of the held-out passage and scored on the second, as
 ``charloom neurons RUN --text F --discover`` reports it; and the best bracket-depth or
 indentation unit drawn along a passage, as the slides show Karpathy's cells of the LSTM
-that read the Linux source (seed 004).
+that read the Linux source (the char-RNN post).
 
     python bench/code_neurons.py --budget 600 --write docs/benchmarks.md
 """

@@ -1,4 +1,4 @@
-"""The seeds' experiments on the lectures' own names file, against the seeds' figures:
+"""The lectures' experiments on their own names file, against the lectures' figures:
 each built-in study run whole (``charloom study NAME --data ../shared/data/names.txt``),
 its rows printed beside the reference and, with --write, put in docs/benchmarks.md.
 

@@ -69,7 +69,7 @@ def main() -> None:
                     f"best of {args.best_of}": scores["best_of_n"],
                     "ceiling": result["classifier_accuracy"],
                     "best-of below ceiling": result["classifier_accuracy"] - scores["best_of_n"],
-                    "seeds": result["completions"],
+                    "names": result["completions"],
                     "train s": seconds,
                     "score s": round(time.perf_counter() - started),
                 }

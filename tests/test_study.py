@@ -111,7 +111,7 @@ def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys, text_file):
             "icelandic",
             "all",
         }
-        assert [r["seed"] for r in row["table"][:3]] == ["de", "derek ", "derek vr"]
+        assert [r["start"] for r in row["table"][:3]] == ["de", "derek ", "derek vr"]
         assert (tmp_path / name / "gru" / "table.html").exists()
         return
     if name == "depth":

@@ -83,7 +83,7 @@ def test_score_next_and_stream_answer_as_the_python_api(client, served):
 
 def test_the_transfer_table_seeds_each_generator(client):
     rows = client.post("/v1/groups/group/transfer", json={"names": ["wawa3"], "cut": "2c"}).json()["rows"]
-    assert rows[0]["seed"] == "wa" and set(rows[0]["cells"]) >= {"a", "b"}
+    assert rows[0]["start"] == "wa" and set(rows[0]["cells"]) >= {"a", "b"}
     assert all(cell[0]["text"].startswith("wa") for cell in rows[0]["cells"].values())
 
 

@@ -49,7 +49,7 @@ def test_transfer_table_markdown(cli_group, cli):
         "md",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("| name | seed | hard | soft | all |")  # all: the pooled generator
+    assert result.stdout.startswith("| name | start | hard | soft | all |")  # all: the pooled generator
     assert len(result.stdout.strip().splitlines()) == 2 + 4
 
 
@@ -57,10 +57,11 @@ def test_transfer_cuts_by_characters_and_first_word(cli_group, cli):
     result = cli("transfer", str(cli_group), "--names", "kotak", "--cut", "2c,first-word", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert [(r["cut"], r["seed"]) for r in rows] == [("2c", "ko"), ("first-word", "kotak")]  # one word: whole
+    cut_and_start = [(r["cut"], r["start"]) for r in rows]
+    assert cut_and_start == [("2c", "ko"), ("first-word", "kotak")]  # one word: whole
     for row in rows:
         pooled = row["cells"]["all"][0]
-        assert pooled["text"].startswith(row["seed"]) and pooled["classified_as"] in ("hard", "soft")
+        assert pooled["text"].startswith(row["start"]) and pooled["classified_as"] in ("hard", "soft")
     bad = cli("transfer", str(cli_group), "--seeds", "kota", "--cut", "2x")
     assert bad.returncode == 2 and "first-word" in bad.stderr
 
@@ -114,7 +115,7 @@ def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp
         finally:
             browser.close()
     assert errors == []
-    assert headers == ["name", "seed", "hard", "soft", "all"] and rows == 2
+    assert headers == ["name", "start", "hard", "soft", "all"] and rows == 2
 
 
 def test_conditional_group_from_the_cli(categorized_file, tmp_path):

@@ -8,29 +8,29 @@ import pytest
 import torch
 
 from charloom.errors import CharloomError, RunError, UnknownCharacterError
-from charloom.transfer.complete import complete, complete_pooled, cut_seed, parse_cuts, prepare_seed
+from charloom.transfer.complete import complete, complete_pooled, cut_start, parse_cuts, prepare_start
 from charloom.transfer.group import load_group
 from charloom.transfer.render import render
 from charloom.transfer.score import transfer_score
 from charloom.transfer.table import transfer_table
 
 
-def test_cut_seed_rounds_and_keeps_one_character():
-    assert cut_seed("derek vroom", 0.5) == "derek "
-    assert cut_seed("ab", 0.1) == "a"
-    assert cut_seed("abcd", 0.25) == "a" and cut_seed("abcd", 1.0) == "abcd"
+def test_cut_start_rounds_and_keeps_one_character():
+    assert cut_start("derek vroom", 0.5) == "derek "
+    assert cut_start("ab", 0.1) == "a"
+    assert cut_start("abcd", 0.25) == "a" and cut_start("abcd", 1.0) == "abcd"
     assert parse_cuts("0.25, 0.50,2c,first-word") == ["0.25", "0.5", "2c", "first-word"]
     with pytest.raises(CharloomError):
         parse_cuts("0.5,2")
-    assert prepare_seed("  Zoë  Ek ", keep_accents=False) == "zoe ek"
+    assert prepare_start("  Zoë  Ek ", keep_accents=False) == "zoe ek"
 
 
 def test_cuts_by_characters_and_words():
-    assert cut_seed("derek vroom", "2c") == "de" and cut_seed("al", "4c") == "al"
-    assert cut_seed("derek vroom", "first-word") == "derek " and cut_seed("anna", "first-word") is None
+    assert cut_start("derek vroom", "2c") == "de" and cut_start("al", "4c") == "al"
+    assert cut_start("derek vroom", "first-word") == "derek " and cut_start("anna", "first-word") is None
     for bad in ("0c", "x", "1.5", "nan"):
         with pytest.raises(CharloomError):
-            cut_seed("anna", bad)
+            cut_start("anna", bad)
 
 
 def test_the_pooled_generator_holds_out_what_the_categories_hold_out(group):
@@ -40,14 +40,14 @@ def test_the_pooled_generator_holds_out_what_the_categories_hold_out(group):
         assert set(pooled.split_items(split)) <= union
     held_out = {item for name in ("val", "test") for items in group.split(name).values() for item in items}
     assert not held_out & set(pooled.split_items("train"))
-    [completion] = complete_pooled(group, "ka", 1, rng_seed=1)
+    [completion] = complete_pooled(group, "ka", 1, seed=1)
     assert completion.text.startswith("ka") and completion.classified_as in group.categories
     assert completion.mark.startswith(completion.classified_as)
 
 
 def test_best_of_n_picks_the_judges_favourite(group):
-    plain = complete(group, "soft", "ka", 4, best_of=1, rng_seed=5)
-    best = complete(group, "soft", "ka", 4, best_of=6, rng_seed=5)
+    plain = complete(group, "soft", "ka", 4, best_of=1, seed=5)
+    best = complete(group, "soft", "ka", 4, best_of=6, seed=5)
     assert all(c.text.startswith("ka") for c in plain + best)
     assert sum(c.judge_prob for c in best) >= sum(c.judge_prob for c in plain)
     greedy = complete(group, "hard", "ka", 3, temperature=0)
@@ -61,10 +61,10 @@ def test_unseen_seed_character_names_it(group):
 
 def test_table_and_formats(group):
     rows = transfer_table(group, ["Kotak", "lamina"], [0.5], samples=2, best_of=2)
-    assert [r.seed for r in rows] == ["kot", "lam"]
+    assert [r.start for r in rows] == ["kot", "lam"]
     assert all(len(cells) == 2 for r in rows for cells in r.cells.values())
     text, md = render(rows, "text"), render(rows, "md")
-    assert "hard" in text.splitlines()[0] and md.startswith("| name | seed | hard | soft |")
+    assert "hard" in text.splitlines()[0] and md.startswith("| name | start | hard | soft |")
     lines = list(csv.DictReader(io.StringIO(render(rows, "csv"))))
     assert len(lines) == 2 * 2 * 3  # names x samples x (two generators and the pooled one)
     assert 0 <= float(lines[0]["classifier_prob"]) <= 1
@@ -110,8 +110,8 @@ def test_contrastive_decoding_is_the_product_of_experts(group):
     p = torch.log_softmax(run.model(tokens, run.model.init_state(2))[0], dim=-1)
     q = torch.log_softmax(base.model(tokens, base.model.init_state(2))[0], dim=-1)
     assert torch.allclose(logits, 1.5 * p - 0.5 * q, atol=1e-6)
-    plain = complete(group, "soft", "ko", 60, rng_seed=3)
-    pushed = complete(group, "soft", "ko", 60, rng_seed=3, contrast=1.0)
+    plain = complete(group, "soft", "ko", 60, seed=3)
+    pushed = complete(group, "soft", "ko", 60, seed=3, contrast=1.0)
     mean = lambda done: sum(c.classifier_prob for c in done) / len(done)  # noqa: E731
     assert mean(pushed) > mean(plain)  # a hard seed pushed further toward soft
     with pytest.raises(CharloomError, match="^contrast must be >= 0"):

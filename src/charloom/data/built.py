@@ -1,6 +1,6 @@
 """Datasets built on the user's machine instead of shipped: a code corpus from the Python
 standard library's own source, the offline stand-in for the char-RNN experiments on the
-Linux kernel's source (seed 004).
+Linux kernel's source (the char-RNN post).
 
 ``python-stdlib`` is every ``.py`` file of the running interpreter's standard library
 (``sysconfig``'s ``stdlib`` path; test suites, ``site-packages`` and the IDLE and

@@ -11,7 +11,7 @@ interrupted and started again with the same command. Two kinds of entry:
   (``inspect.diagnostics.init.simulate_init``), its row the std after the last layer, and
   all of them in one figure (``init.png``);
 - ``kind = "transfer"``: a run group (``train-categories``) and its cross-seeding table for
-  the ``seeds`` at the ``cuts``, written as ``NAME/table.md`` and ``NAME/table.html``.
+  the ``names`` at the ``cuts``, written as ``NAME/table.md`` and ``NAME/table.html``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from charloom.study.spec import Study, StudyRun
 
 KINDS = ("train", "init-sim", "transfer")
 STUDY_KEYS = ("kind", "sample_steps")  # what a study run says besides train()'s options
-TABLE_KEYS = ("seeds", "cuts", "best_of", "contrast", "temperature")  # a transfer entry's table
+TABLE_KEYS = ("names", "cuts", "best_of", "contrast", "temperature")  # a transfer entry's table
 
 
 def run_study(
@@ -161,8 +161,8 @@ def transfer_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], 
 
     options = {k: v for k, v in entry.options.items() if k not in STUDY_KEYS + TABLE_KEYS}
     table = {k: entry.options[k] for k in TABLE_KEYS if k in entry.options}
-    if not table.get("seeds"):
-        raise CharloomError(f"study run {entry.name!r}: a transfer entry needs seeds = [names...]")
+    if not table.get("names"):
+        raise CharloomError(f"study run {entry.name!r}: a transfer entry needs names = [...]")
     group = load_group(path) if (path / "group.json").exists() else None
     if group is not None and "classifier" in group.info:  # trained to the end: read back
         log(f"  {path} is trained; read back")
@@ -174,7 +174,7 @@ def transfer_entry(entry: StudyRun, path: Path, data: str, log: Callable[[str], 
                             log=log, **options)  # fmt: skip
     rows = transfer_table(
         group,
-        list(table["seeds"]),
+        list(table["names"]),
         parse_cuts(str(table.get("cuts", "0.5"))),
         best_of=table.get("best_of"),
         contrast=float(table.get("contrast", 0.0)),

@@ -1,4 +1,4 @@
-"""Completing a seed with one category's generator: greedy, sampled, or best-of-N.
+"""Completing the start of a name with one category's generator: greedy, sampled, or best-of-N.
 
 Best-of-N draws N samples and keeps the one the likelihood-ratio judge finds most
 typical of the generator's category, p(c | x) (judge/likelihood.py). Every completion
@@ -25,10 +25,10 @@ POOLED_COLUMN = "all"  # the pooled generator's column in a table
 
 @dataclass
 class Completion:
-    """A seed completed by one category's generator."""
+    """The start of a name completed by one category's generator."""
 
-    text: str  # seed included
-    seed: str
+    text: str  # the start included
+    start: str
     category: str  # the generator's
     judge_prob: float  # p(category | text) by the likelihood-ratio judge
     classifier_prob: float  # p(category | text) by the classifier
@@ -36,7 +36,7 @@ class Completion:
 
     @property
     def continuation(self) -> str:
-        return self.text[len(self.seed) :]
+        return self.text[len(self.start) :]
 
     @property
     def mark(self) -> str:
@@ -47,14 +47,14 @@ class Completion:
         return f"{self.classifier_prob:.2f}"
 
 
-def cut_seed(name: str, cut: str | float) -> str | None:
-    """The start of ``name`` that seeds a generator. A cut is a fraction of the name
+def cut_start(name: str, cut: str | float) -> str | None:
+    """The start of ``name`` that a generator is given. A cut is a fraction of the name
     (rounded half up, at least one character), a number of characters (``"2c"``), or
     ``"first-word"`` (up to and with the first space; None for a name of one word).
 
-    >>> cut_seed("derek vroom", 0.5), cut_seed("al", 0.1), cut_seed("derek vroom", "2c")
+    >>> cut_start("derek vroom", 0.5), cut_start("al", 0.1), cut_start("derek vroom", "2c")
     ('derek ', 'a', 'de')
-    >>> cut_seed("derek vroom", "first-word"), cut_seed("anna", "first-word")
+    >>> cut_start("derek vroom", "first-word"), cut_start("anna", "first-word")
     ('derek ', None)
     """
     label = str(cut).strip()
@@ -77,12 +77,12 @@ def cut_seed(name: str, cut: str | float) -> str | None:
     return name[: max(1, int(fraction * len(name) + 0.5))]
 
 
-def prepare_seed(text: str, keep_accents: bool) -> str:
-    """A seed as the group's data was prepared: lowercase, spaces squeezed, accents folded
+def prepare_start(text: str, keep_accents: bool) -> str:
+    """A name as the group's data was prepared: lowercase, spaces squeezed, accents folded
     unless the group kept them."""
     text = " ".join(text.lower().split())
     if not text:
-        raise CharloomError("a seed cannot be empty")
+        raise CharloomError("a name to continue cannot be empty")
     return text if keep_accents else fold_accents(text)
 
 
@@ -93,7 +93,7 @@ def parse_cuts(text: str) -> list[str]:
         raise CharloomError("--cut needs at least one cut: a fraction (0.5), characters (2c) or first-word")
     cuts = [_label(cut) for cut in cuts]
     for cut in cuts:
-        cut_seed("x y", cut)  # validates it
+        cut_start("x y", cut)  # validates it
     return list(dict.fromkeys(cuts))
 
 
@@ -108,64 +108,62 @@ def _label(cut: str) -> str:
 def complete(
     group,
     category: str,
-    seed: str,
+    start: str,
     n: int = 1,
     *,
     best_of: int = 1,
     temperature: float = 1.0,
     contrast: float = 0.0,
-    rng_seed: int = 0,
+    seed: int = 0,
 ) -> list[Completion]:
-    """``n`` completions of ``seed`` by ``category``'s generator; temperature 0 is greedy
+    """``n`` completions of ``start`` by ``category``'s generator; temperature 0 is greedy
     (one completion); ``contrast`` > 0 decodes against the pooled generator
-    (``contrast.py``). A seed character the generator never saw raises
+    (``contrast.py``). A character of ``start`` the generator never saw raises
     UnknownCharacterError naming it."""
     group.check_category(category)
     if n < 1 or best_of < 1:
         raise CharloomError(f"-n and --best-of must be at least 1, got {n} and {best_of}")
     run = group.runs[category]
-    run.vocab.check(seed, where=f"seed for the {category} generator")
+    run.vocab.check(start, where=f"start for the {category} generator")
     run = contrasted(run, group.pooled, contrast)
     column = group.categories.index(category)
     if temperature == 0:
-        texts = [run.sample(n=1, temperature=0, prefix=seed)[0].text]
+        texts = [run.sample(n=1, temperature=0, prefix=start)[0].text]
     else:
-        draws = [
-            s.text for s in run.sample(n=n * best_of, temperature=temperature, prefix=seed, seed=rng_seed)
-        ]
+        draws = [s.text for s in run.sample(n=n * best_of, temperature=temperature, prefix=start, seed=seed)]
         if best_of == 1:
             texts = draws
         else:
             typical = group.judge.posterior(draws)[:, column].view(n, best_of)  # (n, N)
             best = typical.argmax(dim=1).tolist()
             texts = [draws[i * best_of + b] for i, b in enumerate(best)]
-    return judged(group, texts, seed, category, column)
+    return judged(group, texts, start, category, column)
 
 
 def complete_pooled(
     group,
-    seed: str,
+    start: str,
     n: int = 1,
     *,
     best_of: int = 1,
     temperature: float = 1.0,
-    rng_seed: int = 0,
+    seed: int = 0,
 ) -> list[Completion]:
-    """``n`` completions of ``seed`` by the group's pooled generator (see the module); no
+    """``n`` completions of ``start`` by the group's pooled generator (see the module); no
     contrast applies to it: it is what the others are contrasted with."""
     run = group.pooled
     if run is None:
         raise CharloomError("this group has no pooled generator; train it again without --no-pooled")
-    run.vocab.check(seed, where="seed for the pooled generator")
+    run.vocab.check(start, where="start for the pooled generator")
     if temperature == 0:
-        texts = [run.sample(n=1, temperature=0, prefix=seed)[0].text]
+        texts = [run.sample(n=1, temperature=0, prefix=start)[0].text]
     else:
-        drawn = run.sample(n=n, temperature=temperature, prefix=seed, seed=rng_seed, best_of=best_of)
+        drawn = run.sample(n=n, temperature=temperature, prefix=start, seed=seed, best_of=best_of)
         texts = [s.text for s in drawn]
-    return judged(group, texts, seed, POOLED_COLUMN, None)
+    return judged(group, texts, start, POOLED_COLUMN, None)
 
 
-def judged(group, texts: list[str], seed: str, category: str, column: int | None) -> list[Completion]:
+def judged(group, texts: list[str], start: str, category: str, column: int | None) -> list[Completion]:
     """Completions with both judges' p(category | text); ``column`` None: the category is
     the classifier's most likely one for each text."""
     clf = group.classifier.predict_proba(texts)
@@ -174,7 +172,7 @@ def judged(group, texts: list[str], seed: str, category: str, column: int | None
     columns = best if column is None else torch.full_like(best, column)
     rows = torch.arange(len(texts))
     return [
-        Completion(text, seed, category, float(j), float(c), group.categories[b])
+        Completion(text, start, category, float(j), float(c), group.categories[b])
         for text, j, c, b in zip(
             texts, judge[rows, columns].tolist(), clf[rows, columns].tolist(), best.tolist(), strict=True
         )
@@ -187,7 +185,7 @@ __all__ = [
     "Completion",
     "complete",
     "complete_pooled",
-    "cut_seed",
+    "cut_start",
     "parse_cuts",
-    "prepare_seed",
+    "prepare_start",
 ]

@@ -9,7 +9,7 @@ each character from
 
 weighs each character by how much more likely the category finds it than names at large
 (Li et al., 2023, "Contrastive Decoding"; a product of experts as in Hinton, 2002):
-alpha 0 is the generator itself, and larger alpha pushes a seed harder toward the style.
+alpha 0 is the generator itself, and larger alpha pushes the start of a name harder toward the style.
 
 ``ContrastModel`` is an ordinary model to the decoding loop (``init_state``/``step``), so
 masks, best-of-N and every processor work on it unchanged; ``Contrasted`` gives it the

@@ -15,8 +15,8 @@ Each category's items go through ``train()`` unchanged, from a temporary file, s
 runs are exactly the runs ``charloom train`` would make; their splits (run/data/) are what
 the classifier trains on (train), picks its weights with (val) and is scored on (test).
 Every run gets the same vocabulary, the union of all categories' characters: otherwise a
-generator cannot read a seed with a letter its own language lacks (Turkish and Hungarian
-names have no 'w'), those seeds drop out of the transfer score, and the likelihood judge
+generator cannot read the start of a name with a letter its own language lacks (Turkish and
+Hungarian names have no 'w'), those names drop out of the transfer score, and the likelihood judge
 calls every string with such a letter impossible for that category instead of unlikely.
 """
 

@@ -26,8 +26,8 @@ def _cell(row: Row, category: str, sep: str) -> str:
 
 
 def to_text(rows: list[Row]) -> str:
-    header = ["name", "seed", *_columns(rows)]
-    body = [[r.name, r.seed, *(_cell(r, c, " / ") for c in _columns(rows))] for r in rows]
+    header = ["name", "start", *_columns(rows)]
+    body = [[r.name, r.start, *(_cell(r, c, " / ") for c in _columns(rows))] for r in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     return "\n".join(
         "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in [header, *body]
@@ -39,22 +39,22 @@ def to_markdown(rows: list[Row]) -> str:
         return text.replace("|", "\\|")
 
     columns = _columns(rows)
-    lines = ["| name | seed | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    lines = ["| name | start | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
     for r in rows:
-        cells = [esc(r.name), f"`{esc(r.seed)}`", *(esc(_cell(r, c, "<br>")) for c in columns)]
+        cells = [esc(r.name), f"`{esc(r.start)}`", *(esc(_cell(r, c, "<br>")) for c in columns)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def to_csv(rows: list[Row]) -> str:
-    """One line per completion: name, cut, seed, category, sample, text, judge, classifier."""
+    """One line per completion: name, cut, start, category, sample, text, judge, classifier."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         [
             "name",
             "cut",
-            "seed",
+            "start",
             "category",
             "sample",
             "completion",
@@ -70,7 +70,7 @@ def to_csv(rows: list[Row]) -> str:
                     [
                         r.name,
                         r.cut,
-                        r.seed,
+                        r.start,
                         category,
                         number,
                         c.text,
@@ -89,12 +89,12 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; }}
 th, td {{ border: 1px solid #ccc; padding: 6px 12px; text-align: left; vertical-align: top; }}
 tr:nth-child(2n) {{ background: #f8f8f8; }}
-.seed {{ font-weight: bold; }}
+.start {{ font-weight: bold; }}
 .p {{ color: #666; font-size: 0.85em; }}
 </style></head>
 <body>
 <h1>{title}</h1>
-<p>Each generator continues the seed (bold). The number is the classifier's probability that the
+<p>Each generator continues the start of the name (bold). The number is the classifier's probability that the
 completion belongs to the generator's category; the pooled column (all) names the category it
 is filed under.</p>
 <table>
@@ -109,13 +109,14 @@ is filed under.</p>
 def to_html(rows: list[Row], title: str = "charloom style transfer") -> str:
     """A self-contained page: inline CSS, no scripts, no outside resources."""
     e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in ["name", "seed", *_columns(rows)])
+    head = "".join(f"<th>{e(h)}</th>" for h in ["name", "start", *_columns(rows)])
     lines = []
     for r in rows:
-        cells = [f"<td>{e(r.name)}</td>", f'<td class="seed">{e(r.seed)}</td>']
+        cells = [f"<td>{e(r.name)}</td>", f'<td class="start">{e(r.start)}</td>']
         for category in _columns(rows):
             parts = [
-                f'<span class="seed">{e(c.seed)}</span>{e(c.continuation)} <span class="p">{e(c.mark)}</span>'
+                f'<span class="start">{e(c.start)}</span>{e(c.continuation)} '
+                f'<span class="p">{e(c.mark)}</span>'
                 for c in r.cells[category]
             ]
             cells.append("<td>" + "<br>".join(parts) + "</td>")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from charloom.errors import CharloomError
-from charloom.transfer.complete import cut_seed
+from charloom.transfer.complete import cut_start
 from charloom.transfer.contrast import contrasted
 
 DECODINGS = ("greedy", "sampled", "best_of_n")
@@ -54,7 +54,7 @@ def transfer_score(
                 continue
             for number, name in enumerate(names):
                 for cut in cuts:
-                    prefix = cut_seed(name, cut)
+                    prefix = cut_start(name, cut)
                     if prefix is None or run.vocab.unknown_chars(prefix):
                         skipped += 1
                         continue

@@ -1,6 +1,6 @@
-"""The transfer table: for each name and cut, the seed and each generator's completions.
+"""The transfer table: for each name and cut, its start and each generator's completions.
 
-    name          seed     italian               turkish             english
+    name          start    italian               turkish             english
     derek vroom   derek    derek vrona (0.91)    derek vrolu (0.84)  derek vroome (0.88)
 
 Numbers are the classifier's probability that the completion belongs to the column's
@@ -18,8 +18,8 @@ from charloom.transfer.complete import (
     Completion,
     complete,
     complete_pooled,
-    cut_seed,
-    prepare_seed,
+    cut_start,
+    prepare_start,
 )
 
 
@@ -27,12 +27,12 @@ from charloom.transfer.complete import (
 class Row:
     name: str
     cut: str
-    seed: str
+    start: str
     cells: dict[str, list[Completion]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         cells = {category: [asdict(c) for c in done] for category, done in self.cells.items()}
-        return {"name": self.name, "cut": self.cut, "seed": self.seed, "cells": cells}
+        return {"name": self.name, "cut": self.cut, "start": self.start, "cells": cells}
 
 
 def transfer_table(
@@ -62,11 +62,11 @@ def transfer_table(
         group.check_category(category)
     rows = []
     for number, raw in enumerate(names):
-        name = prepare_seed(raw, keep)
+        name = prepare_start(raw, keep)
         for cut in cuts:
-            prefix = cut_seed(name, cut) or name
+            prefix = cut_start(name, cut) or name
             row = Row(name, str(cut), prefix)
-            drawing = {"best_of": best_of or 1, "temperature": temperature, "rng_seed": seed + number}
+            drawing = {"best_of": best_of or 1, "temperature": temperature, "seed": seed + number}
             for category in columns:
                 row.cells[category] = complete(group, category, prefix, samples, contrast=contrast, **drawing)
             if categories is None and group.pooled is not None:

@@ -7,7 +7,7 @@ On a fixed probe batch, at each recorded step, the model's ``trace_recurrence`` 
   the right keeps its cells for long; gates stuck at either end pass no gradient;
 - ``reach[j]``: the size of the last position's loss gradient j steps back, relative to
   its size at that position. In a vanilla RNN it falls by orders of magnitude within a
-  few dozen steps (the vanishing gradient of seed 004); the LSTM's additive cell keeps it.
+  few dozen steps (the vanishing gradient of the char-RNN post); the LSTM's additive cell keeps it.
 
 The record is the ``recurrence`` entry of a diagnostics.jsonl line; families with no
 recurrence (``trace_recurrence`` is None) have none.
