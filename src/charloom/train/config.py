@@ -67,7 +67,7 @@ class TrainConfig:
     schedule: str | None = option(
         None,
         help="the rate after warm-up: cosine down to a tenth of the peak, or wsd: held at the peak, then a "
-        "straight line down to a tenth over the last --cooldown of training (default: wsd under muon, "
+        "straight line down to zero over the last --cooldown of training (default: wsd under muon, "
         "else cosine)",
         choices=SCHEDULES,
     )

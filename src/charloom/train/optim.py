@@ -8,9 +8,12 @@ schedule serves ``--max-steps`` and ``--time-budget`` and ends when either does:
 
 - ``cosine``: a short linear warm-up, then a cosine from the peak down to a tenth of it.
 - ``wsd`` (warm-up, stable, decay; the speedrun's): the warm-up, the peak held, then a
-  straight line down to a tenth of the peak over the last ``cooldown`` part of training.
+  straight line down to zero over the last ``cooldown`` part of training (the cooldown of
+  Hagele et al., 2024, "Scaling Laws and Compute-Optimal Training Beyond Fixed Training
+  Durations").
   Held high for longer, the rate explores while the budget lasts and settles only at the
-  end, which a budget in seconds (whose step count is unknown in advance) needs.
+  end, which a budget in seconds (whose step count is unknown in advance) needs; the last
+  stretch at rates near zero is where the loss falls most (docs/tuning.md).
 - ``sgd``: the full rate for the first half of training, a tenth of it after.
 """
 
@@ -25,7 +28,7 @@ from charloom.train.muon import Muon
 
 OPTIMIZERS = ("adamw", "muon", "sgd")
 SCHEDULES = ("cosine", "wsd")
-FLOOR = 0.1  # schedules end at a tenth of the peak rate
+FLOOR = 0.1  # cosine ends at a tenth of the peak rate
 BETAS = (0.9, 0.99)
 
 
@@ -95,11 +98,11 @@ def lr_at(
         return peak if progress < 0.5 else peak * 0.1
     if step < warmup_steps:
         return peak * (step + 1) / warmup_steps
-    floor = FLOOR * peak
     progress = min(max(progress, 0.0), 1.0)
     if shape == "wsd":
         left = 1.0 - progress  # the part of training still to come
-        return peak if left >= cooldown else floor + (peak - floor) * left / cooldown
+        return peak * min(1.0, left / cooldown)
+    floor = FLOOR * peak
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
 
 
