@@ -42,6 +42,6 @@ def test_only_flags_are_respelled_not_the_values_quoted_beside_them():
     assert str(error) == "lr_schedule takes STEP:LR pairs, got '--0:1' (see runs/--old, n--1, n 3)"
     with spoken_as_flags():
         assert str(error) == error.args[0]
-        with spoken_as_flags(flags=False):  # a server started from the command line
-            assert str(error).startswith("lr_schedule")
+        assert error.spelled(flags=False).startswith("lr_schedule")  # a server's answer
+    assert str(error).startswith("lr_schedule")  # the spelling is back with the block's end
     assert parameter_spelling("train again without --no-pooled") == "train again without pooled=False"

@@ -30,10 +30,10 @@ _FLAG = re.compile(r"(?<![\w/.'\"-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*|-n\b)(?![\w
 
 
 @contextlib.contextmanager
-def spoken_as_flags(flags: bool = True) -> Iterator[None]:
-    """Errors read inside name options by their flags (the command line), or, with
-    ``flags=False``, by their Python parameters (a server started from the command line)."""
-    token = _FLAGS_SPOKEN.set(flags)
+def spoken_as_flags() -> Iterator[None]:
+    """Errors read inside name options by their flags: the command line's ``main``. (A
+    server started from there answers its clients with ``spelled(flags=False)``.)"""
+    token = _FLAGS_SPOKEN.set(True)
     try:
         yield
     finally:

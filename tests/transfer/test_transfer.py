@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from charloom.errors import CharloomError, RunError, UnknownCharacterError
-from charloom.transfer.complete import complete, complete_pooled, cut_start, parse_cuts, prepare_start
+from charloom.transfer.complete import complete, complete_pooled, cut_start, parse_cuts, prepare_name
 from charloom.transfer.group import load_group
 from charloom.transfer.render import render
 from charloom.transfer.score import transfer_score
@@ -22,7 +22,7 @@ def test_cut_start_rounds_and_keeps_one_character():
     assert parse_cuts("0.25, 0.50,2c,first-word") == ["0.25", "0.5", "2c", "first-word"]
     with pytest.raises(CharloomError):
         parse_cuts("0.5,2")
-    assert prepare_start("  Zoë  Ek ", keep_accents=False) == "zoe ek"
+    assert prepare_name("  Zoë  Ek ", keep_accents=False) == "zoe ek"
 
 
 def test_cuts_by_characters_and_words():

@@ -77,7 +77,7 @@ def cut_start(name: str, cut: str | float) -> str | None:
     return name[: max(1, int(fraction * len(name) + 0.5))]
 
 
-def prepare_start(text: str, keep_accents: bool) -> str:
+def prepare_name(text: str, keep_accents: bool) -> str:
     """A name as the group's data was prepared: lowercase, spaces squeezed, accents folded
     unless the group kept them."""
     text = " ".join(text.lower().split())
@@ -187,5 +187,5 @@ __all__ = [
     "complete_pooled",
     "cut_start",
     "parse_cuts",
-    "prepare_start",
+    "prepare_name",
 ]

@@ -19,7 +19,7 @@ from charloom.transfer.complete import (
     complete,
     complete_pooled,
     cut_start,
-    prepare_start,
+    prepare_name,
 )
 
 
@@ -62,7 +62,7 @@ def transfer_table(
         group.check_category(category)
     rows = []
     for number, raw in enumerate(names):
-        name = prepare_start(raw, keep)
+        name = prepare_name(raw, keep)
         for cut in cuts:
             prefix = cut_start(name, cut) or name
             row = Row(name, str(cut), prefix)
