@@ -66,9 +66,9 @@ def train(
     options as the rest (``max_steps=2000``). ``model`` defaults to the MLP for lines and
     the transformer, with its text defaults, for running text. ``data`` may also be a folder,
     a glob, a compressed file or ``"-"`` (standard input), read as ``encoding`` says
-    (``data/sources.py``). ``alphabet`` names characters the
-    vocabulary holds even where the data lacks them (a run group gives every category's
-    generator the union of all their alphabets, so each can read every other's seeds).
+    (``data/sources.py``). ``alphabet`` names characters the vocabulary holds even where
+    the data lacks them (a run group gives every category's generator the union of all
+    their alphabets, so each can read the start of every other's names).
     ``splits`` replaces charloom's own split of ``data`` with the caller's (line mode),
     e.g. another tool's, to compare on its terms. ``resume=True`` continues the run in
     ``out``; training options given then say how much longer and how watched.

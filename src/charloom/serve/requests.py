@@ -20,7 +20,7 @@ from charloom.generate.pipeline import declaring_classes
 from charloom.options import option_fields
 
 STRICT = ConfigDict(extra="forbid", strict=True)
-LONGEST_TEXT = 10_000  # characters of a prefix, seed name or scored item
+LONGEST_TEXT = 10_000  # characters of a prefix, a name to continue or a scored item
 LONGEST_REGEX = 200  # a pattern runs on every candidate; a long one can backtrack for minutes
 JSON_TYPES = {  # the fields whose Python type is wider than what JSON can carry
     "contains": str | list[str],
@@ -121,7 +121,7 @@ class NextRequest(BaseModel):
 class TransferRequest(BaseModel):
     model_config = STRICT
     names: list[str] = Field(
-        min_length=1, max_length=20, description="names whose start seeds each generator"
+        min_length=1, max_length=20, description="names whose start every generator continues"
     )
     cut: str = Field("0.5", description="fractions (0.25), characters (2c) or first-word, comma-separated")
     samples: int = Field(1, ge=1, le=10, description="completions per cell")
