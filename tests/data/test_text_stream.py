@@ -70,3 +70,23 @@ def test_a_bad_streamed_file_is_one_line(tmp_path, monkeypatch, content, message
     with pytest.raises(DataError, match=message):
         train(path, "bigram", out=tmp_path / "run", **QUIET)
     assert not (tmp_path / "run").exists()
+
+
+def test_charloom_data_reads_a_large_text_in_chunks_and_reports_what_a_whole_read_does(
+    tmp_path, monkeypatch, capsys
+):
+    from charloom.cli.app import main
+
+    path = tmp_path / "big.txt"
+    path.write_text(TEXT + "a last line with no end", encoding="utf-8", newline="")
+    reports = []
+    for streamed in (False, True):
+        monkeypatch.setattr(text_stream, "STREAM_BYTES", 0 if streamed else 1 << 40)
+        monkeypatch.setattr(text_stream, "CHUNK_CHARS", 7)  # lines and "\r\n" cut between chunks
+        assert main(["data", str(path), "--format", "text", "--json"]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    whole, streamed = reports
+    assert streamed == whole
+    text = TEXT.removeprefix("\ufeff") + "a last line with no end"
+    assert whole["lines"] == len(text.splitlines()) == 121 and whole["characters"] == len(text)
+    assert whole["length_histogram"][str(len("a last line with no end"))] == 1

@@ -45,7 +45,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     from charloom.inspect.stats import corpus_stats, format_stats
 
     reading = {name: value for name, value in given(args, DataConfig).items() if name in READING}
-    corpus = DataConfig(args.data, format=args.format, **reading).load()
+    corpus = DataConfig(args.data, format=args.format, **reading).load(stream=True)
     stats = corpus_stats(corpus, top=10 if args.top is None else args.top)
     emit_json(stats) if args.json else print(format_stats(stats))
     return 0

@@ -36,24 +36,9 @@ BUDGET_CAP = 200_000  # ... but no more than this (unless --budget says so)
 
 @dataclass
 class SampleOptions(Decoding):
-    """Everything ``Run.sample`` takes besides ``n`` and ``seed``.
-
-    Decoding: every registered logits processor's control (``processors.py``: temperature
-    (0: greedy), top_k, top_p, min_p, typical_p, repetition_penalty, no_repeat_ngram_size,
-    and any registered since), given by name and kept in ``controls``; ``max_new_tokens``
-    (after the prefix, the end boundary included; default by format); here ``prefix`` (text
-    to continue) and ``min_new_tokens``.
-    Constraints (see ``generate.constraints``): ``starts_with``, ``ends_with``,
-    ``contains`` (a string or several), ``regex`` (``re.search``), ``min_len``,
-    ``max_len``, ``alphabet``, ``not_in_train``, ``new`` (in no split), ``unique``, ``exclude``,
-    ``bad_words`` (substrings never written),
-    ``budget`` (most draws spent on filtered items; default 100 per item, capped at 200,000),
-    ``enforce`` (how ends_with/contains are met: "auto", "mask" or "reject"; see ``search.draw``).
-    Search: ``num_beams`` (beam search; 1 is greedy decoding), ``length_penalty`` (beam
-    scores are log p / tokens ** it),
-    ``best_of``, ``score`` (a spec like ``"loglik_per_char:1,novelty:0.5"``, a ``Scorer`` or
-    a function of a list of texts), ``refine`` (rounds).
-    """
+    """Everything ``Run.sample`` takes besides ``n`` and ``seed``: every registered logits
+    processor's control, kept in ``controls`` (``Decoding``), and the fields below, each
+    documented by its ``help`` (``charloom sample --help`` lists them by group)."""
 
     prefix: str = option("", help="text to continue", group="decoding")
     min_new_tokens: int = option(

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 
 from charloom.data.corpus import Corpus
+from charloom.data.text_stream import text_chunks
+
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # where str.splitlines breaks
 
 
 def corpus_stats(corpus: Corpus, top: int = 10) -> dict:
     """Figures a person checks first: how many items, how many distinct, which
-    characters and how often, how long, which items repeat most."""
-    chars = Counter()
-    for text in corpus.texts:
-        chars.update(text)
+    characters and how often, how long, which items repeat most. A text too large to
+    hold (``Corpus.stream``) is read a chunk at a time."""
+    chars: Counter[str] = Counter()
+    for piece in pieces(corpus):
+        chars.update(piece)
     stats: dict = {
         "source": corpus.source,
         "format": corpus.format,
@@ -21,12 +26,8 @@ def corpus_stats(corpus: Corpus, top: int = 10) -> dict:
         "alphabet_size": len(chars),
         "char_counts": dict(sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
-    lengths = (
-        [len(item) for item in corpus.items]
-        if corpus.items is not None
-        else [len(line) for line in (corpus.text or "").splitlines()]
-    )
     if corpus.items is not None:
+        lengths = Counter(map(len, corpus.items))
         counts = Counter(corpus.items)
         stats.update(
             items=len(corpus.items),
@@ -34,16 +35,47 @@ def corpus_stats(corpus: Corpus, top: int = 10) -> dict:
             most_common=[[item, n] for item, n in counts.most_common(top)],
         )
     else:
-        stats.update(lines=len(lengths))
+        lengths = line_lengths(pieces(corpus))
+        stats.update(lines=lengths.total())
     if lengths:
-        histogram = Counter(lengths)
         stats.update(
             length_min=min(lengths),
             length_max=max(lengths),
-            length_mean=sum(lengths) / len(lengths),
-            length_histogram={str(k): histogram[k] for k in sorted(histogram)},
+            length_mean=sum(k * n for k, n in lengths.items()) / lengths.total(),
+            length_histogram={str(k): lengths[k] for k in sorted(lengths)},
         )
     return stats
+
+
+def pieces(corpus: Corpus) -> Iterator[str]:
+    """The corpus's text: its items, its text, or the chunks of a streamed file."""
+    if corpus.stream is not None:
+        yield from text_chunks(corpus.stream.path, corpus.stream.encoding)
+    else:
+        yield from corpus.texts
+
+
+def line_lengths(pieces: Iterable[str]) -> Counter[int]:
+    """How many lines of each length a text holds, lines as ``str.splitlines`` cuts them,
+    over a text read in pieces: a line may run on into the next piece, and a "\r\n" may
+    be cut between two."""
+    lengths: Counter[int] = Counter()
+    open_line, after_cr = None, False  # the length of a line the last piece left unfinished
+    for piece in pieces:
+        if after_cr and piece.startswith("\n"):
+            piece = piece[1:]  # the end of a "\r\n" whose "\r" closed the last line
+        after_cr = False
+        if not piece:
+            continue
+        lines = [len(line) for line in piece.splitlines()]
+        if open_line is not None:
+            lines[0] += open_line
+        open_line = None if piece[-1] in LINE_BREAKS else lines.pop()
+        lengths.update(lines)
+        after_cr = piece[-1] == "\r"
+    if open_line is not None:
+        lengths[open_line] += 1
+    return lengths
 
 
 def format_stats(stats: dict, width: int = 40) -> str:
