@@ -82,6 +82,15 @@ def test_wsd_holds_the_peak_then_ends_at_zero_with_the_budget():
     assert lr_at("muon", 1.0, 0.0, 9, 100, None, "wsd", 0.4) == pytest.approx(0.1)  # warming up
 
 
+def test_wsd_sqrt_decays_along_one_minus_the_square_root():
+    rate = [lr_at("muon", 2.0, p, 500, 100, None, "wsd-sqrt", 0.4) for p in (0.59, 0.7, 0.9, 1.0)]
+    assert rate[0] == 2.0  # still at the peak
+    assert rate[1] == pytest.approx(2.0 * (1 - 0.25**0.5))  # a quarter into the cooldown: down by half
+    assert rate[2] == pytest.approx(2.0 * (1 - 0.75**0.5))  # below the straight line's 0.5
+    assert rate[2] < lr_at("muon", 2.0, 0.9, 500, 100, None, "wsd", 0.4)
+    assert rate[3] == 0.0
+
+
 @pytest.mark.parametrize("limit", [{"max_steps": 30}, {"time_budget": 1.5}])
 def test_a_run_ends_at_a_rate_of_zero_however_it_is_limited(text_file, tmp_path, limit):
     from charloom import train

@@ -67,13 +67,13 @@ class TrainConfig:
     schedule: str | None = option(
         None,
         help="the rate after warm-up: cosine down to a tenth of the peak, or wsd: held at the peak, then a "
-        "straight line down to zero over the last --cooldown of training (default: wsd under muon, "
-        "else cosine)",
+        "straight line down to zero over the last --cooldown of training; wsd-sqrt: the same, down "
+        "along 1 - sqrt (default: wsd under muon, else cosine)",
         choices=SCHEDULES,
     )
     cooldown: float = option(
         0.4,
-        help="with --schedule wsd: the last part of training that decays (default 0.4)",
+        help="with --schedule wsd or wsd-sqrt: the last part of training that decays (default 0.4)",
         above=0,
         maximum=1,
     )

@@ -14,6 +14,9 @@ schedule serves ``--max-steps`` and ``--time-budget`` and ends when either does:
   Held high for longer, the rate explores while the budget lasts and settles only at the
   end, which a budget in seconds (whose step count is unknown in advance) needs; the last
   stretch at rates near zero is where the loss falls most (docs/tuning.md).
+- ``wsd-sqrt``: the same, the decay shaped 1 - sqrt(x) over the cooldown's fraction x
+  instead of 1 - x (the same paper's best shape): it leaves the peak faster and lingers
+  at low rates longer.
 - ``sgd``: the full rate for the first half of training, a tenth of it after.
 """
 
@@ -27,7 +30,7 @@ from torch import nn
 from charloom.train.muon import Muon
 
 OPTIMIZERS = ("adamw", "muon", "sgd")
-SCHEDULES = ("cosine", "wsd")
+SCHEDULES = ("cosine", "wsd", "wsd-sqrt")
 FLOOR = 0.1  # cosine ends at a tenth of the peak rate
 BETAS = (0.9, 0.99)
 
@@ -99,9 +102,9 @@ def lr_at(
     if step < warmup_steps:
         return peak * (step + 1) / warmup_steps
     progress = min(max(progress, 0.0), 1.0)
-    if shape == "wsd":
-        left = 1.0 - progress  # the part of training still to come
-        return peak * min(1.0, left / cooldown)
+    if shape in ("wsd", "wsd-sqrt"):
+        into = max(0.0, 1.0 - (1.0 - progress) / cooldown)  # how far into the cooldown, 0 to 1
+        return peak * (1.0 - (math.sqrt(into) if shape == "wsd-sqrt" else into))
     floor = FLOOR * peak
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
 
