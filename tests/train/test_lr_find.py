@@ -37,3 +37,19 @@ def test_the_command_prints_json_with_the_suggestion_and_writes_its_plot(names_f
     result = json.loads(capsys.readouterr().out)
     assert result["suggested_lr"] > 0 and len(result["losses"]) == result["steps"] <= 40
     assert plot.stat().st_size > 1000
+
+
+def test_a_text_too_large_to_hold_is_swept_from_its_file_as_a_whole_read_is(tmp_path, monkeypatch):
+    from charloom.data import text_stream
+
+    path = tmp_path / "big.txt"
+    path.write_text("To be, or not to be, that is the question.\n" * 40, encoding="utf-8")
+    model = {"n_layer": 1, "n_embd": 16, "n_head": 2, "block_size": 16}
+    sweeps = []
+    for streamed in (False, True):
+        monkeypatch.setattr(text_stream, "STREAM_BYTES", 0 if streamed else 1 << 40)
+        monkeypatch.setattr(text_stream, "CHUNK_CHARS", 7)
+        data = DataConfig(str(path), format="text")
+        assert (data.load(stream=True).stream is not None) == streamed
+        sweeps.append(lr_find(data, "transformer", model, TrainConfig(batch_size=4), steps=15).losses)
+    assert len(sweeps[0]) == 15 and sweeps[1] == sweeps[0]

@@ -10,25 +10,29 @@ the valley, where the loss has done most of its falling and the steps are not ye
 the edge of what the model tolerates; the suggestion is that rate: the first at which
 the smoothed loss has come within a tenth of its whole fall (from its first value to its
 lowest) of the lowest. The sweep stops early once the loss has run away (four times its
-lowest). Nothing is written but the optional plot.
+lowest). Nothing is kept but the optional plot: the training split is read as training
+reads it, from its file in a scratch folder, so a text too large to hold is streamed.
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from charloom.data.batches import encode_items
+from charloom.data.batches import Batches
 from charloom.data.config import DataConfig
-from charloom.data.loading import make_batches, text_block
+from charloom.data.loading import split_batches
 from charloom.data.vocab import Vocab
 from charloom.device import resolve_device, to_device
+from charloom.models.base import CharModel
 from charloom.models.likelihood import nll
 from charloom.models.registry import build_model, make_config
+from charloom.rundir import RunDir
 from charloom.train.config import TrainConfig, resolved
 from charloom.train.optim import make_optimizer, set_lr
 
@@ -75,23 +79,37 @@ def lr_find(
     on batches of the training split; ``config`` gives the optimiser, batch size, seed and
     device (the rate it names is not used)."""
     config = config or TrainConfig()
-    corpus = data.load()
+    corpus = data.load(stream=True)
     splits = data.make_splits(corpus)
-    vocab = Vocab.from_texts([*splits.train, *splits.val, *splits.test], boundary=(data.format == "lines"))
+    covered = corpus.texts if splits.streamed is not None else [*splits.train, *splits.val, *splits.test]
+    vocab = Vocab.from_texts(covered, boundary=(data.format == "lines"))
     torch.manual_seed(config.seed)
     model = build_model(family, make_config(family, model_options, data.format), vocab.size, purpose="train")
     config = resolved(config, model, data.format)
-    device = resolve_device(config.device)
-    model.to(device).train()
-    if data.format == "lines":
-        encoded: Any = encode_items(splits.train, vocab)
-    else:
-        encoded = torch.tensor(vocab.encode(splits.train[0]), dtype=torch.long)
-    block = text_block(config.block_size, model.context_size)
-    batches = make_batches(model.training_layout, encoded, model.context_size, block)
-    optimizer = make_optimizer(model, config.optimizer, start, config.weight_decay, config.muon_lr)
-    generator = torch.Generator().manual_seed(config.seed + 1)
+    model.to(resolve_device(config.device)).train()
     rates = (10 ** np.linspace(math.log10(start), math.log10(end), steps)).tolist()
+    with tempfile.TemporaryDirectory(prefix="charloom-lr-find-") as scratch:
+        split_files = RunDir(scratch)
+        split_files.prepare(force=True)
+        split_files.write_splits(splits, data.format)
+        paths = {"train": split_files.split_path("train")}
+        layout, context = model.training_layout, model.context_size
+        batches = split_batches(paths, vocab, data.format, layout, context, config.block_size)["train"]
+        optimizer = make_optimizer(model, config.optimizer, start, config.weight_decay, config.muon_lr)
+        losses, smoothed = _sweep(model, batches, optimizer, rates, config)
+    return Sweep(rates, losses, smoothed, suggest(rates, smoothed), family, config.optimizer)
+
+
+def _sweep(
+    model: CharModel,
+    batches: Batches,
+    optimizer: torch.optim.Optimizer,
+    rates: list[float],
+    config: TrainConfig,
+) -> tuple[list[float], list[float]]:
+    """Each rate's step: the losses seen, raw and smoothed, until they run away."""
+    device = model.device
+    generator = torch.Generator().manual_seed(config.seed + 1)
     losses: list[float] = []
     smoothed: list[float] = []
     average = 0.0
@@ -113,7 +131,7 @@ def lr_find(
         smoothed.append(average / (1 - SMOOTHING ** (i + 1)))  # the average's start-up bias taken out
         if i > 10 and smoothed[-1] > RUNAWAY * min(smoothed):
             break
-    return Sweep(rates, losses, smoothed, suggest(rates, smoothed), family, config.optimizer)
+    return losses, smoothed
 
 
 def suggest(rates: list[float], smoothed: list[float]) -> float | None:
