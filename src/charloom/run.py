@@ -7,12 +7,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from charloom.data.batches import Batches, encode_items
 from charloom.data.conditions import TOKEN_BASE, categories_of, token_for
 from charloom.data.corpus import parse_lines, read_text_file
 from charloom.data.loading import make_batches, text_block
+from charloom.data.tokens import encode_text
 from charloom.errors import CharloomError
 from charloom.generate.explore import next_chars
 from charloom.generate.pipeline import SampleOptions, sample_run
@@ -100,7 +99,7 @@ class Run:
             data: Any = encode_items(list(items), self.vocab, where)
             check_fits(self.model, max(len(item) for item in items), f"the longest {where}", True)
         else:
-            data = torch.tensor(self.vocab.encode(items, where), dtype=torch.long)
+            data = encode_text(items, self.vocab, where)  # read as training reads its token file
         block = text_block(self.info["train"].get("block_size"), self.model.context_size)
         stateful = bool(self.info["train"].get("stateful"))  # read in order, the state carried
         return make_batches(self.model.training_layout, data, self.model.context_size, block, stateful)

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from charloom.data import tokens
 from charloom.data.batches import TextBatches
-from charloom.data.tokens import encode_text_file, token_dtype
+from charloom.data.tokens import encode_text, encode_text_file, token_dtype
 from charloom.data.vocab import UnknownCharacterError, Vocab
 
 TEXT = "Über den Fluß,\r\nthe quick brown fox — jumps.\n" * 7
@@ -15,6 +16,16 @@ def test_memmap_tokens_equal_in_memory_encoding_across_chunk_edges(tmp_path):
         stream = encode_text_file(tmp_path / "t.txt", vocab, tmp_path / "t.tokens", chunk_chars=chunk)
         assert stream.dtype == torch.uint8
         assert stream[:].long().tolist() == vocab.encode(TEXT)
+
+
+def test_a_text_in_memory_is_encoded_in_chunks_to_its_smallest_integer_type(monkeypatch):
+    vocab = Vocab.from_texts([TEXT], boundary=False)
+    monkeypatch.setattr(tokens, "CHUNK_CHARS", 7)
+    encoded = encode_text(TEXT, vocab)
+    assert encoded.dtype == torch.uint8 and encoded.long().tolist() == vocab.encode(TEXT)
+    assert len(encode_text("", vocab)) == 0
+    with pytest.raises(UnknownCharacterError, match="'z'"):
+        encode_text(TEXT + "z", vocab, where="the test file")
 
 
 def test_memmap_and_in_memory_streams_give_identical_batches(tmp_path):
