@@ -22,6 +22,7 @@ from charloom.data.splits import (
     split_stream,
     split_text,
 )
+from charloom.data.vocab import Vocab
 from charloom.errors import CharloomError
 from charloom.options import SEED_LIMIT, check_options, option
 
@@ -94,6 +95,12 @@ class DataConfig:
             if self.dedup:
                 splits.train = list(dict.fromkeys(splits.train))
         return splits
+
+    def vocabulary(self, corpus: Corpus, splits: Splits, extra: str = "") -> Vocab:
+        """The characters a model of this data reads: every split's (a streamed text's, as
+        its scan found them), ``alphabet``'s, and ``extra`` (a parent run's)."""
+        covered = corpus.texts if splits.streamed is not None else [*splits.train, *splits.val, *splits.test]
+        return Vocab.from_texts([*covered, self.alphabet or "", extra], boundary=(self.format == "lines"))
 
     def to_json(self, corpus: Corpus, splits: Splits) -> dict:
         """run.json's data section: what was read, and how it was cut."""

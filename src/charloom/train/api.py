@@ -17,7 +17,6 @@ from typing import Any
 import torch
 
 from charloom.data.config import DataConfig
-from charloom.data.vocab import Vocab
 from charloom.device import cpu_bfloat16_speedup, resolve_device, resolve_dtype
 from charloom.errors import CharloomError
 from charloom.models.context import check_fits
@@ -58,10 +57,7 @@ def start(
         model_config = make_config(family, model_options, data.format)
         corpus = data.load(stream=True)
         splits = data.make_splits(corpus)
-        every_item = [*splits.train, *splits.val, *splits.test]
-        covered = corpus.texts if splits.streamed is not None else every_item
-        kept = "".join(parent.vocab.chars) if parent is not None else ""
-        vocab = Vocab.from_texts([*covered, data.alphabet or "", kept], boundary=(data.format == "lines"))
+        vocab = data.vocabulary(corpus, splits, "".join(parent.vocab.chars) if parent is not None else "")
         torch.manual_seed(config.seed)
         model = build_model(family, model_config, vocab.size, purpose="train")
         if parent is not None:
@@ -69,7 +65,7 @@ def start(
         # a refused combination: before anything is written
         config = resolved(config, model, data.format, fine_tuning=parent is not None)
         if data.format == "lines":  # before anything is written
-            longest = max(every_item, key=len)
+            longest = max([*splits.train, *splits.val, *splits.test], key=len)
             check_fits(model, len(longest), f"the longest item ({longest[:20]!r}...)", True)
         chosen = Path(out) if out is not None else None
         run_dir = RunDir(

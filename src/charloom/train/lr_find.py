@@ -27,7 +27,6 @@ import torch
 from charloom.data.batches import Batches
 from charloom.data.config import DataConfig
 from charloom.data.loading import split_batches
-from charloom.data.vocab import Vocab
 from charloom.device import resolve_device, to_device
 from charloom.models.base import CharModel
 from charloom.models.likelihood import nll
@@ -81,8 +80,7 @@ def lr_find(
     config = config or TrainConfig()
     corpus = data.load(stream=True)
     splits = data.make_splits(corpus)
-    covered = corpus.texts if splits.streamed is not None else [*splits.train, *splits.val, *splits.test]
-    vocab = Vocab.from_texts(covered, boundary=(data.format == "lines"))
+    vocab = data.vocabulary(corpus, splits)
     torch.manual_seed(config.seed)
     model = build_model(family, make_config(family, model_options, data.format), vocab.size, purpose="train")
     config = resolved(config, model, data.format)
