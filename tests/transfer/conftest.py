@@ -24,7 +24,7 @@ def made_up(onsets: list[str], endings: list[str], count: int, seed: int) -> lis
 @pytest.fixture(scope="session")
 def categorized_file(tmp_path_factory) -> Path:
     """'hard' names (k, t, z) and 'soft' names (l, m, n), 250 each, as category<TAB>item; a
-    few names shared by both give them one alphabet, so either can continue the other's seeds."""
+    few names shared by both give them one alphabet, so either can continue the start of the other's names."""
     shared = ["zarkelis", "sulmatrek"]
     hard = made_up(["k", "t", "z", "kr"], ["k", "tz", "ak"], 250, 1) + shared
     soft = made_up(["l", "m", "n", "s"], ["elle", "ina", "an"], 250, 2) + shared
