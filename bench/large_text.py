@@ -1,6 +1,8 @@
 """Training on a text far larger than memory should need: `charloom train BIG.txt --format
 text --time-budget S` on generated texts of 300 MB and 1 GB, as a user runs it (a
-subprocess): the time to the first step, the time to exit, and the peak resident memory.
+subprocess): the time to the first step, the time to exit, and the peak resident memory;
+then the other commands that read the whole text (`charloom data`, `charloom lr-find`),
+timed the same way.
 
     python bench/large_text.py [--sizes 300,1000] [--budget 30,60] [--folder DIR] [--write FILE.md]
 
@@ -19,6 +21,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,42 +54,61 @@ def generated_text(path: Path, megabytes: int) -> Path:
     return path
 
 
-def timed_training(text: Path, out: Path, budget: float, threads: int) -> dict:
-    command = [sys.executable, "-m", "charloom", "train", str(text), "--format", "text", "--out", str(out),
-               "--force", "--quiet", "--time-budget", str(budget), "--threads", str(threads)]  # fmt: skip
+def timed_command(args: list[str], watch: Path | None = None) -> tuple[float, float | None, float]:
+    """``charloom ARGS`` as a subprocess: its wall seconds, the seconds until ``watch`` had
+    content (None: never, or no file to watch) and its peak resident memory in MB."""
+    command = [sys.executable, "-m", "charloom", *args]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    shutil.rmtree(out, ignore_errors=True)  # an earlier run's metrics.jsonl would read as the first step
-    errors = out.with_suffix(".stderr")
     started = time.monotonic()
-    with errors.open("wb") as stderr:
+    with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        metrics = out / "metrics.jsonl"
-        first_step = None
+        seen = None
         while True:  # wait4 rather than poll: it gives the child's own peak memory
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            if first_step is None and metrics.exists() and metrics.stat().st_size > 0:
-                first_step = time.monotonic() - started
+            if seen is None and watch is not None and watch.exists() and watch.stat().st_size > 0:
+                seen = time.monotonic() - started
             time.sleep(0.2)
-    wall = time.monotonic() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"charloom train failed: {errors.read_text()[-500:]}")
-    peak_kb = usage.ru_maxrss
-    info = json.loads((out / "run.json").read_text())
-    state = info["status"]
+        if os.waitstatus_to_exitcode(status):
+            stderr.seek(0)
+            raise SystemExit(f"charloom {args[0]} failed: {stderr.read().decode()[-500:]}")
+    return time.monotonic() - started, seen, usage.ru_maxrss / 1024
+
+
+def timed_training(text: Path, out: Path, budget: float, threads: int) -> dict:
+    shutil.rmtree(out, ignore_errors=True)  # an earlier run's metrics.jsonl would read as the first step
+    wall, first_step, peak = timed_command(
+        ["train", str(text), "--format", "text", "--out", str(out), "--force", "--quiet",
+         "--time-budget", str(budget), "--threads", str(threads)],
+        watch=out / "metrics.jsonl",
+    )  # fmt: skip
+    state = json.loads((out / "run.json").read_text())["status"]
     return {
         "text_mb": text.stat().st_size / 1e6,
         "budget_s": budget,
         "first_step_s": first_step,
         "exit_s": wall,
         "after_budget_s": wall - (first_step or 0) - budget,
-        "peak_rss_mb": peak_kb / 1024,
+        "peak_rss_mb": peak,
         "steps": state.get("step"),
         "val_nll": state.get("val_nll"),
         "estimated": bool(state.get("estimated")),
     }
+
+
+def timed_reading(text: Path) -> list[dict]:
+    """The commands besides training that read the whole text (each at torch's own threads)."""
+    commands = ["data", str(text), "--format", "text", "--json"], ["lr-find", str(text), "--format", "text",
+                "--steps", "50", "--json"]  # fmt: skip
+    rows = []
+    for args in commands:
+        wall, _, peak = timed_command(args)
+        shown = "charloom " + " ".join("FILE" if arg == str(text) else arg for arg in args)
+        rows.append(
+            {"text_mb": text.stat().st_size / 1e6, "command": shown, "exit_s": wall, "peak_rss_mb": peak}
+        )
+    return rows
 
 
 def main() -> None:
@@ -103,10 +125,11 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     budgets = [float(b) for b in args.budget.split(",")]
-    rows = []
+    rows, reading = [], []
     for megabytes, budget in zip(sizes, budgets, strict=True):
         text = generated_text(folder / f"text-{megabytes}mb.txt", megabytes)
         rows.append(timed_training(text, folder / f"run-{megabytes}mb", budget, args.threads))
+        reading += timed_reading(text)
     report(
         rows,
         args,
@@ -118,6 +141,14 @@ def main() -> None:
         "after_budget_s: exit_s less the first step and the budget (the closing evaluation and the writes); "
         "peak_rss_mb: the process's peak resident memory; estimated: the closing figures are estimates "
         "from a bounded sample, with their standard error in run.json.",
+    )
+    report(
+        reading,
+        args,
+        "large-text-reading",
+        "Reading texts of hundreds of MB outside training (bench/large_text.py)",
+        notes="Each command as a user runs it, on the texts above: exit_s, from its start to its exit; "
+        "peak_rss_mb: the process's peak resident memory.",
     )
 
 
