@@ -96,8 +96,9 @@ class ChunkEncoder:
 
 
 def encode_text(text: str, vocab: Vocab, where: str = "input") -> torch.Tensor:
-    """A text held in memory as a tensor of ids of the token file's integer type, encoded a
-    chunk at a time: a 50 MB split takes 50 MB, not a list of Python ints and an int64 copy."""
+    """A text held in memory as a tensor of ids of the token file's integer type (a byte a
+    character below 256 symbols), encoded a chunk at a time rather than through a list of
+    Python ints and an int64 copy."""
     encode = ChunkEncoder(vocab)
     parts = [encode(text[i : i + CHUNK_CHARS], where) for i in range(0, len(text), CHUNK_CHARS)]
     return torch.from_numpy(np.concatenate(parts) if parts else np.zeros(0, encode.dtype))
