@@ -14,10 +14,21 @@ LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # where str.splitlines
 def corpus_stats(corpus: Corpus, top: int = 10) -> dict:
     """Figures a person checks first: how many items, how many distinct, which
     characters and how often, how long, which items repeat most. A text too large to
-    hold (``Corpus.stream``) is read a chunk at a time."""
+    hold (``Corpus.stream``) is read a chunk at a time, once."""
     chars: Counter[str] = Counter()
-    for piece in pieces(corpus):
-        chars.update(piece)
+    if corpus.items is not None:
+        for item in corpus.items:
+            chars.update(item)
+        lengths = Counter(map(len, corpus.items))
+        counts = Counter(corpus.items)
+        shape = {
+            "items": len(corpus.items),
+            "unique_items": len(counts),
+            "most_common": [[item, n] for item, n in counts.most_common(top)],
+        }
+    else:
+        lengths = line_lengths(counted(text_pieces(corpus), chars))
+        shape = {"lines": lengths.total()}
     stats: dict = {
         "source": corpus.source,
         "format": corpus.format,
@@ -25,18 +36,8 @@ def corpus_stats(corpus: Corpus, top: int = 10) -> dict:
         "alphabet": "".join(sorted(chars)),
         "alphabet_size": len(chars),
         "char_counts": dict(sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))),
+        **shape,
     }
-    if corpus.items is not None:
-        lengths = Counter(map(len, corpus.items))
-        counts = Counter(corpus.items)
-        stats.update(
-            items=len(corpus.items),
-            unique_items=len(counts),
-            most_common=[[item, n] for item, n in counts.most_common(top)],
-        )
-    else:
-        lengths = line_lengths(pieces(corpus))
-        stats.update(lines=lengths.total())
     if lengths:
         stats.update(
             length_min=min(lengths),
@@ -47,12 +48,19 @@ def corpus_stats(corpus: Corpus, top: int = 10) -> dict:
     return stats
 
 
-def pieces(corpus: Corpus) -> Iterator[str]:
-    """The corpus's text: its items, its text, or the chunks of a streamed file."""
+def text_pieces(corpus: Corpus) -> Iterator[str]:
+    """A running text: the text held, or the chunks of a streamed file."""
     if corpus.stream is not None:
         yield from text_chunks(corpus.stream.path, corpus.stream.encoding)
     else:
-        yield from corpus.texts
+        yield corpus.text or ""
+
+
+def counted(pieces: Iterable[str], chars: Counter[str]) -> Iterator[str]:
+    """The pieces, each counted into ``chars`` as it passes, so that the text is read once."""
+    for piece in pieces:
+        chars.update(piece)
+        yield piece
 
 
 def line_lengths(pieces: Iterable[str]) -> Counter[int]:
