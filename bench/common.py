@@ -125,6 +125,31 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
+def cpu_flags() -> tuple[str, set[str]]:
+    """The CPU's model name and feature flags, from /proc/cpuinfo where there is one."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine(), set()
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    return fields.get("model name", platform.machine()), set(fields.get("flags", "").split())
+
+
+def cpu_name() -> str:
+    return cpu_flags()[0]
+
+
+def cpu_class() -> str:
+    """The widest matrix or vector unit of this CPU, which sets how fast a float32 or bfloat16
+    step runs: amx (native bfloat16 tiles), avx512, avx2, or the machine's name elsewhere."""
+    flags = cpu_flags()[1]
+    for unit, flag in (("amx", "amx_tile"), ("avx512", "avx512f"), ("avx2", "avx2")):
+        if flag in flags:
+            return unit
+    return platform.machine()
+
+
 def stamp() -> str:
     """Where and when a figure was measured: commit, machine, threads, torch, date."""
     try:
@@ -143,7 +168,7 @@ def stamp() -> str:
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    machine = f"{cpu_name()} ({cpu_class()}), {os.cpu_count()} cores"
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         f"commit {commit}; {machine}; torch {torch.__version__}, {torch.get_num_threads()} threads "

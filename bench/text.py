@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import REPO, charloom_json, charloom_train, report, scratch
+from common import REPO, charloom_json, charloom_train, cpu_class, report, scratch
 
 from charloom.data.splits import split_text
 from charloom.device import resolve_device, resolve_dtype
@@ -308,9 +308,10 @@ def main() -> None:
     report(
         rows,
         args,
-        section=f"text-{name}-{precision_name}",
-        title=f"Running text at equal time against nanoGPT: {name}, charloom's --dtype {precision_name} "
-        "(bench/text.py)",
+        # a sitting per kind of CPU: a step's speed, and which precision auto picks, follow it
+        section=f"text-{name}-{precision_name}-{cpu_class()}",
+        title=f"Running text at equal time against nanoGPT: {name}, charloom's --dtype {precision_name}, "
+        f"{cpu_class()} CPU (bench/text.py)",
         notes=notes,
     )
 
