@@ -125,27 +125,26 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
-def cpu_flags() -> tuple[str, set[str]]:
-    """The CPU's model name and feature flags, from /proc/cpuinfo where there is one."""
+def cpu_name() -> str:
+    """The CPU's model name (``platform.processor()`` is empty on Linux, so /proc/cpuinfo's)."""
     try:
         info = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return platform.processor() or platform.machine(), set()
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    return fields.get("model name", platform.machine()), set(fields.get("flags", "").split())
-
-
-def cpu_name() -> str:
-    return cpu_flags()[0]
+        return platform.processor() or platform.machine()
+    names = (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name"))
+    return next(names, platform.machine())
 
 
 def cpu_class() -> str:
     """The widest matrix or vector unit of this CPU, which sets how fast a float32 or bfloat16
-    step runs: amx (native bfloat16 tiles), avx512, avx2, or the machine's name elsewhere."""
-    flags = cpu_flags()[1]
-    for unit, flag in (("amx", "amx_tile"), ("avx512", "avx512f"), ("avx2", "avx2")):
-        if flag in flags:
+    step runs: amx (native bfloat16 tiles), avx512, avx2, or the machine's name elsewhere
+    (as PyTorch's own dispatch detects them)."""
+    for unit, supported in (
+        ("amx", torch.cpu._is_amx_tile_supported),
+        ("avx512", torch.cpu._is_avx512_supported),
+        ("avx2", torch.cpu._is_avx2_supported),
+    ):
+        if supported():
             return unit
     return platform.machine()
 

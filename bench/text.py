@@ -305,13 +305,13 @@ def main() -> None:
         "on its 10% val."
     ) + twice_as_fast(rows)
     precision_name = args.dtype or "default"
+    cpu = cpu_class()  # a sitting per kind of CPU: a step's speed, and what auto picks, follow it
     report(
         rows,
         args,
-        # a sitting per kind of CPU: a step's speed, and which precision auto picks, follow it
-        section=f"text-{name}-{precision_name}-{cpu_class()}",
+        section=f"text-{name}-{precision_name}-{cpu}",
         title=f"Running text at equal time against nanoGPT: {name}, charloom's --dtype {precision_name}, "
-        f"{cpu_class()} CPU (bench/text.py)",
+        f"{cpu} CPU (bench/text.py)",
         notes=notes,
     )
 
