@@ -14,7 +14,8 @@ LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # where str.splitlines
 def corpus_stats(corpus: Corpus, top: int = 10) -> dict:
     """Figures a person checks first: how many items, how many distinct, which
     characters and how often, how long, which items repeat most. A text too large to
-    hold (``Corpus.stream``) is read a chunk at a time, once."""
+    hold (``Corpus.stream``) is read a chunk at a time, in one pass beside the scan that
+    loading it made (``TextStream.scan``)."""
     chars: Counter[str] = Counter()
     if corpus.items is not None:
         for item in corpus.items:
