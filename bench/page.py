@@ -88,7 +88,7 @@ def main() -> None:
         rows,
         args,
         "page",
-        f"The standalone page of each family's default model on {args.data} (bench/page.py)",
+        f"The standalone page of each family's default model on {Path(args.data).name} (bench/page.py)",
         notes=f"Each family trained for {args.seconds:g} s with its defaults. Times in headless Chromium: "
         "100_names_ms is the median of five calls of generate({n: 100}) after a warm-up call; open_ms the "
         "time from navigation to a ready page (weights decoded, model built).",

@@ -58,3 +58,7 @@ def test_an_auto_run_records_auto_and_trains(tmp_path, monkeypatch):
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["train"]["dtype"] == "auto"
     assert ("bfloat16 autocast" in result.stdout + result.stderr) == native_bfloat16(torch.device("cpu"))
+    closing = result.stdout.split("samples from", 1)[1]
+    assert [line for line in closing.splitlines() if line.startswith("--- passage")] == [
+        f"--- passage {number}" for number in (1, 2, 3)
+    ]  # three passages to read, not a flood of ten

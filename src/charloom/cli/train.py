@@ -17,6 +17,10 @@ from charloom.train.distributed import detect
 from charloom.train.init_from import read_parent
 
 SHARED = ("block_size",)  # --block-size: the transformer's context, else the text window
+# What a finished run shows: ten names to scan, or three passages of running text to read
+# (each 500 characters, most of them past a transformer's context and so a full window's
+# pass each: ten would flood the terminal and take the time of many training steps).
+CLOSING_SAMPLES = {"lines": 10, "text": 3}
 
 
 def add_training_flags(p: argparse.ArgumentParser) -> None:
@@ -101,6 +105,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         emit_json({"run": str(run.path), **run.info["status"]})
         return 0
     print(f"\nsamples from {run.path}:")
-    for s in run.sample(n=10, seed=0, prefix="" if run.format == "lines" else "\n"):
-        print(f"  {s.text}" + ("" if s.seen in (None, "new") else f"   ({s.seen})"))
+    samples = run.sample(n=CLOSING_SAMPLES[run.format], seed=0, prefix="" if run.format == "lines" else "\n")
+    for number, s in enumerate(samples, start=1):
+        if run.format == "lines":
+            print(f"  {s.text}" + ("" if s.seen in (None, "new") else f"   ({s.seen})"))
+        else:
+            print(f"--- passage {number}{s.text}")
     return 0
