@@ -140,17 +140,25 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
-IMAGE_SUFFIXES = (".png",)
-
-
 def image_path(path: str | Path, flag: str) -> Path:
-    """A path the user gave for a picture: it must name a .png file, not a folder, so that
-    the picture goes where they said and nowhere else."""
+    """A path the user gave for a picture: a .png file (see ``_made_file``)."""
+    return _made_file(path, flag, (".png",), "a .png")
+
+
+def page_path(path: str | Path, flag: str) -> Path:
+    """A path the user gave for a page: an .html file (see ``_made_file``)."""
+    return _made_file(path, flag, (".html", ".htm"), "an .html")
+
+
+def _made_file(path: str | Path, flag: str, suffixes: tuple[str, ...], kind: str) -> Path:
+    """A path for a file charloom makes must end as that kind of file does and not be a
+    folder: the file goes where the user said and nowhere else, and a slip of the flag
+    (a data file named where the picture or page was meant) overwrites nothing."""
     path = Path(path)
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise RunError(f"{flag} must name a .png file, got {str(path)[:100]!r}")
+    if path.suffix.lower() not in suffixes:
+        raise RunError(f"{flag} must name {kind} file, got {str(path)[:100]!r}")
     if path.is_dir():
-        raise RunError(f"{flag} {str(path)[:100]} is a folder; name a .png file")
+        raise RunError(f"{flag} {str(path)[:100]} is a folder; name {kind} file")
     return path
 
 

@@ -61,3 +61,11 @@ def test_user_errors_are_one_line(quote_run, names_file, tmp_path, capsys):
     assert main(["neurons", str(tmp_path / "nowhere"), "--discover"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no run" in err
+
+
+def test_a_page_flag_that_names_a_data_file_is_refused_and_the_file_kept(quote_run, heldout_file, capsys):
+    kept = heldout_file.read_bytes()
+    for flag in ("--output", "--samples-timeline"):
+        code = main(["neurons", str(quote_run.path), "--discover", flag, str(heldout_file)])
+        assert code == 2 and "must name an .html file" in capsys.readouterr().err
+        assert heldout_file.read_bytes() == kept

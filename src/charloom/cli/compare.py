@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from charloom import io
 from charloom.cli.app import command, emit_json
-from charloom.errors import CharloomError
 
 
 def _add_compare(p: argparse.ArgumentParser) -> None:
@@ -16,21 +14,11 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="the rows as JSON")
 
 
-def page_path(path: str) -> Path:
-    """A path for a page: an .html file, not a folder."""
-    page = Path(path)
-    if page.suffix.lower() not in (".html", ".htm"):
-        raise CharloomError(f"--output must name an .html file, got {str(page)[:100]!r}")
-    if page.is_dir():
-        raise CharloomError(f"--output {str(page)[:100]} is a folder; name an .html file")
-    return page
-
-
 @command("compare", "runs side by side: figures, loss curves, layers and samples", _add_compare)
 def cmd_compare(args: argparse.Namespace) -> int:
     from charloom.inspect.compare import compare_rows, format_rows
 
-    page = page_path(args.output) if args.output else None
+    page = io.page_path(args.output, "--output") if args.output else None
     rows = compare_rows(args.runs)
     if page is not None:
         from charloom.inspect.compare_page import render_compare

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
+from charloom import io
 from charloom.cli.app import add_device, command, emit_json, say
 from charloom.cli.options import model_options
 from charloom.cli.train import SHARED, add_training_flags, training_options
@@ -158,7 +158,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         return 0
     text = render(rows, args.format)
     if args.output:
-        Path(args.output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        io.atomic_write_bytes(args.output, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
         print(f"wrote {args.output}")
     else:
         print(text)

@@ -13,7 +13,7 @@ from typing import Any
 from charloom import io
 from charloom.data.corpus import read_text_file
 from charloom.inspect.interpret import neurons
-from charloom.io import image_path
+from charloom.io import image_path, page_path
 from charloom.models.saved import load_model
 from charloom.rundir import RunDir
 
@@ -43,6 +43,9 @@ def inspect_run(
 
     >>> inspect_run("runs/lstm-text", output="page.html", discover=True)  # doctest: +SKIP
     """
+    output = page_path(output, "--output") if output else None
+    if samples_timeline:  # "" is RUN/samples.html
+        samples_timeline = page_path(samples_timeline, "--samples-timeline")
     embeddings = image_path(embeddings, "--embeddings") if embeddings else None
     unit_png = image_path(unit_png, "--unit-png") if unit_png else None
     run = RunDir(run_dir)

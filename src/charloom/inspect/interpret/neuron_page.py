@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from charloom import io
 from charloom.inspect.interpret.neurons import FeatureUnits, Trace
 
 
@@ -87,7 +88,7 @@ def write_neuron_page(
     path: str | Path, trace: Trace, findings: list[FeatureUnits] | None = None, title: str = "neurons"
 ) -> Path:
     path = Path(path)
-    path.write_text(neuron_page(trace, findings, title), encoding="utf-8")
+    io.atomic_write_bytes(path, neuron_page(trace, findings, title).encode("utf-8"))
     return path
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from charloom import io
 from charloom.rundir import RunDir
 
 STYLE = """
@@ -62,5 +63,5 @@ def write_samples_page(run_dir: str | Path, path: str | Path | None = None) -> P
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n'
         f"<body><h1>{title}</h1>\n{samples_timeline_html(run_dir)}\n</body></html>\n"
     )
-    path.write_text(page, encoding="utf-8")
+    io.atomic_write_bytes(path, page.encode("utf-8"))
     return path
