@@ -110,5 +110,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         if run.format == "lines":
             print(f"  {s.text}" + ("" if s.seen in (None, "new") else f"   ({s.seen})"))
         else:
-            print(f"--- passage {number}{s.text}")
+            passage = s.text.removeprefix("\n")  # the prompt each passage continues
+            print(f"--- passage {number}\n{passage}")
     return 0
