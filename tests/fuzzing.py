@@ -62,6 +62,7 @@ REFUSED_WHEN_HUGE = {"--max-new-tokens", "--num-beams"}  # absurd values of thes
 SIZES = {"--n", "--context", "--embedding", "--hidden", "--n-layer", "--n-head", "--n-embd", "--block-size"}
 FILES = {"data", "--val-file", "--test-file", "--text", "--exclude", "--file"}
 OUTPUTS = {"--output", "--plot", "--embeddings", "--samples-timeline"}
+FREE_OUTPUTS = {("sample", "--output"), ("transfer", "--output")}  # any file name is a valid one
 RUNS = {"run", "runs"}
 
 ODD = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))  # argv cannot hold NUL
@@ -189,7 +190,11 @@ def _value(command: str, name: str, action: argparse.Action, work: Work) -> st.S
         return st.one_of(st.sampled_from(known).map(work.path), junk)
     if name in OUTPUTS or name == "--out":
         fresh = st.integers(0, 10**9).map(lambda i: str(work.outputs / f"o{i}"))
-        return st.one_of(fresh, st.sampled_from(["names", "run:mlp", "folder"]).map(work.path))
+        # A free-named output writes over whatever file the user names, by the user's word: offer
+        # it only folders. Every other output has a kind (a page, a picture, a run) that a data
+        # file is not, and must refuse one.
+        taken = ["run:mlp", "folder"] if (command, name) in FREE_OUTPUTS else ["names", "run:mlp", "folder"]
+        return st.one_of(fresh, st.sampled_from(taken).map(work.path))
     if name == "--model":
         return st.one_of(st.sampled_from(sorted(FAMILIES)), junk)
     if name == "--score":
