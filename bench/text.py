@@ -72,7 +72,7 @@ def charloom_run(corpus: Path, budget: float, out: Path, extra: list[str], threa
     options = ["--format", "text", "--time-budget", str(budget), *extra]
     result, info = charloom_train(corpus, out, options, threads)
     model, train = info["model"], info["train"]
-    shown = ("n_layer", "n_embd", "block_size", "dropout", "hidden", "embedding")
+    shown = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "hidden", "embedding")
     muon = f" muon_lr={train['muon_lr']:g}" if train.get("optimizer") == "muon" else ""
     row = {
         "tool": "charloom",
