@@ -49,10 +49,10 @@ class Transformer(CharModel):
     # Packed rows make a step's cost follow its real tokens, and large steps amortise the
     # fixed cost of many small ops (docs/tuning.md).
     train_defaults = {"batch_size": 256, "lr": 5e-3}
-    # Running text: chosen by measurement on the Shakespeare file and tinyshakespeare
-    # (docs/tuning.md).
+    # Running text: chosen by measurement on the Shakespeare file, tinyshakespeare and
+    # python-stdlib (docs/tuning.md).
     text_defaults = {
-        "model": {"n_layer": 4, "n_head": 2, "n_embd": 128, "block_size": 256, "dropout": 0.0},
+        "model": {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 256, "dropout": 0.0},
         "train": {"batch_size": 16, "optimizer": "muon", "lr": 3e-3, "weight_decay": 0.1, "dtype": "auto"},
     }
     # What run.json files written before these options existed describe (``bias`` was
