@@ -50,7 +50,12 @@ def cli():
 
 def pytest_collection_modifyitems(items):
     """A test that starts `python -m charloom` in a fresh process is slow: `make test-fast`
-    (``-m "not slow"``) leaves it out, while `make test` and CI run it."""
+    (``-m "not slow"``) leaves it out, while `make test` and CI run it.
+
+    The heavy tests go first: the workers of pytest-xdist, handed one test at a time
+    (``--maxschedchunk 1``), then start the longest while the rest remain to even out their
+    ends, rather than one worker finishing a minute-long test alone at the end."""
     for item in items:
         if "cli" in item.fixturenames:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: else as collected

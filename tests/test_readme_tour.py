@@ -72,6 +72,7 @@ def quick(argv: list[str]) -> list[str]:
     return argv + (["--quiet"] if argv[0] == "train" else [])
 
 
+@pytest.mark.heavy
 def test_the_first_readme_tour_runs(tmp_path, monkeypatch, capsys, text_file):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()

@@ -39,6 +39,9 @@ def test_runs_merge_the_shared_options_and_scale_their_steps():
         "max_steps": 1,
         "sample_steps": [1],
     }
+    # seconds: the budget and the warm-up shrink, the evaluations with the steps they follow
+    timed = scale_options({"time_budget": 300, "eval_every": 500, "warmup_steps": 100}, 0.01)
+    assert timed == {"time_budget": 3.0, "eval_every": 500, "warmup_steps": 1}
 
 
 def test_bad_studies_are_named_in_one_line(tmp_path):
@@ -78,20 +81,23 @@ def test_a_stopped_study_continues_where_it_stopped(tmp_path):
     assert json.loads((tmp_path / "study.json").read_text())["rows"][1]["name"] == "two"
 
 
-SCALES = {"families": 0.002, "speedrun": 0.005}  # 300 s each: a second or two apiece checks the path
+# families and speedrun: 300 s a run, so a second or two apiece checks the path; init: 5,000 steps
+SCALES = {"families": 0.002, "speedrun": 0.005, "init": 0.025}
 
 
 BUILTIN = ["bigram", "init", "deep", "depth", "families", "text", "transfer", "speedrun"]
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.parametrize("name", BUILTIN)
-def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys, text_file):
+def test_every_builtin_study_runs_end_to_end(name, tmp_path, capsys, text_file, names_file):
     scale = SCALES.get(name, 0.05)
     # the lectures' own files are fetched on first use; the tests touch no network
     fetched = {
         "speedrun": str(text_file),
         "text": str(text_file),
+        "families": str(names_file),  # eight families' closing figures on a few hundred names
         "init": "names",
         "bigram": "names",
         "deep": "names",

@@ -67,6 +67,7 @@ def torchrun(names_file, tmp_path, model: list[str], out: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_batchnorm_under_ddp_normalises_the_global_batch(names_file, tmp_path):
     """Each rank's BatchNorm sees the statistics of the whole batch (all-reduced), so two
     processes match one: weights and running statistics alike."""
@@ -82,6 +83,7 @@ def test_batchnorm_under_ddp_normalises_the_global_batch(names_file, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_two_processes_match_one_with_the_same_global_batch(names_file, tmp_path):
     """A GRU on padded whole names: the loss must be weighted by the global token count."""
     env = {

@@ -27,6 +27,7 @@ ROOT = TESTS.parent
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_twenty_random_kills_then_resume_end_with_identical_weights(names_file, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(TESTS)])}
     done = subprocess.run(
@@ -74,6 +75,7 @@ def _wait_for_checkpoint(process: subprocess.Popen, out: Path, after: int) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_real_process_ctrl_c_then_sigkill_then_resume(names_file, tmp_path):
     """`python -m charloom train`: SIGINT saves and exits 130 with one line; SIGKILL later
     loses only the steps since the last checkpoint; the resumed run equals an

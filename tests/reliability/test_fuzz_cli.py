@@ -26,12 +26,14 @@ def work(tmp_path_factory):
     return fuzzing.make_work(tmp_path_factory.mktemp("fuzz"), make_names(300), text)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("command", sorted(fuzzing.commands()))
 def test_every_command_line_ends_in_a_result_or_one_line(command, work):
     ran = fuzzing.fuzz(fuzzing.argv_for(command, work), lambda argv: fuzzing.check(argv, work), EXAMPLES)
     assert 0 < ran <= EXAMPLES  # fewer when a command has fewer different command lines
 
 
+@pytest.mark.heavy
 def test_every_run_json_field_tampered(work):
     def case(drawn):
         (where, value), command = drawn
@@ -45,6 +47,7 @@ def test_every_run_json_field_tampered(work):
     assert fuzzing.fuzz(st.tuples(fuzzing.tampered_runs(work), commands), case, 3 * EXAMPLES) == 3 * EXAMPLES
 
 
+@pytest.mark.heavy
 def test_every_corpus_file(work):
     def case(blob):
         path = work.outputs / "corpus.txt"

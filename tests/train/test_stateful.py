@@ -147,6 +147,7 @@ def test_epochs_count_passes_over_the_training_split(names_file, tmp_path):
     assert run.info["status"]["step"] == 2 * -(-windows // 512)
 
 
+@pytest.mark.heavy
 def test_text_without_model_options_trains_the_text_default_on_a_90_5_5_cut(text_file, tmp_path):
     result = run_cli("train", str(text_file), "--format", "text", "--max-steps", "3", "--json",
                      "--out", str(tmp_path / "run"))  # fmt: skip

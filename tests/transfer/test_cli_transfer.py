@@ -118,6 +118,7 @@ def test_html_table_opens_in_chromium_without_console_errors(cli_group, cli, tmp
     assert headers == ["name", "start", "hard", "soft", "all"] and rows == 2
 
 
+@pytest.mark.heavy
 def test_conditional_group_from_the_cli(categorized_file, tmp_path):
     out = tmp_path / "c"
     made = run_cli(

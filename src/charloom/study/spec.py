@@ -17,7 +17,11 @@ A run's options are the shared ones with its own on top (``model_options`` merge
 key). Besides ``train()``'s options a run may say ``kind`` (see ``runner.py``) and
 ``sample_steps``, the steps whose logged samples its row shows. ``scale`` shrinks every
 count of steps (max_steps, eval_every, the steps of an lr_schedule, diagnostics, a time
-budget) for a quick look at the same study.
+budget) for a quick look at the same study. A run of so many steps keeps its number of
+evaluations at any scale; a run of so many seconds keeps its cadence of evaluations, so
+that they shrink with its steps: its steps are not known beforehand, and evaluations are
+not counted in its budget, so a cadence scaled with it would cost a quick look as much
+evaluating as the whole study.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-STEP_COUNTS = ("max_steps", "eval_every", "checkpoint_every", "diagnostics_every", "warmup_steps")
+STEP_COUNTS = ("max_steps", "warmup_steps")
+CADENCES = ("eval_every", "checkpoint_every", "diagnostics_every")  # of steps between looks
 REFERENCES = ("train", "val", "test", "first_loss")
 
 
@@ -68,7 +73,8 @@ def scale_options(options: dict[str, Any], scale: float) -> dict[str, Any]:
     if scale == 1:
         return dict(options)
     scaled = dict(options)
-    for key in STEP_COUNTS:
+    timed = bool(scaled.get("time_budget")) and not scaled.get("max_steps")
+    for key in STEP_COUNTS + (() if timed else CADENCES):
         if scaled.get(key):
             scaled[key] = max(1, round(scaled[key] * scale))
     if scaled.get("sample_steps"):
