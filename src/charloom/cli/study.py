@@ -15,7 +15,7 @@ def _add_study(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="the data every run trains on (default: the study's)")
     p.add_argument("--out", help="the study's folder (default: studies/NAME)")
     p.add_argument(
-        "--scale", type=float, default=1.0, help="multiply every count of steps (0.05: a quick look)"
+        "--scale", type=float, default=1.0, help="multiply the steps and any time budget (0.05: a quick look)"
     )
     p.add_argument("--json", action="store_true", help="study.json on stdout")
 
